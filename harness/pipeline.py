@@ -1,0 +1,47 @@
+"""``talon-harness run``: the README's main job, a short check then a short load, one summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.check import CheckConfig, run_check
+from harness.target import target
+from loadtests.config import LoadConfig
+from loadtests.gates import SloSet
+from loadtests.run import run_load
+
+__all__ = ["run_pipeline"]
+
+CHECK_MAX_EXAMPLES = 25
+CHECK_MAX_TIME_S = 60.0
+LOAD_USERS = 10
+
+
+def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, console: Console | None = None) -> int:
+    """Run ``check`` (short budget) then ``load`` against one embedded reference server.
+
+    Returns the process exit code: 0 when the check found nothing and every SLO held, else 1.
+    Reports go to ``report_dir/check`` and ``report_dir/load``.
+    """
+    console = console or Console()
+    with target(None) as base_url:
+        checked = run_check(CheckConfig(
+            base_url=base_url, max_examples=CHECK_MAX_EXAMPLES, max_time=CHECK_MAX_TIME_S, seed=seed,
+            report_dir=report_dir / "check",
+        ))
+        loaded = run_load(LoadConfig(
+            base_url=base_url, users=LOAD_USERS, rate=None, arrival="poisson", duration_s=duration, shape=None,
+            workers=0, slo=SloSet.default(), report_dir=report_dir / "load", max_rate=None, credentials=None,
+            validate_share=0.05, journey_weights=None, seed=seed,
+        ))
+    table = Table(title="talon-harness run")
+    table.add_column("step")
+    table.add_column("verdict")
+    table.add_column("reports")
+    table.add_row("check", "[green]pass[/]" if checked.exit_code == 0 else "[red]fail[/]", str(report_dir / "check"))
+    table.add_row("load", "[green]pass[/]" if loaded.passed else "[red]fail[/]", str(report_dir / "load"))
+    console.print(table)
+    return 0 if checked.exit_code == 0 and loaded.passed else 1
