@@ -1,0 +1,46 @@
+"""`python -m refserver`: command-line entry to `serve` (the harness CLI calls `serve` the same way)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from .config import RuleSet, ServerConfig
+from .server import serve
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m refserver", description="Talon.One v1 reference server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port (see --port-file)")
+    p.add_argument("--db", default=None, help="SQLite file (default: fresh temporary file)")
+    p.add_argument("--api-key", default=None, help="accept 'Authorization: ApiKey-v1 <key>'")
+    p.add_argument("--hmac-key", default=None, help="16 hex digits: accept the v1 Content-Signature")
+    p.add_argument("--application-id", type=int, default=1)
+    p.add_argument("--account-id", type=int, default=1)
+    p.add_argument("--rules", default=None, metavar="FILE", help="JSON rule set (default: built-in)")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="fault to inject (repeatable)")
+    p.add_argument("--port-file", default=None, metavar="PATH", help="write the bound port here once listening")
+    p.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = ServerConfig(
+            application_id=args.application_id,
+            account_id=args.account_id,
+            api_key=args.api_key,
+            hmac_key=args.hmac_key,
+            rules=RuleSet.from_file(args.rules) if args.rules else RuleSet.default(),
+            faults=frozenset(args.fault),
+        )
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    serve(host=args.host, port=args.port, db=args.db, config=config, port_file=args.port_file, log=not args.quiet)
+
+
+if __name__ == "__main__":
+    main()

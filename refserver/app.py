@@ -1,0 +1,183 @@
+"""The raw ASGI application: routing on the raw path, body limits, auth, content type, JSON, handlers.
+
+Order of checks for every HTTP request (the first failure answers):
+404 unknown path -> 405 method other than PUT (Allow: PUT) -> 400 invalid path id (D12) -> 413 body over
+the limit (Content-Length first, then while reading) -> 401/400 auth (D2) -> 415 content type (D15) ->
+400 body not acceptable JSON -> handler (400 validation / state machine, or 200 IntegrationState).
+
+Concurrency: after the body is read, read-validate-apply-commit runs synchronously on the event-loop
+thread (no await in between), so requests are serialised without locks: no lost updates, no
+"database is locked". Every response body is JSON produced by `store.dumps`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from .auth import authenticate
+from .body import is_json_media_type, parse_body
+from .config import ServerConfig
+from .errors import (
+    ApiError,
+    InvalidId,
+    MalformedBody,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from .events import utc_now
+from .profiles import upsert_profile
+from .sessions import upsert_session
+from .store import Store, Transaction, dumps
+
+__all__ = ["create_app", "Route", "ROUTES"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Handler = Callable[[Transaction, ServerConfig, str, Any, str], dict[str, Any]]
+LogFn = Callable[[str], None]
+
+MAX_ID_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Route:
+    """PUT /v1/<collection>/{<parameter>} handled by `handler`."""
+
+    collection: str
+    parameter: str
+    handler: Handler
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("customer_profiles", "integrationId", upsert_profile),
+    Route("customer_sessions", "customerSessionId", upsert_session),
+)
+_BY_COLLECTION = {route.collection: route for route in ROUTES}
+
+
+def _decode_id(segment: str, parameter: str) -> str:
+    """Percent-decode a raw path segment and apply D12 (1..1000 code points, no Cc characters)."""
+    try:
+        value = unquote_to_bytes(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidId(parameter, "The id is not valid percent-encoded UTF-8.") from None
+    if not value:
+        raise InvalidId(parameter, "The id must not be empty.")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidId(parameter, f"The id must be at most {MAX_ID_LENGTH} characters, got {len(value)}.")
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            raise InvalidId(parameter, f"The id must not contain control characters (U+{code:04X}).")
+    return value
+
+
+def _match(path: str, method: str) -> tuple[Route, str]:
+    parts = path.split("/")
+    route = _BY_COLLECTION.get(parts[2]) if len(parts) == 4 and parts[0] == "" and parts[1] == "v1" else None
+    if route is None:
+        raise NotFound(path)
+    if method != "PUT":
+        raise MethodNotAllowed(method, path)
+    return route, _decode_id(parts[3], route.parameter)
+
+
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    if raw is None:
+        return scope["path"]
+    return raw.decode("latin-1").split("?", 1)[0]
+
+
+async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None if the client disconnected. Raises PayloadTooLarge past `limit`."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit, int(declared))
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit, None)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) -> ASGIApp:
+    """A new ASGI app serving the two v1 upserts from `store`; `log` gets one line per request."""
+
+    def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes) -> bytes:
+        authenticate(headers, body, config)
+        if body:
+            content_type = headers.get(b"content-type")
+            decoded = None if content_type is None else content_type.decode("latin-1")
+            if not is_json_media_type(decoded):
+                raise UnsupportedMediaType(decoded)
+        document = parse_body(body)
+        with store.transaction() as tx:
+            state = route.handler(tx, config, entity_id, document, utc_now())
+            return dumps(state)  # serialised before COMMIT: an answer we cannot send is never committed
+
+    async def respond(send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        headers.extend((k.encode(), v.encode()) for k, v in extra)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = perf_counter()
+        path = _raw_path(scope)
+        method = scope["method"]
+        extra: tuple[tuple[str, str], ...] = ()
+        try:
+            route, entity_id = _match(path, method)
+            headers = dict(scope["headers"])
+            body = await _read_body(headers, receive, config.max_body_bytes)
+            if body is None:
+                return
+            status, payload = 200, handle(route, entity_id, headers, body)
+        except ApiError as error:
+            status, payload, extra = error.status, dumps(error.body()), error.headers
+        except RecursionError:
+            error = MalformedBody("Nested too deeply", "The document is nested too deeply to process.")
+            status, payload = error.status, dumps(error.body())
+        except Exception:  # a bug: answer 500 and say so in the log, never crash the server
+            traceback.print_exc(file=sys.stderr)
+            status, payload = 500, dumps({"message": "Internal server error", "errors": []})
+        await respond(send, status, payload, extra)
+        if log is not None:
+            log(f"{method} {path} {status} {(perf_counter() - started) * 1000:.1f}ms")
+
+    return app

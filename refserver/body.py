@@ -1,0 +1,117 @@
+"""Request body bytes -> JSON value, rejecting what D13/D15 and the wire notes forbid.
+
+Guarantees of `parse_body`: returns a JSON value (dict/list/str/int/float/bool/None) in which every float
+is finite and no object had a duplicated key; an empty body is `{}`. Otherwise raises `MalformedBody`
+(400) with pointer "" for document-level problems (invalid UTF-8, BOM, syntax, NaN/Infinity, a number
+overflowing to infinity, nesting too deep) or the pointer of the duplicated member, e.g. "/cartItems/0/sku".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import MalformedBody, json_pointer
+
+__all__ = ["parse_body", "is_json_media_type"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class _DuplicateKeys(dict):  # type: ignore[type-arg]
+    """A parsed object that had a repeated key (`duplicate` names the first one repeated)."""
+
+    duplicate: str
+
+
+def _mark_duplicate(obj: dict[str, Any], pairs: list[tuple[str, Any]]) -> _DuplicateKeys:
+    seen: set[str] = set()
+    marked = _DuplicateKeys(obj)
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
+    return marked
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedBody("Invalid number", f"{name} is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise MalformedBody("Invalid number", f"The number {text[:40]!r} overflows to infinity.")
+    return value
+
+
+def _decode(text: str) -> tuple[Any, bool]:
+    """Decode `text`; the flag says whether some object repeated a key (then `_find_duplicate`)."""
+    duplicates: list[bool] = []
+
+    def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        duplicates.append(True)
+        return _mark_duplicate(obj, pairs)
+
+    decoder = json.JSONDecoder(
+        object_pairs_hook=object_pairs, parse_constant=_reject_constant, parse_float=_finite_float
+    )
+    return decoder.decode(text), bool(duplicates)
+
+
+def _find_duplicate(doc: Any) -> str | None:
+    """Pointer of the first duplicated member, depth first in document order (iterative: no recursion)."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _DuplicateKeys):
+            return json_pointer(*path, value.duplicate)
+        if isinstance(value, dict):
+            children = [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [((*path, i), v) for i, v in enumerate(value)]
+        else:
+            continue
+        stack.extend(reversed(children))
+    return None
+
+
+def parse_body(raw: bytes) -> Any:
+    """Parse a request body (see module docstring for the guarantees)."""
+    if not raw:
+        return {}
+    if raw.startswith(_BOM):
+        raise MalformedBody("Invalid encoding", "The body starts with a UTF-8 byte order mark.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody("Invalid encoding", f"The body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        doc, has_duplicates = _decode(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(
+            "Malformed JSON", f"{exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from None
+    except RecursionError:
+        raise MalformedBody("Nested too deeply", "The document is nested too deeply to parse.") from None
+    except ValueError as exc:  # e.g. an integer with too many digits
+        raise MalformedBody("Invalid number", str(exc)) from None
+    if has_duplicates:
+        pointer = _find_duplicate(doc) or ""
+        raise MalformedBody("Duplicate key", f"The member {pointer!r} appears more than once.", pointer)
+    return doc
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for application/json (any parameters) and application/*+json (D15)."""
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return True
+    return media.startswith("application/") and media.endswith("+json") and len(media) > len("application/+json")

@@ -1,0 +1,88 @@
+"""`serve`: run the reference server under uvicorn until SIGINT/SIGTERM, then stop cleanly.
+
+The socket is bound here (so port 0 works); once uvicorn is listening the actual port is written
+atomically to `port_file`. Logging: one line per request on stderr (method, raw path, status, ms);
+never headers, bodies or keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app
+from .config import ServerConfig
+from .store import Store
+
+__all__ = ["serve"]
+
+
+def _log_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def _write_port_file(path: str | os.PathLike[str], port: int) -> None:
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(f"{port}\n")
+    os.replace(tmp, target)
+
+
+async def _run(server: uvicorn.Server, sock: socket.socket, port_file: str | os.PathLike[str] | None) -> None:
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started and port_file is not None:
+        _write_port_file(port_file, sock.getsockname()[1])
+    await task
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    db: str | os.PathLike[str] | None = None,
+    config: ServerConfig = ServerConfig(),  # noqa: B008 - frozen, safe as a default
+    port_file: str | os.PathLike[str] | None = None,
+    log: bool = True,
+) -> None:
+    """Serve until SIGINT/SIGTERM. db=None uses a fresh file in a new temporary directory (removed on exit)."""
+    tmpdir = None
+    if db is None:
+        tmpdir = tempfile.mkdtemp(prefix="refserver-")
+        db = os.path.join(tmpdir, "refserver.db")
+    store = Store(db)
+    try:
+        app = create_app(store, config, log=_log_line if log else None)
+        sock = _bind(host, port)
+        uv_config = uvicorn.Config(
+            app, access_log=False, log_level="warning" if log else "error", lifespan="on", loop="auto",
+            http="auto", server_header=False, date_header=False,
+        )
+        server = uvicorn.Server(uv_config)
+        bound = sock.getsockname()[1]
+        if log:
+            _log_line(f"refserver: serving http://{host}:{bound} db={os.fspath(db)} auth={config.auth_modes or 'none'}")
+        with asyncio.Runner(loop_factory=uv_config.get_loop_factory()) as runner:
+            runner.run(_run(server, sock, port_file))
+        sock.close()
+    finally:
+        store.close()
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)

@@ -1,0 +1,223 @@
+"""Schema rules for NewCustomerProfile / NewCustomerSession / CartItem, with JSON pointers.
+
+Every validator returns ALL problems found (one `ErrorItem` each), never raises. Pointers name the
+offending member ("/cartItems/2/quantity"), or where a missing required member would be
+("/cartItems/2/name"). `null` is accepted for every optional member (D4: null means omitted).
+JSON booleans are not numbers; integers follow JSON Schema (1.0 is an integer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ErrorItem, json_pointer
+
+__all__ = [
+    "MAX_ATTRIBUTE_DEPTH",
+    "MAX_CART_ITEMS",
+    "SESSION_STATES",
+    "json_type",
+    "validate_profile",
+    "validate_session",
+]
+
+MAX_CART_ITEMS = 1000
+MAX_ATTRIBUTE_DEPTH = 10
+SESSION_STATES = ("open", "closed", "cancelled")
+
+_Check = Callable[[Any, str, list[ErrorItem]], None]
+
+
+def json_type(value: Any) -> str:
+    """JSON type name of a parsed value, integers told apart from other numbers."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _invalid_type(errors: list[ErrorItem], pointer: str, expected: str, value: Any) -> None:
+    errors.append(ErrorItem("Invalid type", f"Expected {expected}, got {json_type(value)}.", pointer=pointer))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    return _is_number(value) and (isinstance(value, int) or value.is_integer())
+
+
+def _string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, str):
+        _invalid_type(errors, ptr, "string", value)
+
+
+def _nonempty_string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, str):
+        _invalid_type(errors, ptr, "string", value)
+    elif not value:
+        errors.append(ErrorItem("Too short", "Expected at least 1 character, got an empty string.", pointer=ptr))
+
+
+def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not _is_number(value):
+        _invalid_type(errors, ptr, "number", value)
+
+
+def _minimum(check: _Check, minimum: int) -> _Check:
+    def bounded(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        before = len(errors)
+        check(value, ptr, errors)
+        if len(errors) == before and value < minimum:
+            errors.append(ErrorItem("Below minimum", f"Expected a value >= {minimum}, got {value!r}.", pointer=ptr))
+
+    return bounded
+
+
+def _integer(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not _is_integer(value):
+        _invalid_type(errors, ptr, "integer", value)
+
+
+def _state(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, str):
+        _invalid_type(errors, ptr, "string", value)
+    elif value not in SESSION_STATES:
+        errors.append(ErrorItem("Invalid value", f"Expected one of {list(SESSION_STATES)}, got {value!r}.", pointer=ptr))
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """depth(value) > limit, where a scalar has depth 0 and a container 1 + max depth of its members."""
+    if isinstance(value, dict):
+        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value)
+    return False
+
+
+def _attributes(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, dict):
+        _invalid_type(errors, ptr, "object", value)
+        return
+    for key, member in value.items():
+        if _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+            errors.append(
+                ErrorItem(
+                    "Nested too deeply",
+                    f"Attribute values may nest at most {MAX_ATTRIBUTE_DEPTH} levels.",
+                    pointer=ptr + json_pointer(key),
+                )
+            )
+
+
+def _object_of(required: dict[str, _Check], optional: dict[str, _Check]) -> _Check:
+    """An open object: required members (not nullable), optional nullable members, extra keys allowed."""
+
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, dict):
+            _invalid_type(errors, ptr, "object", value)
+            return
+        for key, member_check in required.items():
+            member_ptr = ptr + json_pointer(key)
+            if key not in value:
+                errors.append(ErrorItem("Required", f"The member {key!r} is required.", pointer=member_ptr))
+            else:
+                member_check(value[key], member_ptr, errors)
+        for key, member_check in optional.items():
+            member = value.get(key)
+            if member is not None:
+                member_check(member, ptr + json_pointer(key), errors)
+
+    return check
+
+
+_adjustment = _object_of(
+    required={"payFromLoyaltyProgram": _integer, "pointPayment": _minimum(_integer, 1)},
+    optional={"remainingPrice": _minimum(_number, 0)},
+)
+
+_cart_item = _object_of(
+    required={
+        "name": _nonempty_string,
+        "sku": _nonempty_string,
+        "quantity": _minimum(_integer, 1),
+        "price": _number,
+    },
+    optional={
+        "category": _string,
+        "weight": _number,
+        "height": _number,
+        "width": _number,
+        "length": _number,
+        "position": _number,
+        "attributes": _attributes,
+        "adjustment": _adjustment,
+    },
+)
+
+
+def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, list):
+        _invalid_type(errors, ptr, "array", value)
+        return
+    if len(value) > MAX_CART_ITEMS:
+        errors.append(
+            ErrorItem("Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr)
+        )
+    for index, item in enumerate(value):
+        _cart_item(item, f"{ptr}/{index}", errors)
+
+
+_SESSION_MEMBERS: dict[str, _Check] = {
+    "profileId": _string,
+    "coupon": _string,
+    "referral": _string,
+    "state": _state,
+    "cartItems": _cart_items,
+    "total": _number,
+    "attributes": _attributes,
+}
+
+
+def validate_session(body: Any) -> list[ErrorItem]:
+    """NewCustomerSession: closed object (unknown keys -> "Unknown field", D3), every member nullable."""
+    errors: list[ErrorItem] = []
+    if not isinstance(body, dict):
+        _invalid_type(errors, "", "object", body)
+        return errors
+    for key, value in body.items():
+        check = _SESSION_MEMBERS.get(key)
+        if check is None:
+            errors.append(
+                ErrorItem(
+                    "Unknown field",
+                    f"{key!r} is not a NewCustomerSession member; allowed: {sorted(_SESSION_MEMBERS)}.",
+                    pointer=json_pointer(key),
+                )
+            )
+        elif value is not None:
+            check(value, json_pointer(key), errors)
+    return errors
+
+
+def validate_profile(body: Any) -> list[ErrorItem]:
+    """NewCustomerProfile: open object; only `attributes` (object or null) is checked (D3)."""
+    errors: list[ErrorItem] = []
+    if not isinstance(body, dict):
+        _invalid_type(errors, "", "object", body)
+        return errors
+    attributes = body.get("attributes")
+    if attributes is not None:
+        _attributes(attributes, "/attributes", errors)
+    return errors
