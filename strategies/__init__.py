@@ -1,11 +1,32 @@
 """Hypothesis strategies and plain-random journeys for the Talon.One v1 upsert endpoints.
 
-Public API (import from ``strategies``): the request builder (``wire``), the shop catalogue, journeys,
-and the body/id strategies. Everything else is private.
+Public API (import from ``strategies``): the request builder (``wire``), the shop catalogue, ids,
+valid / realistic / edge / invalid bodies, journeys, and the settings profiles. Everything else is
+private. Example::
+
+    from hypothesis import given
+    from strategies import SESSION, build_put, new_customer_sessions, session_ids
+
+    @given(session_ids(), new_customer_sessions())
+    def test_accepts(session_id, body):
+        put = build_put(SESSION, session_id, body)
+        ...  # send put.path / put.headers / put.body with any HTTP client
 """
 
 from __future__ import annotations
 
+from strategies.bodies import (
+    CART_ITEM_OPTIONAL_FIELDS,
+    CART_ITEM_REQUIRED_FIELDS,
+    SESSION_FIELDS,
+    SESSION_STATES,
+    attribute_values,
+    attributes_objects,
+    cart_item_adjustments,
+    cart_items,
+    new_customer_profiles,
+    new_customer_sessions,
+)
 from strategies.catalogue import (
     ACCEPTED_COUPONS,
     ACCEPTED_REFERRALS,
@@ -14,6 +35,26 @@ from strategies.catalogue import (
     REJECTED_COUPONS,
     REJECTED_REFERRALS,
     Product,
+)
+from strategies.edges import deep_attribute_values, edge_cart_items, edge_customer_profiles, edge_customer_sessions
+from strategies.ids import (
+    edge_ids,
+    entity_ids,
+    invalid_ids,
+    invalid_raw_id_segments,
+    profile_ids,
+    realistic_ids,
+    session_ids,
+)
+from strategies.invalid import (
+    INVALID_RULES,
+    PROFILE_RULES,
+    SESSION_RULES,
+    Invalid,
+    invalid_bodies,
+    invalid_profile_bodies,
+    invalid_session_bodies,
+    json_pointer,
 )
 from strategies.journeys import (
     JOURNEY_KINDS,
@@ -25,6 +66,16 @@ from strategies.journeys import (
     build_journey,
     session_journeys,
 )
+from strategies.realistic import (
+    coupon_codes,
+    realistic_cart_items,
+    realistic_carts,
+    realistic_customer_profiles,
+    realistic_customer_sessions,
+    realistic_profile_attributes,
+    referral_codes,
+)
+from strategies.settings import load_profile
 from strategies.wire import (
     PROFILE,
     SESSION,
@@ -39,30 +90,29 @@ from strategies.wire import (
 
 __all__ = [
     # wire
-    "PROFILE",
-    "SESSION",
-    "Credentials",
-    "PreparedPut",
-    "auth_headers",
-    "build_put",
-    "encode_body",
-    "path_for",
-    "redact",
+    "PROFILE", "SESSION", "Credentials", "PreparedPut", "auth_headers", "build_put", "encode_body",
+    "path_for", "redact",
     # catalogue
-    "ACCEPTED_COUPONS",
-    "ACCEPTED_REFERRALS",
-    "DISCOUNTS",
-    "PRODUCTS",
-    "REJECTED_COUPONS",
-    "REJECTED_REFERRALS",
-    "Product",
+    "ACCEPTED_COUPONS", "ACCEPTED_REFERRALS", "DISCOUNTS", "PRODUCTS", "REJECTED_COUPONS",
+    "REJECTED_REFERRALS", "Product",
+    # ids
+    "edge_ids", "entity_ids", "invalid_ids", "invalid_raw_id_segments", "profile_ids", "realistic_ids",
+    "session_ids",
+    # valid bodies
+    "CART_ITEM_OPTIONAL_FIELDS", "CART_ITEM_REQUIRED_FIELDS", "SESSION_FIELDS", "SESSION_STATES",
+    "attribute_values", "attributes_objects", "cart_item_adjustments", "cart_items",
+    "new_customer_profiles", "new_customer_sessions",
+    # realistic bodies
+    "coupon_codes", "referral_codes", "realistic_cart_items", "realistic_carts",
+    "realistic_customer_profiles", "realistic_customer_sessions", "realistic_profile_attributes",
+    # edge bodies
+    "deep_attribute_values", "edge_cart_items", "edge_customer_profiles", "edge_customer_sessions",
+    # invalid bodies
+    "INVALID_RULES", "PROFILE_RULES", "SESSION_RULES", "Invalid", "invalid_bodies",
+    "invalid_profile_bodies", "invalid_session_bodies", "json_pointer",
     # journeys
-    "JOURNEY_KINDS",
-    "Call",
-    "Journey",
-    "Outcome",
-    "ProfileOutcome",
-    "SessionOutcome",
-    "build_journey",
+    "JOURNEY_KINDS", "Call", "Journey", "Outcome", "ProfileOutcome", "SessionOutcome", "build_journey",
     "session_journeys",
+    # settings
+    "load_profile",
 ]

@@ -1,0 +1,346 @@
+"""Invalid requests, each a valid body broken in ONE named way, tagged with the rule it breaks.
+
+``Invalid.breaks`` is the rule name (the same id used by checks and Locust tags); ``Invalid.pointer`` is
+the JSON pointer the server's error must name (``""`` for document-level problems; for a missing
+required member the pointer where it would be). Raw payloads (malformed JSON, bad UTF-8, ...) carry
+``body`` as bytes. Invalid bodies never depend on server state: send them to any id, they must be
+rejected with ``status`` and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+from strategies.bodies import (
+    SESSION_FIELDS,
+    cart_items,
+    json_texts,
+    new_customer_profiles,
+    new_customer_sessions,
+)
+from strategies.wire import PROFILE, SESSION, encode_body
+
+__all__ = [
+    "Invalid",
+    "PROFILE_RULES",
+    "SESSION_RULES",
+    "INVALID_RULES",
+    "MAX_BODY_BYTES",
+    "json_pointer",
+    "invalid_profile_bodies",
+    "invalid_session_bodies",
+    "invalid_bodies",
+]
+
+MAX_BODY_BYTES = 1_048_576
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A request the server must reject: *body* (object, or raw bytes) broken by rule *breaks*.
+
+    The server answers ``status`` with an error whose ``source.pointer`` is *pointer*, or, when
+    *parameter* is set (Content-Type problems), whose ``source.parameter`` is *parameter*.
+    ``content_type=None`` means: send no Content-Type header.
+    """
+
+    body: object | bytes
+    breaks: str
+    pointer: str
+    content_type: str | None = "application/json"
+    operation: str = field(kw_only=True)
+    status: int = field(default=400, kw_only=True)
+    parameter: str | None = field(default=None, kw_only=True)
+
+
+def json_pointer(*parts: str | int) -> str:
+    """RFC 6901 pointer from unescaped parts: ``json_pointer("attributes", "a/b") == "/attributes/a~1b"``."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+_BASE_PROFILES = new_customer_profiles()
+_BASE_SESSIONS = new_customer_sessions(max_items=2)
+_ITEMS = st.lists(cart_items(), min_size=1, max_size=3)
+_ANY_JSON = st.one_of(st.none(), st.booleans(), st.integers(), json_texts(max_size=5), st.just([]), st.just({}))
+
+# Values of the wrong JSON type for each schema type. Required members also get null (not nullable).
+_WRONG = {
+    "string": (0, 1.5, True, [], {}, ["x"]),
+    "number": ("1", "NaN", True, False, [], {}, [1]),
+    "integer": (1.5, "1", True, [], {}, 5.5),
+    "object": ("x", 1, True, [], [{}]),
+    "array": ("x", 1, True, {}, {"0": {}}),
+}
+_SESSION_TYPES = {
+    "profileId": "string", "coupon": "string", "referral": "string", "state": "string",
+    "cartItems": "array", "total": "number", "attributes": "object",
+}
+_ITEM_TYPES = {
+    "name": "string", "sku": "string", "quantity": "integer", "price": "number", "category": "string",
+    "weight": "number", "height": "number", "width": "number", "length": "number", "position": "number",
+    "attributes": "object", "adjustment": "object",
+}
+_ITEM_REQUIRED = ("name", "sku", "quantity", "price")
+_ADJUSTMENT_TYPES = {"payFromLoyaltyProgram": "integer", "pointPayment": "integer", "remainingPrice": "number"}
+_ADJUSTMENT_REQUIRED = ("payFromLoyaltyProgram", "pointPayment")
+
+
+def _wrong(kind: str, *, required: bool) -> st.SearchStrategy[Any]:
+    return st.sampled_from(_WRONG[kind] + ((None,) if required else ()))
+
+
+def _too_deep(depth: int) -> Any:
+    value: Any = "bottom"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+# ---- JSON-level rules (body is an object; the contract's validator must fail at `pointer`) ----------
+@st.composite
+def _invalid_type_session(draw: st.DrawFn) -> Invalid:
+    body = draw(_BASE_SESSIONS)
+    where = draw(st.sampled_from(("top", "item", "adjustment", "item_itself")))
+    if where == "top":
+        key = draw(st.sampled_from(sorted(_SESSION_TYPES)))
+        body[key] = draw(_wrong(_SESSION_TYPES[key], required=False))
+        return Invalid(body, "invalid_type", json_pointer(key), operation=SESSION)
+    items = draw(_ITEMS)
+    index = draw(st.integers(0, len(items) - 1))
+    body["cartItems"] = items
+    if where == "item_itself":
+        items[index] = draw(st.sampled_from(("x", 1, True, None, [])))
+        return Invalid(body, "invalid_type", json_pointer("cartItems", index), operation=SESSION)
+    if where == "item":
+        key = draw(st.sampled_from(sorted(_ITEM_TYPES)))
+        items[index][key] = draw(_wrong(_ITEM_TYPES[key], required=key in _ITEM_REQUIRED))
+        return Invalid(body, "invalid_type", json_pointer("cartItems", index, key), operation=SESSION)
+    key = draw(st.sampled_from(sorted(_ADJUSTMENT_TYPES)))
+    adjustment = {"payFromLoyaltyProgram": 1, "pointPayment": 10}
+    adjustment[key] = draw(_wrong(_ADJUSTMENT_TYPES[key], required=key in _ADJUSTMENT_REQUIRED))
+    items[index]["adjustment"] = adjustment
+    return Invalid(body, "invalid_type", json_pointer("cartItems", index, "adjustment", key), operation=SESSION)
+
+
+@st.composite
+def _invalid_type_profile(draw: st.DrawFn) -> Invalid:
+    body = draw(_BASE_PROFILES)
+    body["attributes"] = draw(_wrong("object", required=False))
+    return Invalid(body, "invalid_type", "/attributes", operation=PROFILE)
+
+
+def _item_rule(rule: str, mutate: Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]) -> st.SearchStrategy[Invalid]:
+    """A session whose cart item at some index is broken by *mutate* (returns the pointer parts)."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Invalid:
+        body = draw(_BASE_SESSIONS)
+        items = draw(_ITEMS)
+        index = draw(st.integers(0, len(items) - 1))
+        parts = mutate(draw, items[index])
+        body["cartItems"] = items
+        return Invalid(body, rule, json_pointer("cartItems", index, *parts), operation=SESSION)
+
+    return build()
+
+
+def _drop_required(draw: st.DrawFn, item: dict[str, Any]) -> tuple[str, ...]:
+    key = draw(st.sampled_from(_ITEM_REQUIRED))
+    del item[key]
+    return (key,)
+
+
+def _drop_adjustment_required(draw: st.DrawFn, item: dict[str, Any]) -> tuple[str, ...]:
+    key = draw(st.sampled_from(_ADJUSTMENT_REQUIRED))
+    adjustment = {"payFromLoyaltyProgram": 1, "pointPayment": 5, "remainingPrice": 1.5}
+    del adjustment[key]
+    item["adjustment"] = adjustment
+    return ("adjustment", key)
+
+
+def _set(key: str, values: st.SearchStrategy[Any]) -> Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]:
+    def mutate(draw: st.DrawFn, item: dict[str, Any]) -> tuple[str, ...]:
+        item[key] = draw(values)
+        return (key,)
+
+    return mutate
+
+
+def _set_adjustment(key: str, values: st.SearchStrategy[Any]) -> Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]:
+    def mutate(draw: st.DrawFn, item: dict[str, Any]) -> tuple[str, ...]:
+        item["adjustment"] = {"payFromLoyaltyProgram": 1, "pointPayment": 5, key: draw(values)}
+        return ("adjustment", key)
+
+    return mutate
+
+
+@st.composite
+def _state_enum(draw: st.DrawFn) -> Invalid:
+    body = draw(_BASE_SESSIONS)
+    body["state"] = draw(st.sampled_from(("", "OPEN", "Closed", "canceled", "pending", "reopened", "open ", "partially_returned")))
+    return Invalid(body, "session_state_enum", "/state", operation=SESSION)
+
+
+@st.composite
+def _unknown_field(draw: st.DrawFn) -> Invalid:
+    body = draw(_BASE_SESSIONS)
+    key = draw(
+        st.one_of(
+            st.sampled_from(("currency", "shippingCost", "profileID", "State", "a/b", "~x", "", "id")),
+            json_texts(min_size=1, max_size=10),
+        ).filter(lambda k: k not in SESSION_FIELDS)
+    )
+    body[key] = draw(_ANY_JSON)
+    return Invalid(body, "session_unknown_field", json_pointer(key), operation=SESSION)
+
+
+@st.composite
+def _cart_items_limit(draw: st.DrawFn) -> Invalid:
+    body = draw(_BASE_SESSIONS)
+    count = draw(st.integers(1001, 1010))
+    body["cartItems"] = [{"name": "n", "sku": f"S{i}", "quantity": 1, "price": 1.0} for i in range(count)]
+    return Invalid(body, "cart_items_limit", "/cartItems", operation=SESSION)
+
+
+@st.composite
+def _attribute_depth(draw: st.DrawFn, operation: str) -> Invalid:
+    body = draw(_BASE_SESSIONS if operation == SESSION else _BASE_PROFILES)
+    key = draw(st.sampled_from(("deep", "a/b", "~", "")))
+    attributes = {key: _too_deep(draw(st.integers(11, 14)))}
+    if operation == SESSION and draw(st.booleans()):
+        items = draw(_ITEMS)
+        index = draw(st.integers(0, len(items) - 1))
+        items[index]["attributes"] = attributes
+        body["cartItems"] = items
+        pointer = json_pointer("cartItems", index, "attributes", key)
+    else:
+        body["attributes"] = attributes
+        pointer = json_pointer("attributes", key)
+    return Invalid(body, "attribute_depth_limit", pointer, operation=operation)
+
+
+def _not_object(operation: str) -> st.SearchStrategy[Invalid]:
+    values = st.sampled_from(([], [{}], "x", "", 0, 1.5, True, False))
+    return values.map(lambda v: Invalid(v, "body_not_object", "", operation=operation))
+
+
+# ---- raw payloads (body is bytes; the validator cannot see them) --------------------------------
+_MALFORMED = (
+    b"{", b"}", b'{"state":}', b"{'state':'open'}", b'{"state":"open",}', b'{state:"open"}', b'{"a":1}{"b":2}',
+    b'{"total":01}', b'{"total":+1}', b'{"total":.5}', b'{"total":1.}', b'{"coupon":"\\x"}', b'{"coupon":"a\nb"}',
+    b"nul", b"{}}", b"[}", b'{"coupon" "x"}', b"\x00{}", b'{"total":0x10}',
+)
+_BAD_UTF8 = (b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"a\x80b", b"\xf4\x90\x80\x80")
+_NAN = (b"NaN", b"Infinity", b"-Infinity", b"nan")
+_OVERFLOW = (b"1e400", b"-1e400", b"1" + b"0" * 400 + b".0")
+_BAD_CONTENT_TYPES = (None, "text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/json", "application/jsonx", "json")
+
+
+def _raw(operation: str) -> st.SearchStrategy[Invalid]:
+    base = _BASE_SESSIONS if operation == SESSION else _BASE_PROFILES
+    def wrap(value: bytes) -> bytes:  # put a raw JSON value where the operation expects one
+        return b'{"coupon":' + value + b"}" if operation == SESSION else b'{"attributes":{"k":' + value + b"}}"
+
+    def inv(rule: str, pointer: str = "", **kw: Any) -> Callable[[bytes], Invalid]:
+        return lambda raw: Invalid(raw, rule, pointer, operation=operation, **kw)
+
+    truncated = st.builds(
+        lambda raw, cut: raw[: max(1, min(cut, len(raw) - 1))], base.map(encode_body), st.integers(1, 200)
+    ).filter(lambda raw: raw != b"")
+    dup_key = st.sampled_from(("state", "coupon", "total", "profileId")) if operation == SESSION else st.just("k")
+
+    def duplicate(key: str) -> Invalid:
+        if operation == PROFILE:
+            return Invalid(b'{"attributes":{"k":1,"k":2}}', "duplicate_key", "/attributes/k", operation=operation)
+        value = {"state": b'"open"', "coupon": b'"A"', "total": b"1", "profileId": b'""'}[key]
+        raw = b'{"' + key.encode() + b'":' + value + b',"' + key.encode() + b'":' + value + b"}"
+        return Invalid(raw, "duplicate_key", "/" + key, operation=operation)
+
+    item_dup = st.just(
+        Invalid(b'{"cartItems":[{"name":"a","sku":"b","quantity":1,"price":1,"sku":"c"}]}', "duplicate_key",
+                "/cartItems/0/sku", operation=SESSION)
+    )
+    strategies = [
+        st.sampled_from(_MALFORMED).map(inv("malformed_json")),
+        truncated.map(inv("truncated_json")),
+        st.sampled_from(_BAD_UTF8).map(lambda b: wrap(b'"' + b + b'"')).map(inv("invalid_utf8")),
+        base.map(lambda b: b"\xef\xbb\xbf" + encode_body(b)).map(inv("bom")),
+        st.sampled_from(_NAN).map(wrap if operation == PROFILE else (lambda v: b'{"total":' + v + b"}")).map(inv("nan_literal")),
+        st.sampled_from(_OVERFLOW).map(wrap if operation == PROFILE else (lambda v: b'{"total":' + v + b"}")).map(inv("number_overflow")),
+        st.integers(100_000, 100_010).map(lambda n: b"[" * n + b"]" * n).map(inv("nesting_too_deep")),
+        dup_key.map(duplicate) if operation == PROFILE else st.one_of(dup_key.map(duplicate), item_dup),
+        st.builds(
+            lambda body, ct: Invalid(encode_body(body), "content_type", "", ct, operation=operation, status=415,
+                                     parameter="Content-Type"),
+            base, st.sampled_from(_BAD_CONTENT_TYPES),
+        ),
+        st.integers(0, 100).map(
+            lambda extra: Invalid(
+                b'{"attributes":{"pad":"' + b"x" * (MAX_BODY_BYTES + extra) + b'"}}', "body_size_limit", "",
+                operation=operation, status=413,
+            )
+        ),
+    ]
+    return st.one_of(strategies)
+
+
+PROFILE_RULES: tuple[str, ...] = (
+    "invalid_type", "attribute_depth_limit", "body_not_object", "malformed_json", "truncated_json",
+    "invalid_utf8", "bom", "nan_literal", "number_overflow", "nesting_too_deep", "duplicate_key",
+    "content_type", "body_size_limit",
+)
+SESSION_RULES: tuple[str, ...] = PROFILE_RULES + (
+    "cart_item_required", "adjustment_required", "quantity_minimum", "point_payment_minimum",
+    "remaining_price_minimum", "name_min_length", "sku_min_length", "session_state_enum",
+    "session_unknown_field", "cart_items_limit",
+)
+INVALID_RULES: tuple[str, ...] = SESSION_RULES
+
+
+def invalid_profile_bodies() -> st.SearchStrategy[Invalid]:
+    """Invalid updateCustomerProfile requests. Always exactly one rule of PROFILE_RULES broken (the
+    rest of the body is valid); ``operation == PROFILE``. Varies: wrong ``attributes`` type, 11+ deep
+    attribute values, non-object bodies, raw payloads (malformed, truncated, bad UTF-8, BOM, NaN,
+    1e400, deep nesting, duplicate keys), wrong content types (415), bodies over 1 MiB (413).
+    Never a body the contract accepts."""
+    return st.one_of(
+        _invalid_type_profile(),
+        _attribute_depth(PROFILE),
+        _not_object(PROFILE),
+        _raw(PROFILE),
+    )
+
+
+def invalid_session_bodies() -> st.SearchStrategy[Invalid]:
+    """Invalid updateCustomerSession requests. Always exactly one rule of SESSION_RULES broken;
+    ``operation == SESSION``. Varies: wrong JSON type at every field (cart item and adjustment fields
+    included, null for required members), missing required cart-item/adjustment members, quantity or
+    pointPayment < 1, negative remainingPrice, empty name/sku, unknown state, unknown top-level key
+    (D3), 1001+ cart items, 11+ deep attributes, non-object bodies and all raw payloads of
+    ``invalid_profile_bodies``. Never a body the contract accepts."""
+    return st.one_of(
+        _invalid_type_session(),
+        _item_rule("cart_item_required", _drop_required),
+        _item_rule("adjustment_required", _drop_adjustment_required),
+        _item_rule("quantity_minimum", _set("quantity", st.sampled_from((0, -1, -(2**31), 0.0, -(2**70))))),
+        _item_rule("point_payment_minimum", _set_adjustment("pointPayment", st.sampled_from((0, -1, -5)))),
+        _item_rule("remaining_price_minimum", _set_adjustment("remainingPrice", st.sampled_from((-0.01, -1, -1e308, -5e-324)))),
+        _item_rule("name_min_length", _set("name", st.just(""))),
+        _item_rule("sku_min_length", _set("sku", st.just(""))),
+        _state_enum(),
+        _unknown_field(),
+        _cart_items_limit(),
+        _attribute_depth(SESSION),
+        _not_object(SESSION),
+        _raw(SESSION),
+    )
+
+
+def invalid_bodies() -> st.SearchStrategy[Invalid]:
+    """Invalid requests for either operation (see ``invalid_profile_bodies`` and
+    ``invalid_session_bodies``); ``Invalid.operation`` says where to send each."""
+    return st.one_of(invalid_profile_bodies(), invalid_session_bodies())
