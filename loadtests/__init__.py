@@ -1,0 +1,16 @@
+"""Load testing for Talon.One v1 upserts: Locust journeys, open workload, HDR latency, SLO gates, reports.
+
+Importing this package does not import Locust (which monkey-patches the process); the Locust side
+lives in ``loadtests/locustfile.py`` and runs in its own process via :func:`run_load`.
+"""
+
+from __future__ import annotations
+
+from loadtests.config import LoadConfig, UnsafeTargetError, is_loopback_url
+from loadtests.gates import Slo, SloSet, Verdict, evaluate
+from loadtests.recorder import LatencyRecorder
+from loadtests.run import LoadResult, build_argv, run_load
+from loadtests.shapes import SHAPES
+
+__all__ = ["SHAPES", "LatencyRecorder", "LoadConfig", "LoadResult", "Slo", "SloSet", "UnsafeTargetError",
+           "Verdict", "build_argv", "evaluate", "is_loopback_url", "run_load"]

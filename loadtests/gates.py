@@ -1,0 +1,187 @@
+"""SLO gates: thresholds as data, and one pure function from run statistics to verdicts.
+
+An SLO is (scope, metric, limit): scope is an endpoint row name (e.g. "PUT /v1/customer_sessions/[id]")
+or "overall". Metrics:
+  p95_ms, p99_ms        upper limits on latency (the CO-corrected histogram when the run has one, else raw);
+  error_ratio           upper limit on failures / requests;
+  min_rate              lower limit on achieved requests per second;
+  max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode).
+Every verdict carries the observed number and the limit, so a breach names itself.
+
+File format (TOML, JSON or YAML, chosen by suffix)::
+
+    [overall]
+    p99_ms = 500
+    error_ratio = 0.001
+    [endpoints."PUT /v1/customer_sessions/[id]"]
+    p95_ms = 150
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["METRICS", "OVERALL_SCOPE", "EndpointStats", "RunStats", "Slo", "SloSet", "Verdict", "breached", "evaluate"]
+
+OVERALL_SCOPE = "overall"
+METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "min" (>= limit)
+    "p95_ms": "max",
+    "p99_ms": "max",
+    "error_ratio": "max",
+    "min_rate": "min",
+    "max_dropped_ratio": "max",
+}
+_DEFAULTS = {"p95_ms": 250.0, "p99_ms": 500.0, "error_ratio": 0.001, "min_rate": 1.0, "max_dropped_ratio": 0.01}
+
+
+@dataclass(frozen=True)
+class Slo:
+    """One threshold: ``scope`` (endpoint name or "overall"), ``metric`` (a key of METRICS), ``limit``."""
+
+    scope: str
+    metric: str
+    limit: float
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown SLO metric {self.metric!r}; expected one of {sorted(METRICS)}")
+        if not self.limit >= 0:
+            raise ValueError(f"SLO {self.scope}.{self.metric}: limit must be >= 0, got {self.limit!r}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.scope}.{self.metric}"
+
+
+@dataclass(frozen=True)
+class SloSet:
+    """An immutable set of SLOs; ``SloSet.default()`` suits a local run against the reference server."""
+
+    slos: tuple[Slo, ...]
+
+    @classmethod
+    def default(cls) -> SloSet:
+        return cls(tuple(Slo(OVERALL_SCOPE, m, v) for m, v in _DEFAULTS.items()))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, base: SloSet | None = None) -> SloSet:
+        """{"overall": {metric: limit}, "endpoints": {name: {metric: limit}}} layered over ``base``."""
+        unknown = set(data) - {OVERALL_SCOPE, "endpoints"}
+        if unknown:
+            raise ValueError(f"unknown SLO section(s) {sorted(unknown)}; expected 'overall' and 'endpoints'")
+        table = {(s.scope, s.metric): s.limit for s in (base.slos if base else ())}
+        for metric, limit in (data.get(OVERALL_SCOPE) or {}).items():
+            table[(OVERALL_SCOPE, metric)] = float(limit)
+        for scope, metrics in (data.get("endpoints") or {}).items():
+            for metric, limit in metrics.items():
+                table[(scope, metric)] = float(limit)
+        return cls(tuple(Slo(scope, metric, limit) for (scope, metric), limit in table.items()))
+
+    @classmethod
+    def from_file(cls, path: Path, *, base: SloSet | None = None) -> SloSet:
+        """Read a .toml, .json, .yaml/.yml file; limits it does not name keep ``base`` (default: defaults)."""
+        text = Path(path).read_text(encoding="utf-8")
+        suffix = Path(path).suffix.lower()
+        if suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ValueError(f"SLO file {path}: unsupported suffix {suffix!r} (use .toml, .json or .yaml)")
+        return cls.from_mapping(data, base=cls.default() if base is None else base)
+
+    def with_overall(self, **limits: float | None) -> SloSet:
+        """Override overall limits from flags, e.g. ``with_overall(p99_ms=300)``; None means keep."""
+        return SloSet.from_mapping({OVERALL_SCOPE: {k: v for k, v in limits.items() if v is not None}},
+                                   base=self)
+
+    def to_mapping(self) -> dict[str, Any]:
+        out: dict[str, Any] = {OVERALL_SCOPE: {}, "endpoints": {}}
+        for s in self.slos:
+            (out[OVERALL_SCOPE] if s.scope == OVERALL_SCOPE else out["endpoints"].setdefault(s.scope, {}))[
+                s.metric] = s.limit
+        return out
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    """What the gates need about one row: counts and latency percentiles (ms; corrected may be None)."""
+
+    name: str
+    requests: int
+    failures: int
+    raw: Mapping[str, float] | None
+    corrected: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Finished-run numbers: rows by name (the overall row under "overall"), duration, arrivals."""
+
+    endpoints: Mapping[str, EndpointStats]
+    duration_s: float
+    intended_arrivals: int = 0
+    dropped_arrivals: int = 0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one SLO: ``observed`` is None when the row had no requests (counted as passed)."""
+
+    slo: Slo
+    observed: float | None
+    passed: bool
+
+    def describe(self) -> str:
+        op = "<=" if METRICS[self.slo.metric] == "max" else ">="
+        obs = "n/a" if self.observed is None else f"{self.observed:.6g}"
+        return f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}: observed {obs} (limit {op} {self.slo.limit:g})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"slo": self.slo.name, "scope": self.slo.scope, "metric": self.slo.metric,
+                "limit": self.slo.limit, "observed": self.observed, "passed": self.passed,
+                "text": self.describe()}
+
+
+def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float | None:
+    if metric == "max_dropped_ratio":
+        return stats.dropped_arrivals / stats.intended_arrivals if stats.intended_arrivals else 0.0
+    if row is None or row.requests == 0:
+        return 0.0 if metric == "min_rate" else None
+    if metric == "error_ratio":
+        return row.failures / row.requests
+    if metric == "min_rate":
+        return row.requests / stats.duration_s if stats.duration_s > 0 else 0.0
+    latencies = row.corrected or row.raw
+    return None if latencies is None else latencies["p95" if metric == "p95_ms" else "p99"]
+
+
+def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
+    """Judge every SLO against ``stats``; pure, no I/O. Latency SLOs use corrected numbers when present."""
+    verdicts = []
+    for slo in slos.slos:
+        row = stats.endpoints.get(slo.scope)
+        observed = _observe(slo.metric, row, stats)
+        if observed is None:
+            passed = True
+        elif METRICS[slo.metric] == "max":
+            passed = observed <= slo.limit
+        else:
+            passed = observed >= slo.limit
+        verdicts.append(Verdict(slo, observed, passed))
+    return tuple(verdicts)
+
+
+def breached(verdicts: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
+    """The verdicts that failed, in SLO order."""
+    return tuple(v for v in verdicts if not v.passed)
+

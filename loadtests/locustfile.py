@@ -1,0 +1,199 @@
+"""Locust scenarios for the Talon.One v1 upserts: realistic journeys, sampled contract checks, HDR stats.
+
+Runnable on its own::
+
+    locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 30s --host http://127.0.0.1:8000
+
+Closed mode (default): each user walks journeys built ahead of time by ``strategies.journeys``, with
+think times between calls and between journeys. Open mode (``--talon-rate R``): each user runs an
+arrival scheduler (see ``loadtests.openload``) at R / users journeys per second.
+
+Every request goes through ``strategies.wire.build_put`` (done before the journey starts) and is named
+per endpoint template, e.g. ``PUT /v1/customer_sessions/[id]``. A request fails when it gets a 5xx, a
+status other than the journey expects, a transport error, or (for a sampled share) a body that violates
+the contract's IntegrationState / ErrorResponse schema. Credentials come from the environment variable
+``TALON_HARNESS_CREDENTIALS`` (JSON), never from argv.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+import orjson
+from gevent.lock import BoundedSemaphore
+from locust import FastHttpUser, events, task
+from locust.env import Environment
+
+from loadtests._contract import ResponseValidator
+from loadtests._plugin import TalonPlugin, add_arguments
+from loadtests.openload import ArrivalPlan, OpenWorkload
+from strategies.journeys import JOURNEY_KINDS, Call, build_journey
+from strategies.wire import PROFILE, Credentials, PreparedPut, build_put
+
+__all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonUser"]
+
+CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
+DEFAULT_WEIGHTS: dict[str, int] = {
+    "returning_customer": 30, "anonymous_shopper": 15, "coupon_hunter": 10, "abandoned_cart": 15,
+    "cancelled_order": 5, "profile_only": 15, "multi_session": 5, "retry": 3, "illegal_transition": 2,
+}
+NAMES = {PROFILE: "/v1/customer_profiles/[id]"}
+SESSION_NAME = "/v1/customer_sessions/[id]"
+_BATCH = 16  # journeys prepared at a time, between journeys (never while a journey runs)
+_user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
+
+
+@events.init_command_line_parser.add_listener
+def _on_parser(parser: Any, **_: Any) -> None:
+    add_arguments(parser)
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    TalonPlugin.install(environment)
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call of a journey with its request built: what to send, how to name it, what to expect."""
+
+    call: Call
+    put: PreparedPut
+    name: str
+
+
+def _credentials() -> Credentials | None:
+    raw = os.environ.get(CREDENTIALS_ENV)
+    return Credentials(**json.loads(raw)) if raw else None
+
+
+class TalonUser(FastHttpUser):
+    """One virtual customer stream; ids are unique per run, process and user (see ``_prefix``)."""
+
+    concurrency = 10
+    network_timeout = 30.0
+    connection_timeout = 10.0
+
+    def __init__(self, environment: Environment) -> None:
+        opts = environment.parsed_options
+        self.concurrency = max(1, int(getattr(opts, "talon_connections", 0) or type(self).concurrency))
+        super().__init__(environment)
+
+    def on_start(self) -> None:
+        opts = self.environment.parsed_options
+        self.plugin: TalonPlugin = TalonPlugin.of(self.environment)
+        self.settings = self.plugin.settings
+        self.seq = next(_user_seq)
+        self.rng = random.Random(f"{self.settings.seed}:{self.plugin.node}:{self.seq}")
+        self.creds = _credentials()
+        weights = self.settings.weights or DEFAULT_WEIGHTS
+        unknown = set(weights) - set(JOURNEY_KINDS)
+        if unknown:
+            raise ValueError(f"unknown journey kind(s) {sorted(unknown)}; known: {JOURNEY_KINDS}")
+        self.kinds = [k for k, w in weights.items() if w > 0]
+        self.kind_weights = [weights[k] for k in self.kinds]
+        self.validator = ResponseValidator.shared()
+        self._buffer: deque[list[PreparedCall]] = deque()
+        self._counter = itertools.count()
+        self._open: OpenWorkload | None = None
+        if self.settings.rate:
+            users = max(1, int(getattr(opts, "num_users", None) or 1))
+            plan = ArrivalPlan(rate=self.settings.rate / users, arrival=self.settings.arrival,
+                               connections=self.settings.connections, late_ms=self.settings.late_ms,
+                               seed=self.rng.randrange(2**32))
+            self._open = OpenWorkload(plan, self._open_journey, self.plugin.recorder.count_arrival)
+
+    def on_stop(self) -> None:
+        if self._open is not None:
+            self._open.stop()
+
+    def wait_time(self) -> float:
+        if self._open is not None:
+            return 0.0
+        return self.rng.uniform(1.0, 5.0) * self.settings.think_scale
+
+    # -- journeys built ahead of the hot path ------------------------------------------------
+    def _refill(self) -> None:
+        """Top the buffer of prepared journeys up; called between journeys / between arrivals only."""
+        while len(self._buffer) < _BATCH:
+            self._buffer.append(self._prepare(next(self._counter)))
+
+    def _take(self) -> list[PreparedCall]:
+        if not self._buffer:
+            self._refill()
+        return self._buffer.popleft()
+
+    def _prepare(self, n: int) -> list[PreparedCall]:
+        kind = self.rng.choices(self.kinds, self.kind_weights)[0]
+        journey = build_journey(kind, self.rng, id_prefix=f"{self.plugin.run_token}-{self.seq}-{n}")
+        return [PreparedCall(c, build_put(c.operation, c.entity_id, c.body, creds=self.creds),
+                             NAMES.get(c.operation, SESSION_NAME)) for c in journey.calls]
+
+    def _think(self) -> None:
+        if self.settings.think_scale > 0:
+            gevent.sleep(self.rng.uniform(0.5, 3.0) * self.settings.think_scale)
+
+    # -- closed mode ---------------------------------------------------------------------------
+    @task
+    def journey(self) -> None:
+        if self._open is not None:
+            self._open.run(refill=self._refill)  # runs until the user is stopped
+            return
+        self._refill()
+        for i, pc in enumerate(self._take()):
+            if i:
+                self._think()
+            self._send(pc)
+
+    # -- open mode -----------------------------------------------------------------------------
+    def _open_journey(self, intended: float, gate: BoundedSemaphore) -> None:
+        for i, pc in enumerate(self._take()):
+            if i:
+                self._think()
+                intended = time.perf_counter()
+            with gate:
+                self._send(pc, intended, first=i == 0)
+
+    # -- the single request path ---------------------------------------------------------------
+    def _send(self, pc: PreparedCall, intended: float | None = None, *, first: bool = False) -> None:
+        """Send one prepared PUT; in open mode ``intended`` (perf clock) gives the CO-corrected latency."""
+        self.plugin.limiter.wait()
+        context: dict[str, float] = {}
+        if intended is not None:
+            lateness_ms = (time.perf_counter() - intended) * 1000.0
+            context["talon_lateness_ms"] = lateness_ms
+            if first and self._open is not None:
+                self._open.note_first_start(lateness_ms)
+        with self.client.request("PUT", pc.put.path, data=pc.put.body, headers=pc.put.headers, name=pc.name,
+                                 catch_response=True, context=context) as resp:
+            reason = self._judge(resp, pc.call)
+            if reason is None:
+                resp.success()
+            else:
+                resp.failure(reason)
+
+    def _judge(self, resp: Any, call: Call) -> str | None:
+        status = resp.status_code or 0
+        if status == 0:
+            return f"{call.step}: transport error {type(resp.error).__name__}: {resp.error}"
+        if status >= 500:
+            return f"{call.step}: server error {status}"
+        if status != call.expect_status:
+            return f"{call.step}: unexpected status {status} (expected {call.expect_status})"
+        if self.settings.validate_share >= 1.0 or self.rng.random() < self.settings.validate_share:
+            try:
+                body = orjson.loads(resp.content or b"")
+            except orjson.JSONDecodeError as exc:
+                return f"{call.step}: contract violation: body is not JSON ({exc})"
+            problem = self.validator.problem(status, body)
+            if problem is not None:
+                return f"{call.step}: contract violation: {problem}"
+        return None

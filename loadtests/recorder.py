@@ -1,0 +1,206 @@
+"""HDR latency recorder: microsecond histograms per endpoint and overall, mergeable across workers.
+
+Guarantees:
+- every recorded latency lands in an HdrHistogram with 3 significant digits over 1 us .. 1 h, so any
+  reported percentile is within 0.1% of the recorded value it stands for (stock Locust rounds to
+  whole milliseconds);
+- two histograms are kept: ``raw`` (service time, as Locust measured it from the actual send) and
+  ``corrected`` (measured from the *intended* start; only filled in open-workload mode);
+- ``drain()`` on a worker returns a JSON-safe delta and resets it; ``merge()`` on the master adds a
+  delta in, so merged percentiles come from merged histograms, never from averaged percentiles;
+- the timeline keeps one coarse (2 significant digits) histogram plus counts per time window, for plots.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+__all__ = ["OVERALL", "PERCENTILES", "Counts", "LatencyRecorder", "percentiles_ms"]
+
+OVERALL = "Aggregated"
+PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
+_LOWEST_US = 1
+_HIGHEST_US = 3_600_000_000
+_DIGITS = 3
+_TIMELINE_DIGITS = 2
+
+
+def _new(digits: int = _DIGITS) -> HdrHistogram:
+    return HdrHistogram(_LOWEST_US, _HIGHEST_US, digits)
+
+
+def _to_us(ms: float) -> int:
+    return min(_HIGHEST_US, max(_LOWEST_US, round(ms * 1000.0)))
+
+
+def percentiles_ms(hist: HdrHistogram) -> dict[str, float] | None:
+    """p50/p90/p95/p99/p99.9/max (keys "p50".."p99.9", "max") in ms, or None for an empty histogram."""
+    if hist.get_total_count() == 0:
+        return None
+    out = {_label(p): hist.get_value_at_percentile(p) / 1000.0 for p in PERCENTILES[:-1]}
+    out["max"] = hist.get_max_value() / 1000.0
+    out["min"] = hist.get_min_value() / 1000.0
+    out["mean"] = round(hist.get_mean_value() / 1000.0, 3)
+    return out
+
+
+def _label(p: float) -> str:
+    return "p" + (str(int(p)) if p == int(p) else str(p))
+
+
+@dataclass
+class Counts:
+    """Request/failure counters of one endpoint (or of everything)."""
+
+    requests: int = 0
+    failures: int = 0
+
+
+@dataclass
+class _Window:
+    hist: HdrHistogram = field(default_factory=lambda: _new(_TIMELINE_DIGITS))
+    corrected: HdrHistogram = field(default_factory=lambda: _new(_TIMELINE_DIGITS))
+    requests: int = 0
+    failures: int = 0
+
+
+class LatencyRecorder:
+    """Collects latencies (ms in, us stored) keyed by request name; see the module docstring."""
+
+    def __init__(self, *, window_s: float = 1.0) -> None:
+        if not window_s > 0:
+            raise ValueError(f"window_s must be > 0, got {window_s!r}")
+        self.window_s = window_s
+        self._reset()
+
+    def _reset(self) -> None:
+        self.raw: dict[str, HdrHistogram] = {}
+        self.corrected: dict[str, HdrHistogram] = {}
+        self.counts: dict[str, Counts] = {}
+        self.timeline: dict[int, _Window] = {}
+        self.arrivals = {"intended": 0, "late": 0, "dropped": 0}
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+
+    # -- recording ---------------------------------------------------------------------------
+    def record(
+        self, name: str, response_time_ms: float, *, failed: bool, at: float, lateness_ms: float | None = None
+    ) -> None:
+        """Record one request finished at epoch time ``at``; ``lateness_ms`` (open mode) = actual - intended start."""
+        us = _to_us(response_time_ms)
+        corrected_us = None if lateness_ms is None else _to_us(response_time_ms + max(0.0, lateness_ms))
+        for key in (name, OVERALL):
+            self._hist(self.raw, key).record_value(us)
+            if corrected_us is not None:
+                self._hist(self.corrected, key).record_value(corrected_us)
+            c = self.counts.setdefault(key, Counts())
+            c.requests += 1
+            c.failures += failed
+        w = self.timeline.setdefault(int(at // self.window_s), _Window())
+        w.hist.record_value(us)
+        if corrected_us is not None:
+            w.corrected.record_value(corrected_us)
+        w.requests += 1
+        w.failures += failed
+        self.first_t = at if self.first_t is None else min(self.first_t, at)
+        self.last_t = at if self.last_t is None else max(self.last_t, at)
+
+    def count_arrival(self, *, late: bool = False, dropped: bool = False) -> None:
+        """Open mode: one scheduled arrival; ``late`` = started too late, ``dropped`` = never started."""
+        self.arrivals["intended"] += 1
+        self.arrivals["late"] += late
+        self.arrivals["dropped"] += dropped
+
+    def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any,
+                   start_time: float | None = None, context: dict | None = None, **_: Any) -> None:
+        """Listener for Locust's ``events.request``; names rows "<METHOD> <name>" like Locust does."""
+        if response_time is None:
+            return
+        lateness = (context or {}).get("talon_lateness_ms")
+        at = (start_time or 0.0) + response_time / 1000.0
+        self.record(f"{request_type} {name}", response_time, failed=exception is not None, at=at,
+                    lateness_ms=lateness)
+
+    @staticmethod
+    def _hist(table: dict[str, HdrHistogram], key: str) -> HdrHistogram:
+        h = table.get(key)
+        if h is None:
+            h = table[key] = _new()
+        return h
+
+    # -- worker -> master --------------------------------------------------------------------
+    def drain(self) -> dict[str, Any]:
+        """Return everything recorded since the last drain as JSON-safe data, then reset."""
+        data = {
+            "raw": {k: h.encode().decode() for k, h in self.raw.items() if h.get_total_count()},
+            "corrected": {k: h.encode().decode() for k, h in self.corrected.items() if h.get_total_count()},
+            "counts": {k: [c.requests, c.failures] for k, c in self.counts.items()},
+            "timeline": {
+                str(i): [w.hist.encode().decode() if w.hist.get_total_count() else "",
+                         w.corrected.encode().decode() if w.corrected.get_total_count() else "",
+                         w.requests, w.failures]
+                for i, w in self.timeline.items()
+            },
+            "arrivals": dict(self.arrivals),
+            "span": [self.first_t, self.last_t],
+            "window_s": self.window_s,
+        }
+        self._reset()
+        return data
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add a ``drain()`` result (from any node) into this recorder."""
+        for table, key in ((self.raw, "raw"), (self.corrected, "corrected")):
+            for name, enc in data[key].items():
+                self._hist(table, name).decode_and_add(enc.encode())
+        for name, (req, fail) in data["counts"].items():
+            c = self.counts.setdefault(name, Counts())
+            c.requests += req
+            c.failures += fail
+        scale = data["window_s"] / self.window_s
+        for i, (enc, enc_c, req, fail) in data["timeline"].items():
+            w = self.timeline.setdefault(int(int(i) * scale), _Window())
+            if enc:
+                w.hist.decode_and_add(enc.encode())
+            if enc_c:
+                w.corrected.decode_and_add(enc_c.encode())
+            w.requests += req
+            w.failures += fail
+        for k, v in data["arrivals"].items():
+            self.arrivals[k] += v
+        lo, hi = data["span"]
+        if lo is not None:
+            self.first_t = lo if self.first_t is None else min(self.first_t, lo)
+            self.last_t = hi if self.last_t is None else max(self.last_t, hi)
+
+    # -- reading -----------------------------------------------------------------------------
+    def endpoints(self) -> list[str]:
+        """Names with at least one request, endpoints sorted, overall last."""
+        return sorted(k for k in self.counts if k != OVERALL) + ([OVERALL] if OVERALL in self.counts else [])
+
+    def span_s(self) -> float:
+        """Seconds between the first and the last recorded response (0 when fewer than two)."""
+        if self.first_t is None or self.last_t is None:
+            return 0.0
+        return max(0.0, self.last_t - self.first_t)
+
+    def timeline_rows(self) -> list[dict[str, Any]]:
+        """One row per window: t (s from the first window), rps, fail rps, p50/p95/p99 raw and corrected (ms)."""
+        if not self.timeline:
+            return []
+        first = min(self.timeline)
+        rows = []
+        for i in range(first, max(self.timeline) + 1):
+            w = self.timeline.get(i, _Window())
+            row: dict[str, Any] = {"t": (i - first) * self.window_s, "rps": w.requests / self.window_s,
+                                   "fail_rps": w.failures / self.window_s}
+            for tag, h in (("raw", w.hist), ("corrected", w.corrected)):
+                for p in (50.0, 95.0, 99.0):
+                    row[f"{tag}_{_label(p)}"] = (h.get_value_at_percentile(p) / 1000.0
+                                                 if h.get_total_count() else math.nan)
+            rows.append(row)
+        return rows

@@ -1,0 +1,171 @@
+"""Our reports: a JSON summary (HDR percentiles raw + corrected, SLO verdicts, rates, generator CPU), the
+HDR histograms themselves, and a PNG of latency percentiles and throughput over time.
+
+Locust's own HTML/CSV/JSON reports are written by Locust (``--html``, ``--csv``, ``--json-file``). No
+credential ever reaches these files: the summary holds settings, not the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats, Verdict, breached, evaluate
+from loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
+
+if TYPE_CHECKING:
+    from loadtests._plugin import TalonPlugin
+
+__all__ = ["SUMMARY_FILE", "PLOT_FILE", "HDR_FILE", "Outcome", "finish", "plot", "run_stats", "summary"]
+
+SUMMARY_FILE = "summary.json"
+PLOT_FILE = "latency.png"
+HDR_FILE = "hdr.json"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    verdicts: tuple[Verdict, ...]
+    trustworthy: bool
+    files: tuple[Path, ...]
+
+
+def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:
+    """Gate input from a recorder: one row per endpoint plus the overall row under "overall"."""
+    rows = {}
+    for name in recorder.endpoints():
+        c = recorder.counts[name]
+        raw = recorder.raw.get(name)
+        corrected = recorder.corrected.get(name)
+        rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
+            name=name, requests=c.requests, failures=c.failures,
+            raw=percentiles_ms(raw) if raw is not None else None,
+            corrected=percentiles_ms(corrected) if corrected is not None else None)
+    a = recorder.arrivals
+    return RunStats(endpoints=rows, duration_s=duration_s, intended_arrivals=a["intended"],
+                    dropped_arrivals=a["dropped"])
+
+
+def summary(stats: RunStats, verdicts: tuple[Verdict, ...], *, recorder: LatencyRecorder, settings: dict[str, Any],
+            trustworthy: bool, cpu: dict[str, Any], failures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON summary as a dict (see module docstring); pure."""
+    d = stats.duration_s
+    a = recorder.arrivals
+    rate = settings.get("rate") or None
+    warnings = []
+    if not trustworthy:
+        warnings.append("load generator CPU saturated: latencies include generator queueing; "
+                        "add workers or lower the load")
+    overall = stats.endpoints.get(OVERALL_SCOPE)
+    return {
+        "passed": not breached(verdicts),
+        "breaches": [v.describe() for v in breached(verdicts)],
+        "trustworthy": trustworthy,
+        "warnings": warnings,
+        "mode": "open" if rate else "closed",
+        "duration_s": round(d, 3),
+        "endpoints": {
+            name: {"requests": row.requests, "failures": row.failures,
+                   "error_ratio": row.failures / row.requests if row.requests else 0.0,
+                   "rate_rps": row.requests / d if d > 0 else 0.0,
+                   "latency_ms": {"raw": row.raw, "corrected": row.corrected}}
+            for name, row in stats.endpoints.items()
+        },
+        "rate": {"intended_arrivals_per_s": rate,
+                 "achieved_arrivals_per_s": (a["intended"] - a["dropped"]) / d if rate and d > 0 else None,
+                 "achieved_requests_per_s": (overall.requests / d) if overall and d > 0 else 0.0,
+                 "max_requests_per_s": settings.get("max_rate") or None},
+        "arrivals": {**a, "late_ratio": a["late"] / a["intended"] if a["intended"] else 0.0,
+                     "dropped_ratio": a["dropped"] / a["intended"] if a["intended"] else 0.0,
+                     "late_threshold_ms": settings.get("late_ms")},
+        "slo": [v.to_dict() for v in verdicts],
+        "generator_cpu": cpu,
+        "failures": failures,
+        "settings": settings,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "histograms": {"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
+    }
+
+
+def plot(recorder: LatencyRecorder, path: Path) -> Path:
+    """PNG: raw (solid) and corrected (dashed) p50/p95/p99 per window, and requests/failures per second."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = recorder.timeline_rows()
+    t = [r["t"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for p, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
+        ax1.plot(t, [r[f"raw_{p}"] for r in rows], color=color, label=f"{p} service time")
+        corrected = [r[f"corrected_{p}"] for r in rows]
+        if any(not math.isnan(v) for v in corrected):
+            ax1.plot(t, corrected, color=color, linestyle="--", label=f"{p} from intended start")
+    ax1.set_ylabel("latency (ms)")
+    ax1.set_yscale("log")
+    ax1.legend(loc="upper left", fontsize="small")
+    ax1.grid(True, which="both", alpha=0.3)
+    ax2.plot(t, [r["rps"] for r in rows], label="requests/s")
+    ax2.plot(t, [r["fail_rps"] for r in rows], color="tab:red", label="failures/s")
+    ax2.set_xlabel(f"time (s, {recorder.window_s:g} s windows)")
+    ax2.set_ylabel("throughput")
+    ax2.legend(loc="upper left", fontsize="small")
+    ax2.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:
+    return {"unit": "microseconds", "significant_digits": 3, "encoding": "HdrHistogram V2 base64 (compressed)",
+            "raw": {k: h.encode().decode() for k, h in recorder.raw.items()},
+            "corrected": {k: h.encode().decode() for k, h in recorder.corrected.items()}}
+
+
+def _failures(plugin: TalonPlugin) -> list[dict[str, Any]]:
+    runner = plugin.environment.runner
+    if runner is None:
+        return []
+    errors = sorted(runner.stats.errors.values(), key=lambda e: -e.occurrences)[:20]
+    return [{"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+            for e in errors]
+
+
+def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
+    """Judge the run and (with a report dir) write summary.json, hdr.json and latency.png."""
+    s = plugin.settings
+    stats = run_stats(plugin.recorder, duration_s)
+    verdicts = evaluate(s.slo, stats)
+    trustworthy, cpu = plugin.cpu_verdict()
+    files: list[Path] = []
+    if not trustworthy:
+        import logging
+
+        logging.getLogger("talon-harness").warning("load generator CPU saturated: results are not trustworthy")
+    if s.report_dir is not None:
+        s.report_dir.mkdir(parents=True, exist_ok=True)
+        settings = {"rate": s.rate, "arrival": s.arrival, "connections": s.connections, "late_ms": s.late_ms,
+                    "validate_share": s.validate_share, "weights": s.weights, "seed": s.seed,
+                    "think_scale": s.think_scale, "max_rate": s.max_rate, "slo": s.slo.to_mapping()}
+        doc = summary(stats, verdicts, recorder=plugin.recorder, settings=settings, trustworthy=trustworthy,
+                      cpu=cpu, failures=_failures(plugin))
+        hdr = s.report_dir / HDR_FILE
+        hdr.write_text(json.dumps(_hdr_dump(plugin.recorder)), encoding="utf-8")
+        files.append(hdr)
+        try:
+            files.append(plot(plugin.recorder, s.report_dir / PLOT_FILE))
+        except Exception as exc:  # a plot must never lose the summary
+            doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
+        summary_path = s.report_dir / SUMMARY_FILE
+        doc["files"] = [p.name for p in files] + [SUMMARY_FILE]
+        summary_path.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
+        files.append(summary_path)
+    return Outcome(passed=not breached(verdicts), verdicts=verdicts, trustworthy=trustworthy, files=tuple(files))
