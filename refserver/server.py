@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
@@ -42,6 +46,21 @@ def _write_port_file(path: str | os.PathLike[str], port: int) -> None:
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(f"{port}\n")
     os.replace(tmp, target)
+
+
+@contextmanager
+def _stop_signals_end_serving() -> Iterator[None]:
+    """uvicorn re-raises the SIGINT/SIGTERM it caught once shut down; make that a no-op so that `serve`
+    returns normally (store closed, exit code 0) instead of the process dying from the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 async def _run(server: uvicorn.Server, sock: socket.socket, port_file: str | os.PathLike[str] | None) -> None:
@@ -79,7 +98,7 @@ def serve(
         bound = sock.getsockname()[1]
         if log:
             _log_line(f"refserver: serving http://{host}:{bound} db={os.fspath(db)} auth={config.auth_modes or 'none'}")
-        with asyncio.Runner(loop_factory=uv_config.get_loop_factory()) as runner:
+        with _stop_signals_end_serving(), asyncio.Runner(loop_factory=uv_config.get_loop_factory()) as runner:
             runner.run(_run(server, sock, port_file))
         sock.close()
     finally:
