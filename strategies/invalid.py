@@ -9,7 +9,7 @@ rejected with ``status`` and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,10 +240,13 @@ _OVERFLOW = (b"1e400", b"-1e400", b"1" + b"0" * 400 + b".0")
 _BAD_CONTENT_TYPES = (None, "text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/json", "application/jsonx", "json")
 
 
-def _raw(operation: str) -> st.SearchStrategy[Invalid]:
+def _raw(operation: str) -> dict[str, st.SearchStrategy[Invalid]]:
     base = _BASE_SESSIONS if operation == SESSION else _BASE_PROFILES
     def wrap(value: bytes) -> bytes:  # put a raw JSON value where the operation expects one
         return b'{"coupon":' + value + b"}" if operation == SESSION else b'{"attributes":{"k":' + value + b"}}"
+
+    def number_at(value: bytes) -> bytes:  # a bare number literal where the operation takes a number
+        return wrap(value) if operation == PROFILE else b'{"total":' + value + b"}"
 
     def inv(rule: str, pointer: str = "", **kw: Any) -> Callable[[bytes], Invalid]:
         return lambda raw: Invalid(raw, rule, pointer, operation=operation, **kw)
@@ -264,80 +267,94 @@ def _raw(operation: str) -> st.SearchStrategy[Invalid]:
         Invalid(b'{"cartItems":[{"name":"a","sku":"b","quantity":1,"price":1,"sku":"c"}]}', "duplicate_key",
                 "/cartItems/0/sku", operation=SESSION)
     )
-    strategies = [
-        st.sampled_from(_MALFORMED).map(inv("malformed_json")),
-        truncated.map(inv("truncated_json")),
-        st.sampled_from(_BAD_UTF8).map(lambda b: wrap(b'"' + b + b'"')).map(inv("invalid_utf8")),
-        base.map(lambda b: b"\xef\xbb\xbf" + encode_body(b)).map(inv("bom")),
-        st.sampled_from(_NAN).map(wrap if operation == PROFILE else (lambda v: b'{"total":' + v + b"}")).map(inv("nan_literal")),
-        st.sampled_from(_OVERFLOW).map(wrap if operation == PROFILE else (lambda v: b'{"total":' + v + b"}")).map(inv("number_overflow")),
-        st.integers(100_000, 100_010).map(lambda n: b"[" * n + b"]" * n).map(inv("nesting_too_deep")),
-        dup_key.map(duplicate) if operation == PROFILE else st.one_of(dup_key.map(duplicate), item_dup),
-        st.builds(
+    return {
+        "malformed_json": st.sampled_from(_MALFORMED).map(inv("malformed_json")),
+        "truncated_json": truncated.map(inv("truncated_json")),
+        "invalid_utf8": st.sampled_from(_BAD_UTF8).map(lambda b: wrap(b'"' + b + b'"')).map(inv("invalid_utf8")),
+        "bom": base.map(lambda b: b"\xef\xbb\xbf" + encode_body(b)).map(inv("bom")),
+        "nan_literal": st.sampled_from(_NAN).map(number_at).map(inv("nan_literal")),
+        "number_overflow": st.sampled_from(_OVERFLOW).map(number_at).map(inv("number_overflow")),
+        "nesting_too_deep": st.integers(100_000, 100_010).map(lambda n: b"[" * n + b"]" * n).map(inv("nesting_too_deep")),
+        "duplicate_key": dup_key.map(duplicate) if operation == PROFILE else st.one_of(dup_key.map(duplicate), item_dup),
+        "content_type": st.builds(
             lambda body, ct: Invalid(encode_body(body), "content_type", "", ct, operation=operation, status=415,
                                      parameter="Content-Type"),
             base, st.sampled_from(_BAD_CONTENT_TYPES),
         ),
-        st.integers(0, 100).map(
+        "body_size_limit": st.integers(0, 100).map(
             lambda extra: Invalid(
                 b'{"attributes":{"pad":"' + b"x" * (MAX_BODY_BYTES + extra) + b'"}}', "body_size_limit", "",
                 operation=operation, status=413,
             )
         ),
-    ]
-    return st.one_of(strategies)
+    }
 
 
-PROFILE_RULES: tuple[str, ...] = (
-    "invalid_type", "attribute_depth_limit", "body_not_object", "malformed_json", "truncated_json",
-    "invalid_utf8", "bom", "nan_literal", "number_overflow", "nesting_too_deep", "duplicate_key",
-    "content_type", "body_size_limit",
-)
-SESSION_RULES: tuple[str, ...] = PROFILE_RULES + (
-    "cart_item_required", "adjustment_required", "quantity_minimum", "point_payment_minimum",
-    "remaining_price_minimum", "name_min_length", "sku_min_length", "session_state_enum",
-    "session_unknown_field", "cart_items_limit",
-)
-INVALID_RULES: tuple[str, ...] = SESSION_RULES
+def _profile_rules() -> dict[str, st.SearchStrategy[Invalid]]:
+    return {
+        "invalid_type": _invalid_type_profile(),
+        "attribute_depth_limit": _attribute_depth(PROFILE),
+        "body_not_object": _not_object(PROFILE),
+        **_raw(PROFILE),
+    }
 
 
-def invalid_profile_bodies() -> st.SearchStrategy[Invalid]:
-    """Invalid updateCustomerProfile requests. Always exactly one rule of PROFILE_RULES broken (the
-    rest of the body is valid); ``operation == PROFILE``. Varies: wrong ``attributes`` type, 11+ deep
-    attribute values, non-object bodies, raw payloads (malformed, truncated, bad UTF-8, BOM, NaN,
-    1e400, deep nesting, duplicate keys), wrong content types (415), bodies over 1 MiB (413).
-    Never a body the contract accepts."""
-    return st.one_of(
-        _invalid_type_profile(),
-        _attribute_depth(PROFILE),
-        _not_object(PROFILE),
-        _raw(PROFILE),
-    )
+def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
+    return {
+        "invalid_type": _invalid_type_session(),
+        "cart_item_required": _item_rule("cart_item_required", _drop_required),
+        "adjustment_required": _item_rule("adjustment_required", _drop_adjustment_required),
+        "quantity_minimum": _item_rule("quantity_minimum", _set("quantity", st.sampled_from((0, -1, -(2**31), 0.0, -(2**70))))),
+        "point_payment_minimum": _item_rule("point_payment_minimum", _set_adjustment("pointPayment", st.sampled_from((0, -1, -5)))),
+        "remaining_price_minimum": _item_rule(
+            "remaining_price_minimum", _set_adjustment("remainingPrice", st.sampled_from((-0.01, -1, -1e308, -5e-324)))
+        ),
+        "name_min_length": _item_rule("name_min_length", _set("name", st.just(""))),
+        "sku_min_length": _item_rule("sku_min_length", _set("sku", st.just(""))),
+        "session_state_enum": _state_enum(),
+        "session_unknown_field": _unknown_field(),
+        "cart_items_limit": _cart_items_limit(),
+        "attribute_depth_limit": _attribute_depth(SESSION),
+        "body_not_object": _not_object(SESSION),
+        **_raw(SESSION),
+    }
 
 
-def invalid_session_bodies() -> st.SearchStrategy[Invalid]:
-    """Invalid updateCustomerSession requests. Always exactly one rule of SESSION_RULES broken;
-    ``operation == SESSION``. Varies: wrong JSON type at every field (cart item and adjustment fields
-    included, null for required members), missing required cart-item/adjustment members, quantity or
-    pointPayment < 1, negative remainingPrice, empty name/sku, unknown state, unknown top-level key
-    (D3), 1001+ cart items, 11+ deep attributes, non-object bodies and all raw payloads of
-    ``invalid_profile_bodies``. Never a body the contract accepts."""
-    return st.one_of(
-        _invalid_type_session(),
-        _item_rule("cart_item_required", _drop_required),
-        _item_rule("adjustment_required", _drop_adjustment_required),
-        _item_rule("quantity_minimum", _set("quantity", st.sampled_from((0, -1, -(2**31), 0.0, -(2**70))))),
-        _item_rule("point_payment_minimum", _set_adjustment("pointPayment", st.sampled_from((0, -1, -5)))),
-        _item_rule("remaining_price_minimum", _set_adjustment("remainingPrice", st.sampled_from((-0.01, -1, -1e308, -5e-324)))),
-        _item_rule("name_min_length", _set("name", st.just(""))),
-        _item_rule("sku_min_length", _set("sku", st.just(""))),
-        _state_enum(),
-        _unknown_field(),
-        _cart_items_limit(),
-        _attribute_depth(SESSION),
-        _not_object(SESSION),
-        _raw(SESSION),
-    )
+PROFILE_RULES: tuple[str, ...] = tuple(_profile_rules())
+SESSION_RULES: tuple[str, ...] = tuple(_session_rules())
+INVALID_RULES: tuple[str, ...] = tuple(dict.fromkeys(SESSION_RULES + PROFILE_RULES))
+
+
+def _select(available: dict[str, st.SearchStrategy[Invalid]], rules: Sequence[str] | None, what: str) -> st.SearchStrategy[Invalid]:
+    chosen = tuple(available) if rules is None else tuple(rules)
+    unknown = [r for r in chosen if r not in available]
+    if unknown or not chosen:
+        raise ValueError(f"{what} rules must be a non-empty subset of {tuple(available)}; got {chosen!r}")
+    return st.one_of([available[r] for r in chosen])
+
+
+def invalid_profile_bodies(*, rules: Sequence[str] | None = None) -> st.SearchStrategy[Invalid]:
+    """Invalid updateCustomerProfile requests, breaking one of *rules* (default: all PROFILE_RULES).
+
+    Always exactly one rule broken (the rest of the body is valid) and ``operation == PROFILE``.
+    Varies: wrong ``attributes`` type, 11+ deep attribute values, non-object bodies, raw payloads
+    (malformed, truncated, bad UTF-8, BOM, NaN, 1e400, deep nesting, duplicate keys), wrong content
+    types (415), bodies over 1 MiB (413). Rules are drawn evenly. Never a body the contract accepts.
+    """
+    return _select(_profile_rules(), rules, "profile")
+
+
+def invalid_session_bodies(*, rules: Sequence[str] | None = None) -> st.SearchStrategy[Invalid]:
+    """Invalid updateCustomerSession requests, breaking one of *rules* (default: all SESSION_RULES).
+
+    Always exactly one rule broken and ``operation == SESSION``. Varies: wrong JSON type at every
+    field (cart item and adjustment fields included, null for required members), missing required
+    cart-item/adjustment members, quantity or pointPayment < 1, negative remainingPrice, empty
+    name/sku, unknown state, unknown top-level key (D3), 1001+ cart items, 11+ deep attributes,
+    non-object bodies and all raw payloads of ``invalid_profile_bodies``. Rules are drawn evenly.
+    Never a body the contract accepts.
+    """
+    return _select(_session_rules(), rules, "session")
 
 
 def invalid_bodies() -> st.SearchStrategy[Invalid]:
