@@ -1,0 +1,84 @@
+"""End-to-end load runs on loopback: a real Locust subprocess, real HTTP, short and bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests import LoadConfig, SloSet, run_load
+from refserver import ServerProcess
+from strategies.wire import Credentials
+
+pytestmark = pytest.mark.timeout(90)
+
+# journeys whose calls all expect 200: a wrapper that only slows the server keeps them failure-free
+ALL_OK = {"returning_customer": 3, "anonymous_shopper": 2, "profile_only": 2, "cancelled_order": 1}
+EVERY_FILE = {"summary.json", "latency.png", "hdr.json", "locust.html", "locust.json", "locust_stats.csv",
+              "locust_stats_history.csv", "locust_failures.csv", "locust.log"}
+
+
+def _cfg(base_url: str, tmp_path: Path, **kw: Any) -> LoadConfig:
+    args: dict[str, Any] = dict(base_url=base_url, users=4, duration_s=5, report_dir=tmp_path / "report",
+                                think_scale=0.02, validate_share=1.0)
+    args.update(kw)
+    return LoadConfig(**args)
+
+
+def test_reference_server_run_passes_with_every_report(tmp_path: Path) -> None:
+    key = "k3y-" + "s3cr3t" * 4
+    creds = Credentials(api_key=key)
+    with ServerProcess(api_key=key, quiet=True) as server:
+        result = run_load(_cfg(server.base_url, tmp_path, credentials=creds, workers=1))
+    assert result.passed, result.breaches
+    assert result.exit_code == 0
+    assert EVERY_FILE <= {p.name for p in result.report_files}
+    overall = result.summary["endpoints"]["overall"]
+    assert overall["requests"] > 50 and overall["failures"] == 0
+    assert set(result.summary["endpoints"]) == {"overall", "PUT /v1/customer_profiles/[id]",
+                                               "PUT /v1/customer_sessions/[id]"}
+    assert {v["slo"] for v in result.summary["slo"]} >= {"overall.p95_ms", "overall.p99_ms", "overall.error_ratio"}
+    assert all(v["passed"] for v in result.summary["slo"])
+    assert overall["latency_ms"]["raw"]["p99"] > 0
+    for path in result.report_files:  # the key reached the server (no 401s) but no file shows it
+        assert key not in path.read_bytes().decode("utf-8", "replace"), path.name
+
+
+def test_slow_server_breaches_p99(tmp_path: Path, faulty: Any) -> None:
+    slo = SloSet.default().with_overall(p99_ms=20.0)
+    with faulty(delay_ms=40) as url:
+        result = run_load(_cfg(url, tmp_path, slo=slo, journey_weights=ALL_OK))
+    assert not result.passed
+    assert result.exit_code != 0
+    assert any(b.startswith("BREACH overall.p99_ms") for b in result.breaches), result.breaches
+    p99 = result.summary["endpoints"]["overall"]["latency_ms"]["raw"]["p99"]
+    assert p99 >= 40.0
+    assert result.summary["endpoints"]["overall"]["failures"] == 0
+
+
+def test_one_percent_server_errors_are_caught(tmp_path: Path, faulty: Any) -> None:
+    with faulty(error_every=100) as url:
+        result = run_load(_cfg(url, tmp_path, users=6, journey_weights=ALL_OK))
+    assert not result.passed and result.exit_code != 0
+    assert any(b.startswith("BREACH overall.error_ratio") for b in result.breaches), result.breaches
+    overall = result.summary["endpoints"]["overall"]
+    assert overall["failures"] >= 1
+    assert 0.003 < overall["error_ratio"] < 0.03
+    assert any("server error 500" in f["error"] for f in result.summary["failures"])
+
+
+def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty: Any) -> None:
+    with faulty(stall_at_s=2.5, stall_s=2.0) as url:
+        result = run_load(_cfg(url, tmp_path, users=None, rate=60.0, arrival="constant", duration_s=7,
+                               think_scale=0.0, connections=2, validate_share=0.05,
+                               journey_weights={"profile_only": 1}))
+    overall = result.summary["endpoints"]["overall"]
+    raw, corrected = overall["latency_ms"]["raw"], overall["latency_ms"]["corrected"]
+    assert corrected["p99"] >= 500.0, corrected
+    assert raw["p99"] < 100.0, raw
+    assert raw["max"] >= 1000.0  # the few requests on the wire during the stall did wait
+    arrivals = result.summary["arrivals"]
+    assert arrivals["late"] >= 60  # about 2 s x 60 arrivals/s started late
+    assert arrivals["intended"] >= 300
+    assert result.summary["mode"] == "open"
