@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from .auth import authenticate
 from .body import is_json_media_type, parse_body
@@ -66,7 +66,7 @@ ROUTES: tuple[Route, ...] = (
 _BY_COLLECTION = {route.collection: route for route in ROUTES}
 
 
-def _decode_id(segment: str, parameter: str) -> str:
+def _decode_id(segment: bytes, parameter: str) -> str:
     """Percent-decode a raw path segment and apply D12 (1..1000 code points, no Cc characters)."""
     try:
         value = unquote_to_bytes(segment).decode("utf-8")
@@ -83,21 +83,28 @@ def _decode_id(segment: str, parameter: str) -> str:
     return value
 
 
-def _match(path: str, method: str) -> tuple[Route, str]:
-    parts = path.split("/")
-    route = _BY_COLLECTION.get(parts[2]) if len(parts) == 4 and parts[0] == "" and parts[1] == "v1" else None
+def _match(raw_path: bytes, method: str) -> tuple[Route, str]:
+    parts = raw_path.split(b"/")
+    route = None
+    if len(parts) == 4 and parts[0] == b"" and parts[1] == b"v1":
+        route = _BY_COLLECTION.get(parts[2].decode("latin-1"))
     if route is None:
-        raise NotFound(path)
+        raise NotFound(_printable(raw_path))
     if method != "PUT":
-        raise MethodNotAllowed(method, path)
+        raise MethodNotAllowed(method, _printable(raw_path))
     return route, _decode_id(parts[3], route.parameter)
 
 
-def _raw_path(scope: Scope) -> str:
+def _raw_path(scope: Scope) -> bytes:
+    """The path as sent, without the query string (httpx's ASGITransport includes it in raw_path)."""
     raw = scope.get("raw_path")
     if raw is None:
-        return scope["path"]
-    return raw.decode("latin-1").split("?", 1)[0]
+        return quote(scope["path"]).encode("ascii")
+    return raw.split(b"?", 1)[0]
+
+
+def _printable(raw_path: bytes) -> str:
+    return raw_path.decode("latin-1")
 
 
 async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) -> bytes | None:
@@ -158,11 +165,11 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
         if scope["type"] != "http":
             return
         started = perf_counter()
-        path = _raw_path(scope)
+        raw_path = _raw_path(scope)
         method = scope["method"]
         extra: tuple[tuple[str, str], ...] = ()
         try:
-            route, entity_id = _match(path, method)
+            route, entity_id = _match(raw_path, method)
             headers = dict(scope["headers"])
             body = await _read_body(headers, receive, config.max_body_bytes)
             if body is None:
@@ -178,6 +185,6 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             status, payload = 500, dumps({"message": "Internal server error", "errors": []})
         await respond(send, status, payload, extra)
         if log is not None:
-            log(f"{method} {path} {status} {(perf_counter() - started) * 1000:.1f}ms")
+            log(f"{method} {_printable(raw_path)} {status} {(perf_counter() - started) * 1000:.1f}ms")
 
     return app

@@ -3,13 +3,16 @@
 Guarantees of `parse_body`: returns a JSON value (dict/list/str/int/float/bool/None) in which every float
 is finite and no object had a duplicated key; an empty body is `{}`. Otherwise raises `MalformedBody`
 (400) with pointer "" for document-level problems (invalid UTF-8, BOM, syntax, NaN/Infinity, a number
-overflowing to infinity, nesting too deep) or the pointer of the duplicated member, e.g. "/cartItems/0/sku".
+overflowing to infinity, nesting too deep), the pointer of the duplicated member (e.g. "/cartItems/0/sku"),
+or of a string with an unpaired surrogate escape such as "\\ud800" (which UTF-8 cannot store).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import MalformedBody, json_pointer
@@ -17,6 +20,7 @@ from .errors import MalformedBody, json_pointer
 __all__ = ["parse_body", "is_json_media_type"]
 
 _BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _DuplicateKeys(dict):  # type: ignore[type-arg]
@@ -64,20 +68,42 @@ def _decode(text: str) -> tuple[Any, bool]:
     return decoder.decode(text), bool(duplicates)
 
 
-def _find_duplicate(doc: Any) -> str | None:
-    """Pointer of the first duplicated member, depth first in document order (iterative: no recursion)."""
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _walk(doc: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """(path, value) for every value, depth first in document order; iterative, so no RecursionError."""
     stack: list[tuple[tuple[str | int, ...], Any]] = [((), doc)]
     while stack:
         path, value = stack.pop()
+        yield path, value
+        if isinstance(value, dict):
+            stack.extend(reversed([((*path, k), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([((*path, i), v) for i, v in enumerate(value)]))
+
+
+def _find_duplicate(doc: Any) -> str | None:
+    """Pointer of the first duplicated member."""
+    for path, value in _walk(doc):
         if isinstance(value, _DuplicateKeys):
             return json_pointer(*path, value.duplicate)
-        if isinstance(value, dict):
-            children = [((*path, k), v) for k, v in value.items()]
-        elif isinstance(value, list):
-            children = [((*path, i), v) for i, v in enumerate(value)]
-        else:
-            continue
-        stack.extend(reversed(children))
+    return None
+
+
+def _find_lone_surrogate(doc: Any) -> str | None:
+    """Pointer of the first string holding an unpaired surrogate, or of the object whose key holds one
+    (the key itself cannot be written into a UTF-8 pointer)."""
+    for path, value in _walk(doc):
+        if (isinstance(value, str) and _has_surrogate(value)) or (
+            isinstance(value, dict) and any(_has_surrogate(key) for key in value)
+        ):
+            return json_pointer(*path)
     return None
 
 
@@ -104,6 +130,10 @@ def parse_body(raw: bytes) -> Any:
     if has_duplicates:
         pointer = _find_duplicate(doc) or ""
         raise MalformedBody("Duplicate key", f"The member {pointer!r} appears more than once.", pointer)
+    if _SURROGATE_ESCAPE.search(text):
+        pointer = _find_lone_surrogate(doc)
+        if pointer is not None:
+            raise MalformedBody("Invalid string", "The string holds an unpaired UTF-16 surrogate escape.", pointer)
     return doc
 
 

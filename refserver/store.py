@@ -43,7 +43,7 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()  # ASCII: always encodable
 
 
 @dataclass
