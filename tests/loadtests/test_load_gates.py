@@ -1,0 +1,78 @@
+"""SLO gates: defaults, files, flags and the pure verdict function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, evaluate
+
+SESSION = "PUT /v1/customer_sessions/[id]"
+
+
+def _stats(*, p95: float = 5.0, p99: float = 10.0, failures: int = 0, corrected: dict | None = None,
+           dropped: int = 0) -> RunStats:
+    raw = {"p50": 1.0, "p95": p95, "p99": p99}
+    row = EndpointStats("Aggregated", requests=1000, failures=failures, raw=raw, corrected=corrected)
+    return RunStats(endpoints={"overall": row, SESSION: EndpointStats(SESSION, 600, failures, raw)},
+                    duration_s=10.0, intended_arrivals=400 if dropped else 0, dropped_arrivals=dropped)
+
+
+def test_defaults_pass_a_healthy_local_run() -> None:
+    verdicts = evaluate(SloSet.default(), _stats())
+    assert {v.slo.name for v in verdicts} == {"overall.p95_ms", "overall.p99_ms", "overall.error_ratio",
+                                              "overall.min_rate", "overall.max_dropped_ratio"}
+    assert not breached(verdicts)
+
+
+def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
+    slos = SloSet.from_mapping({"overall": {"p99_ms": 50}, "endpoints": {SESSION: {"error_ratio": 0.001}}},
+                               base=SloSet.default())
+    bad = breached(evaluate(slos, _stats(p99=80.0, failures=20)))
+    texts = [v.describe() for v in bad]
+    assert "BREACH overall.p99_ms: observed 80 (limit <= 50)" in texts
+    assert f"BREACH {SESSION}.error_ratio: observed 0.0333333 (limit <= 0.001)" in texts
+    assert {v.slo.name for v in bad} == {"overall.p99_ms", "overall.error_ratio", f"{SESSION}.error_ratio"}
+
+
+def test_corrected_latency_is_judged_when_present() -> None:
+    verdicts = evaluate(SloSet.default(), _stats(corrected={"p95": 900.0, "p99": 1900.0}))
+    assert {v.slo.name: v.observed for v in breached(verdicts)} == {"overall.p95_ms": 900.0,
+                                                                   "overall.p99_ms": 1900.0}
+
+
+def test_min_rate_and_dropped_ratio() -> None:
+    slos = SloSet.default().with_overall(min_rate=500.0)
+    names = {v.slo.name for v in breached(evaluate(slos, _stats(dropped=40)))}
+    assert names == {"overall.min_rate", "overall.max_dropped_ratio"}
+
+
+def test_missing_endpoint_row_is_not_a_breach() -> None:
+    slos = SloSet((Slo("PUT /nothing", "p99_ms", 1.0),))
+    (v,) = evaluate(slos, _stats())
+    assert v.passed and v.observed is None
+
+
+@pytest.mark.parametrize("suffix, text", [
+    (".toml", '[overall]\np99_ms = 42\n[endpoints."PUT /v1/customer_sessions/[id]"]\np95_ms = 7\n'),
+    (".json", json.dumps({"overall": {"p99_ms": 42}, "endpoints": {SESSION: {"p95_ms": 7}}})),
+    (".yaml", f"overall:\n  p99_ms: 42\nendpoints:\n  '{SESSION}':\n    p95_ms: 7\n"),
+])
+def test_files_layer_over_the_defaults(tmp_path: Path, suffix: str, text: str) -> None:
+    path = tmp_path / f"slo{suffix}"
+    path.write_text(text)
+    table = {s.name: s.limit for s in SloSet.from_file(path).slos}
+    assert table["overall.p99_ms"] == 42 and table[f"{SESSION}.p95_ms"] == 7
+    assert table["overall.p95_ms"] == SloSet.default().to_mapping()["overall"]["p95_ms"]
+    assert SloSet.from_mapping(SloSet.from_file(path).to_mapping()) == SloSet.from_file(path)
+
+
+def test_bad_input_is_refused_with_the_value() -> None:
+    with pytest.raises(ValueError, match="p42_ms"):
+        Slo("overall", "p42_ms", 1.0)
+    with pytest.raises(ValueError, match="unknown SLO section"):
+        SloSet.from_mapping({"overal": {}})
+    with pytest.raises(ValueError, match="-1"):
+        Slo("overall", "p99_ms", -1)

@@ -1,0 +1,76 @@
+"""Shapes as stage tables, LoadConfig safety checks, and the locust command line (no secrets in argv)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from loadtests import LoadConfig, UnsafeTargetError, build_argv
+from loadtests.openload import arrival_offsets
+from loadtests.run import CREDENTIALS_ENV, _child_env
+from loadtests.shapes import SHAPES, stages_for, users_at
+from strategies.wire import Credentials
+
+
+def _curve(name: str) -> list[int | None]:
+    return [users_at(SHAPES[name], t, peak=100, duration_s=100.0) for t in range(0, 101, 5)]
+
+
+def test_every_shape_stops_at_the_end_and_never_exceeds_the_peak() -> None:
+    for name in SHAPES:
+        curve = _curve(name)
+        assert curve[-1] is None, name
+        assert all(1 <= u <= 100 for u in curve[:-1]), (name, curve)
+
+
+def test_shape_curves() -> None:
+    assert set(_curve("steady")[:-1]) == {100}
+    ramp = _curve("ramp")[:-1]
+    assert ramp[:11] == sorted(ramp[:11]) and ramp[0] == 1 and set(ramp[10:]) == {100}
+    assert sorted(set(_curve("step")[:-1])) == [25, 50, 75, 100]
+    spike = _curve("spike")[:-1]
+    assert spike[0] == 20 and spike[10] == 100 and spike[-1] == 20
+    soak = _curve("soak")[:-1]
+    assert soak[0] == 1 and set(soak[1:]) == {100}
+    with pytest.raises(KeyError, match="known shapes"):
+        stages_for("wave")
+
+
+def test_arrival_schedules() -> None:
+    constant = arrival_offsets(50.0, "constant", random.Random(0))
+    assert [round(next(constant), 9) for _ in range(3)] == [0.02, 0.04, 0.06]
+    poisson = arrival_offsets(50.0, "poisson", random.Random(0))
+    offsets = [next(poisson) for _ in range(5000)]
+    assert offsets == sorted(offsets) and 95.0 < offsets[-1] < 105.0  # mean gap 1/50 s
+
+
+def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeTargetError, match="staging.example.com"):
+        LoadConfig(base_url="https://staging.example.com", users=1, report_dir=tmp_path)
+    assert LoadConfig(base_url="https://staging.example.com", users=1, allow_remote=True, report_dir=tmp_path)
+    assert LoadConfig(base_url="http://[::1]:8000", rate=5.0, report_dir=tmp_path)
+    for bad in (dict(), dict(users=1, rate=1.0), dict(rate=2.0, shape="ramp"), dict(users=1, shape="wave"),
+                dict(users=1, journey_weights={"nope": 1}), dict(users=1, validate_share=1.5)):
+        with pytest.raises(ValueError):
+            LoadConfig(base_url="http://127.0.0.1:1", report_dir=tmp_path, **bad)
+
+
+def test_argv_never_holds_the_key_and_env_carries_it(tmp_path: Path) -> None:
+    key = "sup3r-s3cret-api-key"
+    creds = Credentials(api_key=key, hmac_application_id=3, hmac_key="00112233AABBCCDD")
+    config = LoadConfig(base_url="http://127.0.0.1:9", users=3, shape="spike", workers=2, max_rate=100.0,
+                        credentials=creds, report_dir=tmp_path, duration_s=30)
+    argv = build_argv(config)
+    assert not any(key in a or "00112233" in a for a in argv)
+    assert key not in repr(config)
+    assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("--talon-shape") + 1] == "spike"
+    assert argv[argv.index("--talon-max-rate") + 1] == "100.0" and argv[argv.index("-t") + 1] == "30s"
+    assert json.loads(_child_env(config)[CREDENTIALS_ENV]) == {"api_key": key, "hmac_application_id": 3,
+                                                               "hmac_key": "00112233AABBCCDD"}
+    open_cfg = LoadConfig(base_url="http://127.0.0.1:9", rate=40.0, arrival="constant", report_dir=tmp_path)
+    open_argv = build_argv(open_cfg)
+    assert open_argv[open_argv.index("--talon-rate") + 1] == "40.0"
+    assert open_argv[open_argv.index("-u") + 1] == "1"
