@@ -124,20 +124,23 @@ def _attributes(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
 def _object_of(required: dict[str, _Check], optional: dict[str, _Check]) -> _Check:
     """An open object: required members (not nullable), optional nullable members, extra keys allowed."""
 
+    # member pointer suffixes computed once: schema keys never need escaping at request time
+    required_members = [(key, json_pointer(key), rule) for key, rule in required.items()]
+    optional_members = [(key, json_pointer(key), rule) for key, rule in optional.items()]
+
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, dict):
             _invalid_type(errors, ptr, "object", value)
             return
-        for key, member_check in required.items():
-            member_ptr = ptr + json_pointer(key)
+        for key, suffix, member_check in required_members:
             if key not in value:
-                errors.append(ErrorItem("Required", f"The member {key!r} is required.", pointer=member_ptr))
+                errors.append(ErrorItem("Required", f"The member {key!r} is required.", pointer=ptr + suffix))
             else:
-                member_check(value[key], member_ptr, errors)
-        for key, member_check in optional.items():
+                member_check(value[key], ptr + suffix, errors)
+        for key, suffix, member_check in optional_members:
             member = value.get(key)
             if member is not None:
-                member_check(member, ptr + json_pointer(key), errors)
+                member_check(member, ptr + suffix, errors)
 
     return check
 
@@ -207,7 +210,7 @@ def validate_session(body: Any) -> list[ErrorItem]:
                 )
             )
         elif value is not None:
-            check(value, json_pointer(key), errors)
+            check(value, "/" + key, errors)  # a schema member name: nothing to escape
     return errors
 
 

@@ -101,3 +101,17 @@ def test_store_creates_schema_in_wal_mode(tmp_path: Path) -> None:
 
     with sqlite3.connect(tmp_path / "w.db") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_server_config_is_frozen_and_carries_faults() -> None:
+    config = ServerConfig(faults=frozenset({"skip_session_state_machine"}))
+    assert config.faults == frozenset({"skip_session_state_machine"})
+    assert (config.application_id, config.account_id, config.max_body_bytes) == (1, 1, 1048576)
+    with pytest.raises(AttributeError):
+        config.api_key = "x"  # type: ignore[misc]
+
+
+def test_max_body_bytes_is_configurable(in_process) -> None:
+    app = in_process(ServerConfig(max_body_bytes=10))
+    assert app.put(session_url("a"), json={"total": 1}).status_code == 413
+    assert app.put(session_url("a"), content=b"{}", headers={"content-type": "application/json"}).status_code == 200
