@@ -8,6 +8,7 @@ credential ever reaches these files: the summary holds settings, not the environ
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -139,6 +140,17 @@ def _failures(plugin: TalonPlugin) -> list[dict[str, Any]]:
             for e in errors]
 
 
+def _table(stats: RunStats) -> list[str]:
+    """HDR percentiles (ms) as console lines: raw, and corrected where the run has it."""
+    cols = ("p50", "p90", "p95", "p99", "p99.9", "max")
+    lines = [f"{'HDR latency (ms)':<44}{'':>10}" + "".join(f"{c:>10}" for c in cols)]
+    for name, row in stats.endpoints.items():
+        for tag, pct in (("raw", row.raw), ("corrected", row.corrected)):
+            if pct:
+                lines.append(f"{name:<44}{tag:>10}" + "".join(f"{pct[c]:>10.3f}" for c in cols))
+    return lines
+
+
 def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
     """Judge the run and (with a report dir) write summary.json, hdr.json and latency.png."""
     s = plugin.settings
@@ -146,10 +158,13 @@ def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
     verdicts = evaluate(s.slo, stats)
     trustworthy, cpu = plugin.cpu_verdict()
     files: list[Path] = []
+    log = logging.getLogger("talon-harness")
     if not trustworthy:
-        import logging
-
-        logging.getLogger("talon-harness").warning("load generator CPU saturated: results are not trustworthy")
+        log.warning("load generator CPU saturated: results are not trustworthy")
+    for line in _table(stats):
+        log.info(line)
+    for v in breached(verdicts):
+        log.warning(v.describe())
     if s.report_dir is not None:
         s.report_dir.mkdir(parents=True, exist_ok=True)
         settings = {"rate": s.rate, "arrival": s.arrival, "connections": s.connections, "late_ms": s.late_ms,

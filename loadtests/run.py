@@ -1,8 +1,8 @@
 """run_load: one bounded, headless Locust run in a subprocess, judged by our SLO gates.
 
 The run is a ``python -m locust`` subprocess (``--processes N`` for N local workers plus a master),
-started in its own session so a Ctrl-C reaches only us: we then SIGTERM it, Locust shuts down
-cleanly and our plugin still writes the (partial) report. The subprocess is killed if it outlives the
+started in its own session so a Ctrl-C reaches only us: we then send it SIGINT, Locust shuts down
+cleanly (HTML report included) and our plugin still writes the (partial) report. The subprocess is killed if it outlives the
 duration by more than a grace period. Credentials travel in an environment variable, never in argv;
 Locust's console output goes to ``locust.log`` in the report directory.
 """
@@ -99,11 +99,11 @@ def _child_env(config: LoadConfig) -> dict[str, str]:
     return env
 
 
-def _stop(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM (Locust writes its reports on it), then SIGKILL the whole group if it lingers."""
+def _stop(proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Signal Locust (it shuts down and our plugin writes its report), SIGKILL the group if it lingers."""
     if proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -127,7 +127,7 @@ def run_load(config: LoadConfig) -> LoadResult:
             _stop(proc, 20.0)
         except KeyboardInterrupt:
             interrupted = True
-            _stop(proc, 30.0)
+            _stop(proc, 30.0, signal.SIGINT)  # SIGINT: Locust also writes its HTML report
     return _result(rd, proc.returncode, interrupted)
 
 

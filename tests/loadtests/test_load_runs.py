@@ -82,3 +82,37 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
     assert arrivals["late"] >= 60  # about 2 s x 60 arrivals/s started late
     assert arrivals["intended"] >= 300
     assert result.summary["mode"] == "open"
+
+
+def test_named_shape_drives_the_user_count(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True) as server:
+        result = run_load(_cfg(server.base_url, tmp_path, users=4, shape="step", duration_s=6, validate_share=0.05))
+    assert result.passed, result.breaches
+    history = (tmp_path / "report" / "locust_stats_history.csv").read_text().splitlines()
+    header = history[0].split(",")
+    users = [int(line.split(",")[header.index("User Count")]) for line in history[1:]]
+    assert max(users) == 4 and min(u for u in users if u) <= 2, users
+
+
+def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with ServerProcess(quiet=True) as server:
+        script = (
+            "import sys; from pathlib import Path; from loadtests import LoadConfig, run_load\n"
+            f"r = run_load(LoadConfig(base_url={server.base_url!r}, users=2, duration_s=60, think_scale=0.05,"
+            f" report_dir=Path({str(tmp_path / 'report')!r})))\n"
+            "print('interrupted', r.interrupted, 'passed', r.passed, 'summary', r.summary_path is not None)\n"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+        time.sleep(6)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=40)
+    assert "interrupted True passed False summary True" in out
+    summary = (tmp_path / "report" / "summary.json").read_text()
+    assert '"requests"' in summary and (tmp_path / "report" / "locust.html").exists()
