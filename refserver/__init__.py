@@ -11,4 +11,4 @@ from .process import ServerProcess
 from .server import serve
 from .store import Store
 
-__all__ = ["create_app", "Store", "ServerConfig", "RuleSet", "Rule", "ServerProcess", "serve"]
+__all__ = ["Rule", "RuleSet", "ServerConfig", "ServerProcess", "Store", "create_app", "serve"]

@@ -19,8 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--application-id", type=int, default=1)
     p.add_argument("--account-id", type=int, default=1)
     p.add_argument("--rules", default=None, metavar="FILE", help="JSON rule set (default: built-in)")
-    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="fault to inject (repeatable)")
-    p.add_argument("--port-file", default=None, metavar="PATH", help="write the bound port here once listening")
+    p.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="fault to inject (repeatable)"
+    )
+    p.add_argument(
+        "--port-file", default=None, metavar="PATH", help="write the bound port here once listening"
+    )
     p.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return p
 
@@ -39,7 +43,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
-    serve(host=args.host, port=args.port, db=args.db, config=config, port_file=args.port_file, log=not args.quiet)
+    serve(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        config=config,
+        port_file=args.port_file,
+        log=not args.quiet,
+    )
 
 
 if __name__ == "__main__":

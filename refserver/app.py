@@ -37,7 +37,7 @@ from .profiles import upsert_profile
 from .sessions import upsert_session
 from .store import Store, Transaction, dumps
 
-__all__ = ["create_app", "Route", "ROUTES"]
+__all__ = ["ROUTES", "Route", "create_app"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -152,7 +152,9 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             state = route.handler(tx, config, entity_id, document, utc_now())
             return dumps(state)  # serialised before COMMIT: an answer we cannot send is never committed
 
-    async def respond(send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...] = ()) -> None:
+    async def respond(
+        send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         headers.extend((k.encode(), v.encode()) for k, v in extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -180,7 +182,7 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
         except RecursionError:
             error = MalformedBody("Nested too deeply", "The document is nested too deeply to process.")
             status, payload = error.status, dumps(error.body())
-        except Exception:  # a bug: answer 500 and say so in the log, never crash the server
+        except Exception:  # noqa: BLE001 - a bug: answer 500 and say so in the log, never crash the server
             traceback.print_exc(file=sys.stderr)
             status, payload = 500, dumps({"message": "Internal server error", "errors": []})
         await respond(send, status, payload, extra)

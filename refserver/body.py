@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import MalformedBody, json_pointer
 
-__all__ = ["parse_body", "is_json_media_type"]
+__all__ = ["is_json_media_type", "parse_body"]
 
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -120,9 +120,7 @@ def parse_body(raw: bytes) -> Any:
     try:
         doc, has_duplicates = _decode(text)
     except json.JSONDecodeError as exc:
-        raise MalformedBody(
-            "Malformed JSON", f"{exc.msg} at line {exc.lineno} column {exc.colno}."
-        ) from None
+        raise MalformedBody("Malformed JSON", f"{exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except RecursionError:
         raise MalformedBody("Nested too deeply", "The document is nested too deeply to parse.") from None
     except ValueError as exc:  # e.g. an integer with too many digits
@@ -133,7 +131,9 @@ def parse_body(raw: bytes) -> Any:
     if _SURROGATE_ESCAPE.search(text):
         pointer = _find_lone_surrogate(doc)
         if pointer is not None:
-            raise MalformedBody("Invalid string", "The string holds an unpaired UTF-16 surrogate escape.", pointer)
+            raise MalformedBody(
+                "Invalid string", "The string holds an unpaired UTF-16 surrogate escape.", pointer
+            )
     return doc
 
 
@@ -144,4 +144,6 @@ def is_json_media_type(content_type: str | None) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "application/json":
         return True
-    return media.startswith("application/") and media.endswith("+json") and len(media) > len("application/+json")
+    return (
+        media.startswith("application/") and media.endswith("+json") and len(media) > len("application/+json")
+    )

@@ -25,7 +25,7 @@ class Rule:
     @classmethod
     def from_json(cls, code: str, raw: Any) -> Rule:
         if not isinstance(raw, Mapping):
-            raise ValueError(f"rule {code!r}: expected an object, got {raw!r}")
+            raise ValueError(f"rule {code!r}: expected an object, got {raw!r}")  # noqa: TRY004 - bad file content
         try:
             return cls(
                 campaignId=int(raw["campaignId"]),
@@ -85,7 +85,7 @@ class RuleSet:
     @classmethod
     def from_json(cls, raw: Any) -> RuleSet:
         if not isinstance(raw, Mapping):
-            raise ValueError(f"rule set: expected an object with 'coupons'/'referrals', got {raw!r}")
+            raise ValueError(f"rule set: expected an object with 'coupons'/'referrals', got {raw!r}")  # noqa: TRY004
         unknown = set(raw) - {"coupons", "referrals"}
         if unknown:
             raise ValueError(f"rule set: unknown keys {sorted(unknown)}")
@@ -93,7 +93,7 @@ class RuleSet:
         for kind in ("coupons", "referrals"):
             section = raw.get(kind) or {}
             if not isinstance(section, Mapping):
-                raise ValueError(f"rule set: {kind!r} must be an object, got {section!r}")
+                raise ValueError(f"rule set: {kind!r} must be an object, got {section!r}")  # noqa: TRY004
             parts[kind] = {str(code): Rule.from_json(code, rule) for code, rule in section.items()}
         return cls(coupons=parts["coupons"], referrals=parts["referrals"])
 

@@ -91,7 +91,9 @@ class NotFound(ApiError):
     status = 404
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"No route for {path!r}", [ErrorItem("Not found", f"Unknown path {path!r}.", pointer="")])
+        super().__init__(
+            f"No route for {path!r}", [ErrorItem("Not found", f"Unknown path {path!r}.", pointer="")]
+        )
         self.path = path
 
 

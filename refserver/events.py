@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .config import ServerConfig
@@ -12,11 +12,16 @@ __all__ = ["new_event", "utc_now"]
 
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with microseconds and a "Z", e.g. "2026-11-25T18:55:46.123456Z"."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def new_event(
-    config: ServerConfig, now: str, event_type: str, profile_id: str, effects: list[Any], session_id: str | None
+    config: ServerConfig,
+    now: str,
+    event_type: str,
+    profile_id: str,
+    effects: list[Any],
+    session_id: str | None,
 ) -> dict[str, Any]:
     """Event fields except `id` (the store assigns it)."""
     event: dict[str, Any] = {

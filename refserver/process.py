@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 __all__ = ["ServerProcess", "ServerStartError"]
 
@@ -56,8 +56,18 @@ class ServerProcess:
         self.log_path = self._workdir / "server.log"
         self._port_file = self._workdir / "port"
         self._args = [
-            "--host", host, "--port", "0", "--db", os.fspath(self.db), "--port-file", os.fspath(self._port_file),
-            "--application-id", str(application_id), "--account-id", str(account_id),
+            "--host",
+            host,
+            "--port",
+            "0",
+            "--db",
+            os.fspath(self.db),
+            "--port-file",
+            os.fspath(self._port_file),
+            "--application-id",
+            str(application_id),
+            "--account-id",
+            str(account_id),
         ]
         if api_key is not None:
             self._args += ["--api-key", api_key]
@@ -95,7 +105,7 @@ class ServerProcess:
         except OSError:
             return "(no log)"
 
-    def start(self) -> ServerProcess:
+    def start(self) -> Self:
         if self.running:
             raise RuntimeError("ServerProcess already running")
         self._port_file.unlink(missing_ok=True)
@@ -105,7 +115,10 @@ class ServerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "refserver", *self._args],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         self._wait_ready()
         return self
@@ -157,7 +170,7 @@ class ServerProcess:
             self._proc.wait()
         self._reap()
 
-    def restart(self) -> ServerProcess:
+    def restart(self) -> Self:
         """Stop (if running) and start again on the same database; the port may change."""
         self.stop()
         return self.start()
@@ -168,7 +181,7 @@ class ServerProcess:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -91,13 +91,21 @@ def serve(
         app = create_app(store, config, log=_log_line if log else None)
         sock = _bind(host, port)
         uv_config = uvicorn.Config(
-            app, access_log=False, log_level="warning" if log else "error", lifespan="on", loop="auto",
-            http="auto", server_header=False, date_header=False,
+            app,
+            access_log=False,
+            log_level="warning" if log else "error",
+            lifespan="on",
+            loop="auto",
+            http="auto",
+            server_header=False,
+            date_header=False,
         )
         server = uvicorn.Server(uv_config)
         bound = sock.getsockname()[1]
         if log:
-            _log_line(f"refserver: serving http://{host}:{bound} db={os.fspath(db)} auth={config.auth_modes or 'none'}")
+            _log_line(
+                f"refserver: serving http://{host}:{bound} db={os.fspath(db)} auth={config.auth_modes or 'none'}"
+            )
         with _stop_signals_end_serving(), asyncio.Runner(loop_factory=uv_config.get_loop_factory()) as runner:
             runner.run(_run(server, sock, port_file))
         sock.close()

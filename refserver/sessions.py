@@ -24,7 +24,7 @@ from .rules import evaluate
 from .store import StoredProfile, Transaction
 from .validation import validate_session
 
-__all__ = ["upsert_session", "json_equal"]
+__all__ = ["json_equal", "upsert_session"]
 
 _STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
 _ALLOWED_MOVES = frozenset({("open", "closed"), ("open", "cancelled"), ("closed", "cancelled")})
@@ -149,7 +149,9 @@ def upsert_session(
         _enforce_session_state_machine(before_state, sent.get("state", before_state))
         _enforce_final_states_frozen(stored, sent)
         session = _apply(stored, sent)
-        event_type = _STATE_EVENTS[session["state"]] if session["state"] != before_state else "talon_session_updated"
+        event_type = (
+            _STATE_EVENTS[session["state"]] if session["state"] != before_state else "talon_session_updated"
+        )
 
     profile = _touch_profile(tx, config, now, session, created=stored is None)
     if profile is not None:

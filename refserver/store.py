@@ -15,11 +15,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
-__all__ = ["Store", "Transaction", "StoredProfile", "dumps"]
+__all__ = ["Store", "StoredProfile", "Transaction", "dumps"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profiles (
@@ -120,14 +120,14 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Row counts per table (for tests and diagnostics)."""
         return {
-            table: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+            table: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             for table in ("profiles", "sessions", "events")
         }
 
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -67,7 +67,9 @@ def _nonempty_string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, str):
         _invalid_type(errors, ptr, "string", value)
     elif not value:
-        errors.append(ErrorItem("Too short", "Expected at least 1 character, got an empty string.", pointer=ptr))
+        errors.append(
+            ErrorItem("Too short", "Expected at least 1 character, got an empty string.", pointer=ptr)
+        )
 
 
 def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
@@ -80,7 +82,9 @@ def _minimum(check: _Check, minimum: int) -> _Check:
         before = len(errors)
         check(value, ptr, errors)
         if len(errors) == before and value < minimum:
-            errors.append(ErrorItem("Below minimum", f"Expected a value >= {minimum}, got {value!r}.", pointer=ptr))
+            errors.append(
+                ErrorItem("Below minimum", f"Expected a value >= {minimum}, got {value!r}.", pointer=ptr)
+            )
 
     return bounded
 
@@ -94,7 +98,9 @@ def _state(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, str):
         _invalid_type(errors, ptr, "string", value)
     elif value not in SESSION_STATES:
-        errors.append(ErrorItem("Invalid value", f"Expected one of {list(SESSION_STATES)}, got {value!r}.", pointer=ptr))
+        errors.append(
+            ErrorItem("Invalid value", f"Expected one of {list(SESSION_STATES)}, got {value!r}.", pointer=ptr)
+        )
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -176,7 +182,9 @@ def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         return
     if len(value) > MAX_CART_ITEMS:
         errors.append(
-            ErrorItem("Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr)
+            ErrorItem(
+                "Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr
+            )
         )
     for index, item in enumerate(value):
         _cart_item(item, f"{ptr}/{index}", errors)

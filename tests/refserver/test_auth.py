@@ -25,13 +25,28 @@ def signature(body: bytes, key: str = HMAC_KEY, signer: int = 1, sep: str = "; "
 
 def test_no_auth_configured_accepts_anything(in_process) -> None:
     app = in_process()
-    assert app.put(session_url("a"), content=BODY, headers={**JSON, "authorization": "ApiKey-v1 junk"}).status_code == 200
+    assert (
+        app.put(
+            session_url("a"), content=BODY, headers={**JSON, "authorization": "ApiKey-v1 junk"}
+        ).status_code
+        == 200
+    )
 
 
 def test_api_key_mode(in_process) -> None:
     app = in_process(ServerConfig(api_key=KEY))
-    assert app.put(session_url("a"), content=BODY, headers={**JSON, "authorization": f"ApiKey-v1 {KEY}"}).status_code == 200
-    for headers in ({}, {"authorization": "ApiKey-v1 wrong"}, {"authorization": KEY}, {"authorization": f"Bearer {KEY}"}):
+    assert (
+        app.put(
+            session_url("a"), content=BODY, headers={**JSON, "authorization": f"ApiKey-v1 {KEY}"}
+        ).status_code
+        == 200
+    )
+    for headers in (
+        {},
+        {"authorization": "ApiKey-v1 wrong"},
+        {"authorization": KEY},
+        {"authorization": f"Bearer {KEY}"},
+    ):
         response = app.put(session_url("a"), content=BODY, headers={**JSON, **headers})
         assert response.status_code == 401, headers
         assert error_sources(response) == [{"parameter": "Authorization"}]
@@ -52,8 +67,14 @@ def test_hmac_mode(in_process) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [signature(b'{"total": 6}'), signature(BODY, signer=2), signature(BODY, key="fedcba9876543210"), "garbage",
-     "signer=1", "signer=1; signature=zz"],
+    [
+        signature(b'{"total": 6}'),
+        signature(BODY, signer=2),
+        signature(BODY, key="fedcba9876543210"),
+        "garbage",
+        "signer=1",
+        "signer=1; signature=zz",
+    ],
 )
 def test_hmac_mismatch_is_400(in_process, header: str) -> None:
     app = in_process(ServerConfig(hmac_key=HMAC_KEY))
@@ -65,8 +86,18 @@ def test_hmac_mismatch_is_400(in_process, header: str) -> None:
 
 def test_both_modes_accept_either(in_process) -> None:
     app = in_process(ServerConfig(api_key=KEY, hmac_key=HMAC_KEY))
-    assert app.put(session_url("a"), content=BODY, headers={**JSON, "authorization": f"ApiKey-v1 {KEY}"}).status_code == 200
-    assert app.put(session_url("a"), content=BODY, headers={**JSON, "content-signature": signature(BODY)}).status_code == 200
+    assert (
+        app.put(
+            session_url("a"), content=BODY, headers={**JSON, "authorization": f"ApiKey-v1 {KEY}"}
+        ).status_code
+        == 200
+    )
+    assert (
+        app.put(
+            session_url("a"), content=BODY, headers={**JSON, "content-signature": signature(BODY)}
+        ).status_code
+        == 200
+    )
     assert app.put(session_url("a"), content=BODY, headers=JSON).status_code == 401
 
 
@@ -91,9 +122,13 @@ def test_api_key_over_real_http_and_keys_never_logged(tmp_path) -> None:
     with ServerProcess(db=tmp_path / "auth.db", api_key=KEY, hmac_key=HMAC_KEY, account_id=9) as proc:
         with httpx.Client(base_url=proc.base_url) as http:
             assert http.put(session_url("a"), content=BODY, headers=JSON).status_code == 401
-            ok = http.put(session_url("a"), json={"profileId": "p"}, headers={"authorization": f"ApiKey-v1 {KEY}"})
+            ok = http.put(
+                session_url("a"), json={"profileId": "p"}, headers={"authorization": f"ApiKey-v1 {KEY}"}
+            )
             assert ok.status_code == 200 and ok.json()["profile"]["accountId"] == 9
-            signed = http.put(session_url("a"), content=BODY, headers={**JSON, "content-signature": signature(BODY)})
+            signed = http.put(
+                session_url("a"), content=BODY, headers={**JSON, "content-signature": signature(BODY)}
+            )
             assert signed.status_code == 200
         assert KEY not in repr(proc)
     log = proc.log_path.read_text()

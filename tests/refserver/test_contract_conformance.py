@@ -25,7 +25,9 @@ pytestmark = pytest.mark.skipif(not CONTRACT.exists(), reason="contracts/integra
 @pytest.fixture(scope="module")
 def validator_for():
     document = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
-    registry = Registry().with_resource(URI, Resource.from_contents(document, default_specification=DRAFT202012))
+    registry = Registry().with_resource(
+        URI, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
 
     def make(name: str) -> jsonschema.Draft202012Validator:
         return jsonschema.Draft202012Validator(
@@ -37,8 +39,16 @@ def validator_for():
     return make
 
 
-ITEM = {"name": "Shoe", "sku": "SKU-1", "quantity": 2, "price": 9.5, "category": "shoes", "position": 1,
-        "attributes": {"colour": "red"}, "adjustment": {"payFromLoyaltyProgram": 1, "pointPayment": 3}}
+ITEM = {
+    "name": "Shoe",
+    "sku": "SKU-1",
+    "quantity": 2,
+    "price": 9.5,
+    "category": "shoes",
+    "position": 1,
+    "attributes": {"colour": "red"},
+    "adjustment": {"payFromLoyaltyProgram": 1, "pointPayment": 3},
+}
 
 
 def _states(client: httpx.Client, uid: str) -> list[dict[str, Any]]:
@@ -46,8 +56,17 @@ def _states(client: httpx.Client, uid: str) -> list[dict[str, Any]]:
         (profile_url(f"p-{uid}"), {"attributes": {"tier": "gold"}}),
         (profile_url(f"p-{uid}"), {}),
         (session_url(f"anon-{uid}"), {}),
-        (session_url(f"s-{uid}"), {"profileId": f"p-{uid}", "coupon": "SUMMER10", "referral": "NOPE",
-                                   "cartItems": [ITEM], "total": 19, "attributes": {"a": [1, {"b": None}]}}),
+        (
+            session_url(f"s-{uid}"),
+            {
+                "profileId": f"p-{uid}",
+                "coupon": "SUMMER10",
+                "referral": "NOPE",
+                "cartItems": [ITEM],
+                "total": 19,
+                "attributes": {"a": [1, {"b": None}]},
+            },
+        ),
         (session_url(f"s-{uid}"), {"state": "closed"}),
         (session_url(f"s-{uid}"), {"state": "cancelled"}),
         (session_url(f"big-{uid}"), {"profileId": f"q-{uid}", "total": 2**70, "state": "closed"}),
@@ -57,14 +76,18 @@ def _states(client: httpx.Client, uid: str) -> list[dict[str, Any]]:
     return [r.json() for r in responses]
 
 
-def test_200_responses_validate_against_integration_state(client: httpx.Client, uid: str, validator_for) -> None:
+def test_200_responses_validate_against_integration_state(
+    client: httpx.Client, uid: str, validator_for
+) -> None:
     validator = validator_for("IntegrationState")
     for state in _states(client, uid):
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(state)]
         assert errors == [], state
 
 
-def test_error_responses_validate_against_error_response(client: httpx.Client, uid: str, validator_for) -> None:
+def test_error_responses_validate_against_error_response(
+    client: httpx.Client, uid: str, validator_for
+) -> None:
     validator = validator_for("ErrorResponse")
     responses = [
         client.put(session_url(uid), json={"foo": 1, "cartItems": [{}]}),

@@ -12,7 +12,9 @@ from .conftest import profile_url, session_url
 def test_state_survives_restart_and_kill(tmp_path) -> None:
     with ServerProcess(db=tmp_path / "durable.db", quiet=True) as proc:
         with httpx.Client(base_url=proc.base_url) as http:
-            http.put(session_url("s"), json={"profileId": "p", "total": 10, "attributes": {"a": 1}}).raise_for_status()
+            http.put(
+                session_url("s"), json={"profileId": "p", "total": 10, "attributes": {"a": 1}}
+            ).raise_for_status()
             last = http.put(session_url("s"), json={"state": "closed"}).json()["event"]["id"]
         proc.restart()
         with httpx.Client(base_url=proc.base_url) as http:

@@ -18,7 +18,10 @@ from refserver.process import ServerStartError
 
 from .conftest import session_url
 
-RULES = {"coupons": {"TEN": {"campaignId": 9, "rulesetId": 8, "label": "Ten off", "amount": 10}}, "referrals": {}}
+RULES = {
+    "coupons": {"TEN": {"campaignId": 9, "rulesetId": 8, "label": "Ten off", "amount": 10}},
+    "referrals": {},
+}
 
 
 def test_rules_file_is_used(tmp_path: Path) -> None:
@@ -28,16 +31,18 @@ def test_rules_file_is_used(tmp_path: Path) -> None:
     with ServerProcess(db=tmp_path / "r.db", rules_file=rules, quiet=True) as proc:
         state = httpx.put(proc.base_url + session_url("s"), json={"coupon": "TEN"}).json()
         assert state["event"]["effects"][1] == [9, 8, 0, ["setDiscount", "Ten off", 10.0]]
-        assert httpx.put(proc.base_url + session_url("s"), json={"coupon": "SUMMER10"}).json()["event"]["effects"] == [
-            [0, 0, 0, ["rejectCoupon", "SUMMER10"]]
-        ]
+        assert httpx.put(proc.base_url + session_url("s"), json={"coupon": "SUMMER10"}).json()["event"][
+            "effects"
+        ] == [[0, 0, 0, ["rejectCoupon", "SUMMER10"]]]
 
 
 def test_default_rule_set_codes() -> None:
     rules = RuleSet.default()
     assert sorted(rules.coupons) == ["SUMMER10", "VIP25", "WELCOME5"]
     assert sorted(rules.referrals) == ["FRIEND-ALICE", "FRIEND-BOB"]
-    assert rules.coupons["WELCOME5"].label == "Welcome discount" and rules.referrals["FRIEND-BOB"].amount == 7.5
+    assert (
+        rules.coupons["WELCOME5"].label == "Welcome discount" and rules.referrals["FRIEND-BOB"].amount == 7.5
+    )
     assert ServerConfig().rules == rules
 
 
@@ -62,8 +67,20 @@ def test_cli_writes_port_file_and_stops_on_sigterm(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "refserver", "--port", "0", "--port-file", str(port_file), "--db", str(tmp_path / "c.db")],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "refserver",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--db",
+            str(tmp_path / "c.db"),
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 15
@@ -114,4 +131,7 @@ def test_server_config_is_frozen_and_carries_faults() -> None:
 def test_max_body_bytes_is_configurable(in_process) -> None:
     app = in_process(ServerConfig(max_body_bytes=10))
     assert app.put(session_url("a"), json={"total": 1}).status_code == 413
-    assert app.put(session_url("a"), content=b"{}", headers={"content-type": "application/json"}).status_code == 200
+    assert (
+        app.put(session_url("a"), content=b"{}", headers={"content-type": "application/json"}).status_code
+        == 200
+    )

@@ -33,8 +33,18 @@ def test_session_created_with_defaults(client: httpx.Client, uid: str) -> None:
     state = ok(put(client, uid, {}))
     session = state["session"]
     assert session["integrationId"] == uid
-    assert (session["state"], session["profileId"], session["coupon"], session["referral"]) == ("open", "", "", "")
-    assert (session["cartItems"], session["total"], session["attributes"], session["discounts"]) == ([], 0, {}, {})
+    assert (session["state"], session["profileId"], session["coupon"], session["referral"]) == (
+        "open",
+        "",
+        "",
+        "",
+    )
+    assert (session["cartItems"], session["total"], session["attributes"], session["discounts"]) == (
+        [],
+        0,
+        {},
+        {},
+    )
     assert session["firstSession"] is True and session["applicationId"] == 1
     assert session["created"].endswith("Z")
     assert state["profile"] is None  # D9: anonymous
@@ -49,7 +59,9 @@ def test_total_is_stored_as_sent_never_recomputed(client: httpx.Client, uid: str
 # D4: partial updates
 def test_omitted_and_null_keep_stored_values(client: httpx.Client, uid: str) -> None:
     ok(put(client, uid, {"coupon": "X", "total": 3, "cartItems": [ITEM], "attributes": {"a": 1, "b": 2}}))
-    session = ok(put(client, uid, {"coupon": None, "total": None, "attributes": {"a": None, "c": 3}}))["session"]
+    session = ok(put(client, uid, {"coupon": None, "total": None, "attributes": {"a": None, "c": 3}}))[
+        "session"
+    ]
     assert (session["coupon"], session["total"], session["cartItems"]) == ("X", 3, [ITEM])
     assert session["attributes"] == {"a": 1, "b": 2, "c": 3}
 
@@ -85,8 +97,12 @@ def test_empty_put_is_a_read_that_records_an_event(client: httpx.Client, uid: st
 
 
 # D5: state machine
-@pytest.mark.parametrize(("target", "event"), [("closed", "talon_session_closed"), ("cancelled", "talon_session_cancelled")])
-def test_session_state_machine_allows_leaving_open(client: httpx.Client, uid: str, target: str, event: str) -> None:
+@pytest.mark.parametrize(
+    ("target", "event"), [("closed", "talon_session_closed"), ("cancelled", "talon_session_cancelled")]
+)
+def test_session_state_machine_allows_leaving_open(
+    client: httpx.Client, uid: str, target: str, event: str
+) -> None:
     ok(put(client, uid, {}))
     state = ok(put(client, uid, {"state": target}))
     assert (state["session"]["state"], state["event"]["type"]) == (target, event)
@@ -100,7 +116,9 @@ def test_session_state_machine_allows_closed_to_cancelled(client: httpx.Client, 
 @pytest.mark.parametrize(
     ("start", "target"), [("closed", "open"), ("cancelled", "open"), ("cancelled", "closed")]
 )
-def test_session_state_machine_rejects_illegal_moves(client: httpx.Client, uid: str, start: str, target: str) -> None:
+def test_session_state_machine_rejects_illegal_moves(
+    client: httpx.Client, uid: str, start: str, target: str
+) -> None:
     ok(put(client, uid, {"state": start}))
     _illegal(put(client, uid, {"state": target}))
     assert ok(put(client, uid, {}))["session"]["state"] == start
@@ -114,7 +132,9 @@ def test_session_state_machine_same_state_is_a_noop_retry(client: httpx.Client, 
     assert retry["session"]["state"] == state
 
 
-def test_closed_session_rejects_changes_pointing_at_first_changed_member(client: httpx.Client, uid: str) -> None:
+def test_closed_session_rejects_changes_pointing_at_first_changed_member(
+    client: httpx.Client, uid: str
+) -> None:
     ok(put(client, uid, {"state": "closed", "total": 10, "coupon": "A", "attributes": {"k": 1}}))
     response = put(client, uid, {"coupon": "A", "total": 11, "cartItems": [ITEM]})
     assert response.status_code == 400
@@ -134,7 +154,9 @@ def test_cancelled_session_accepts_no_change(client: httpx.Client, uid: str) -> 
     response = put(client, uid, {"total": 2})
     assert response.status_code == 400
     assert error_sources(response) == [{"pointer": "/total"}]
-    assert ok(put(client, uid, {"state": "cancelled", "total": 1}))["event"]["type"] == "talon_session_updated"
+    assert (
+        ok(put(client, uid, {"state": "cancelled", "total": 1}))["event"]["type"] == "talon_session_updated"
+    )
 
 
 # D6: bookkeeping
@@ -145,7 +167,9 @@ def test_close_and_cancel_bookkeeping(client: httpx.Client, uid: str) -> None:
     assert (profile["closedSessions"], profile["totalSales"]) == (1, 10)
     profile = ok(put(client, f"a-{uid}", {"state": "closed"}))["profile"]  # retry counts nothing twice
     assert (profile["closedSessions"], profile["totalSales"]) == (1, 10)
-    profile = ok(put(client, f"b-{uid}", {"profileId": pid, "total": 2.5, "state": "closed"}))["profile"]  # legacy
+    profile = ok(put(client, f"b-{uid}", {"profileId": pid, "total": 2.5, "state": "closed"}))[
+        "profile"
+    ]  # legacy
     assert (profile["closedSessions"], profile["totalSales"]) == (2, 12.5)
     profile = ok(put(client, f"a-{uid}", {"state": "cancelled"}))["profile"]
     assert (profile["closedSessions"], profile["totalSales"]) == (1, 2.5)
@@ -229,10 +253,16 @@ def test_known_coupon_and_referral_give_effects_and_discounts(client: httpx.Clie
 
 def test_unknown_codes_are_rejected(client: httpx.Client, uid: str) -> None:
     state = ok(put(client, uid, {"coupon": "NOPE", "referral": "NOBODY"}))
-    assert state["event"]["effects"] == [[0, 0, 0, ["rejectCoupon", "NOPE"]], [0, 0, 0, ["rejectReferral", "NOBODY"]]]
+    assert state["event"]["effects"] == [
+        [0, 0, 0, ["rejectCoupon", "NOPE"]],
+        [0, 0, 0, ["rejectReferral", "NOBODY"]],
+    ]
     assert state["session"]["discounts"] == {}
     state = ok(put(client, uid, {"coupon": "VIP25", "referral": ""}))
-    assert state["event"]["effects"] == [[3, 3, 0, ["acceptCoupon", "VIP25"]], [3, 3, 0, ["setDiscount", "VIP discount", 25.0]]]
+    assert state["event"]["effects"] == [
+        [3, 3, 0, ["acceptCoupon", "VIP25"]],
+        [3, 3, 0, ["setDiscount", "VIP discount", 25.0]],
+    ]
     assert state["session"]["discounts"] == {"VIP discount": 25.0}
 
 

@@ -44,12 +44,16 @@ def _only_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
         ({"cartItems": [ITEM] * 1001}, "Too many items", "/cartItems"),
     ],
 )
-def test_session_body_errors_point_at_member(client: httpx.Client, uid: str, body: Any, title: str, pointer: str) -> None:
+def test_session_body_errors_point_at_member(
+    client: httpx.Client, uid: str, body: Any, title: str, pointer: str
+) -> None:
     assert _only_error(_put_session(client, uid, body)) == (title, {"pointer": pointer})
 
 
 @pytest.mark.parametrize("missing", ["name", "sku", "quantity", "price"])
-def test_missing_required_cart_field_points_where_it_would_be(client: httpx.Client, uid: str, missing: str) -> None:
+def test_missing_required_cart_field_points_where_it_would_be(
+    client: httpx.Client, uid: str, missing: str
+) -> None:
     item = {k: v for k, v in ITEM.items() if k != missing}
     response = _put_session(client, uid, {"cartItems": [ITEM, ITEM, item]})
     assert _only_error(response) == ("Required", {"pointer": f"/cartItems/2/{missing}"})
@@ -84,12 +88,20 @@ def test_all_problems_are_reported(client: httpx.Client, uid: str) -> None:
     response = _put_session(client, uid, {"total": "x", "foo": 1, "cartItems": [{"quantity": 0}]})
     assert response.status_code == 400
     pointers = {s["pointer"] for s in error_sources(response)}
-    assert pointers == {"/total", "/foo", "/cartItems/0/name", "/cartItems/0/sku", "/cartItems/0/quantity",
-                        "/cartItems/0/price"}
+    assert pointers == {
+        "/total",
+        "/foo",
+        "/cartItems/0/name",
+        "/cartItems/0/sku",
+        "/cartItems/0/quantity",
+        "/cartItems/0/price",
+    }
 
 
 def test_integral_floats_are_integers_and_stay_as_sent(client: httpx.Client, uid: str) -> None:
-    response = _put_session(client, uid, {"cartItems": [{**ITEM, "quantity": 1.0}, {**ITEM, "quantity": 1e308}]})
+    response = _put_session(
+        client, uid, {"cartItems": [{**ITEM, "quantity": 1.0}, {**ITEM, "quantity": 1e308}]}
+    )
     assert response.status_code == 200
     assert response.text.count('"quantity":1.0') == 1
     assert [i["quantity"] for i in response.json()["session"]["cartItems"]] == [1.0, 1e308]
@@ -98,14 +110,25 @@ def test_integral_floats_are_integers_and_stay_as_sent(client: httpx.Client, uid
 def test_nulls_are_accepted_everywhere_optional(client: httpx.Client, uid: str) -> None:
     body = {k: None for k in ("profileId", "coupon", "referral", "state", "cartItems", "total", "attributes")}
     assert _put_session(client, uid, body).status_code == 200
-    item = {**ITEM, "category": None, "weight": None, "position": None, "attributes": None, "adjustment": None}
+    item = {
+        **ITEM,
+        "category": None,
+        "weight": None,
+        "position": None,
+        "attributes": None,
+        "adjustment": None,
+    }
     response = _put_session(client, uid, {"cartItems": [item]})
     assert response.status_code == 200
     assert response.json()["session"]["cartItems"] == [ITEM]
 
 
 def test_cart_item_extra_keys_are_kept(client: httpx.Client, uid: str) -> None:
-    item = {**ITEM, "colour": "red", "adjustment": {"payFromLoyaltyProgram": 2, "pointPayment": 5, "remainingPrice": 0}}
+    item = {
+        **ITEM,
+        "colour": "red",
+        "adjustment": {"payFromLoyaltyProgram": 2, "pointPayment": 5, "remainingPrice": 0},
+    }
     response = _put_session(client, uid, {"cartItems": [item]})
     assert response.status_code == 200
     assert response.json()["session"]["cartItems"] == [item]

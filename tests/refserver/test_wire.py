@@ -59,8 +59,16 @@ def test_id_of_1000_characters_is_accepted(client: httpx.Client, uid: str) -> No
 
 @pytest.mark.parametrize(
     ("raw_id", "why"),
-    [("", "empty"), ("x" * 1001, "too long"), ("a%00b", "NUL"), ("a%1Fb", "U+001F"), ("a%7F", "DEL"),
-     ("a%C2%85", "U+0085"), ("%FF", "invalid UTF-8"), ("%C3", "truncated UTF-8")],
+    [
+        ("", "empty"),
+        ("x" * 1001, "too long"),
+        ("a%00b", "NUL"),
+        ("a%1Fb", "U+001F"),
+        ("a%7F", "DEL"),
+        ("a%C2%85", "U+0085"),
+        ("%FF", "invalid UTF-8"),
+        ("%C3", "truncated UTF-8"),
+    ],
 )
 def test_invalid_session_id_is_400_with_parameter(client: httpx.Client, raw_id: str, why: str) -> None:
     response = client.put(session_url(raw_id), json={})
@@ -74,7 +82,9 @@ def test_invalid_profile_id_names_integration_id(client: httpx.Client) -> None:
     assert error_sources(response) == [{"parameter": "integrationId"}]
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"]
+)
 def test_wrong_content_type_is_415(client: httpx.Client, uid: str, content_type: str | None) -> None:
     headers = {} if content_type is None else {"content-type": content_type}
     response = client.put(session_url(uid), content=b"{}", headers=headers)
@@ -84,7 +94,8 @@ def test_wrong_content_type_is_415(client: httpx.Client, uid: str, content_type:
 
 
 @pytest.mark.parametrize(
-    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.talon+json"]
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.talon+json"],
 )
 def test_json_content_types_are_accepted(client: httpx.Client, uid: str, content_type: str) -> None:
     response = client.put(session_url(uid), content=b'{"total": 3}', headers={"content-type": content_type})
@@ -144,7 +155,9 @@ def test_body_of_exactly_one_mib_is_not_413(client: httpx.Client, uid: str) -> N
         (b'{"attributes": ' + b'{"a":' * 5000 + b"1" + b"}" * 5001, "Nested too deeply"),
     ],
 )
-def test_unacceptable_json_is_400_at_document_level(client: httpx.Client, uid: str, body: bytes, title: str) -> None:
+def test_unacceptable_json_is_400_at_document_level(
+    client: httpx.Client, uid: str, body: bytes, title: str
+) -> None:
     response = client.put(session_url(uid), content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert error_titles(response) == [title]
@@ -155,11 +168,16 @@ def test_unacceptable_json_is_400_at_document_level(client: httpx.Client, uid: s
     ("body", "pointer"),
     [
         (b'{"state": "open", "state": "closed"}', "/state"),
-        (b'{"cartItems": [{"name": "n", "sku": "a", "sku": "b", "quantity": 1, "price": 1}]}', "/cartItems/0/sku"),
+        (
+            b'{"cartItems": [{"name": "n", "sku": "a", "sku": "b", "quantity": 1, "price": 1}]}',
+            "/cartItems/0/sku",
+        ),
         (b'{"attributes": {"a/b": 1, "a/b": 2}}', "/attributes/a~1b"),
     ],
 )
-def test_duplicate_key_points_at_the_member(client: httpx.Client, uid: str, body: bytes, pointer: str) -> None:
+def test_duplicate_key_points_at_the_member(
+    client: httpx.Client, uid: str, body: bytes, pointer: str
+) -> None:
     response = client.put(session_url(uid), content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert error_titles(response) == ["Duplicate key"]
@@ -168,15 +186,20 @@ def test_duplicate_key_points_at_the_member(client: httpx.Client, uid: str, body
 
 
 def test_duplicate_key_in_profile_body_is_400(client: httpx.Client, uid: str) -> None:
-    response = client.put(profile_url(uid), content=b'{"x": 1, "x": 2}', headers={"content-type": "application/json"})
+    response = client.put(
+        profile_url(uid), content=b'{"x": 1, "x": 2}', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert error_sources(response) == [{"pointer": "/x"}]
 
 
 def test_big_integers_beyond_64_bits_round_trip(client: httpx.Client, uid: str) -> None:
     big = 2**70
-    response = client.put(session_url(uid), content=b'{"total": %d, "attributes": {"n": %d}}' % (big, -big),
-                          headers={"content-type": "application/json"})
+    response = client.put(
+        session_url(uid),
+        content=b'{"total": %d, "attributes": {"n": %d}}' % (big, -big),
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 200
     session = response.json()["session"]
     assert session["total"] == big and session["attributes"]["n"] == -big
@@ -184,8 +207,11 @@ def test_big_integers_beyond_64_bits_round_trip(client: httpx.Client, uid: str) 
 
 @pytest.mark.parametrize(
     ("body", "pointer"),
-    [(rb'{"coupon": "\ud800"}', "/coupon"), (rb'{"attributes": {"x": ["ok", "\udfff"]}}', "/attributes/x/1"),
-     (rb'{"attributes": {"\ud800": 1}}', "/attributes")],
+    [
+        (rb'{"coupon": "\ud800"}', "/coupon"),
+        (rb'{"attributes": {"x": ["ok", "\udfff"]}}', "/attributes/x/1"),
+        (rb'{"attributes": {"\ud800": 1}}', "/attributes"),
+    ],
 )
 def test_unpaired_surrogate_escape_is_400(client: httpx.Client, uid: str, body: bytes, pointer: str) -> None:
     response = client.put(session_url(uid), content=body, headers={"content-type": "application/json"})
@@ -194,8 +220,10 @@ def test_unpaired_surrogate_escape_is_400(client: httpx.Client, uid: str, body: 
 
 
 def test_surrogate_pair_escape_is_one_character(client: httpx.Client, uid: str) -> None:
-    response = client.put(session_url(uid), content=rb'{"coupon": "\ud83d\ude00"}', headers={"content-type": "application/json"})
-    assert response.json()["session"]["coupon"] == "\U0001F600"
+    response = client.put(
+        session_url(uid), content=rb'{"coupon": "\ud83d\ude00"}', headers={"content-type": "application/json"}
+    )
+    assert response.json()["session"]["coupon"] == "\U0001f600"
 
 
 def test_raw_utf8_bytes_in_raw_path_are_the_id(in_process) -> None:
@@ -204,8 +232,15 @@ def test_raw_utf8_bytes_in_raw_path_are_the_id(in_process) -> None:
     import json
 
     app = in_process().app
-    scope = {"type": "http", "method": "PUT", "path": "/v1/customer_profiles/café", "query_string": b"",
-             "raw_path": "/v1/customer_profiles/café".encode(), "headers": [], "asgi": {"version": "3.0"}}
+    scope = {
+        "type": "http",
+        "method": "PUT",
+        "path": "/v1/customer_profiles/café",
+        "query_string": b"",
+        "raw_path": "/v1/customer_profiles/café".encode(),
+        "headers": [],
+        "asgi": {"version": "3.0"},
+    }
     sent: list[dict] = []
 
     async def receive() -> dict:
