@@ -135,3 +135,9 @@ def test_max_body_bytes_is_configurable(in_process) -> None:
         app.put(session_url("a"), content=b"{}", headers={"content-type": "application/json"}).status_code
         == 200
     )
+
+
+def test_absurd_content_length_is_413_not_500(in_process) -> None:
+    app = in_process()
+    response = app.put(session_url("a"), content=b"{}", headers={"content-length": "9" * 5000})
+    assert response.status_code == 413
