@@ -1,0 +1,159 @@
+"""Reading schemathesis' NDJSON/JSON reports into the facts the summary renders (no rendering here)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from strategies.wire import Credentials, redact
+
+__all__ = ["FailureRow", "Report", "LiveCounter", "read_report"]
+
+PHASES: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    """One distinct failure: which check, where, the message (evidence) and how to reproduce it."""
+
+    check: str
+    code: str
+    operation: str
+    phase: str
+    title: str
+    message: str
+    curl: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """Counts per phase/mode, per operation and per check, and the distinct failures."""
+
+    cases_per_phase: dict[str, Counter[str]]  # phase -> {"positive": n, "negative": m}
+    operations: dict[str, Counter[str]]  # label -> {"cases": n, "failed": m}
+    checks: dict[str, Counter[str]]  # check -> {"success": n, "failure": m, "skip": k}
+    failures: tuple[FailureRow, ...]
+    summary: dict[str, Any] = field(default_factory=dict)  # schemathesis' JSON run report
+    requests: int = 0
+
+    @property
+    def total_cases(self) -> int:
+        return sum(sum(c.values()) for c in self.cases_per_phase.values())
+
+
+def _events(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line still being written
+            if isinstance(event, dict) and len(event) == 1:
+                ((name, payload),) = event.items()
+                yield name, payload
+
+
+def _decode(body: Any) -> bytes | None:
+    if isinstance(body, dict) and "$base64" in body:
+        return base64.b64decode(body["$base64"])
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return None
+
+
+def _operation(case: dict[str, Any], fallback: str) -> str:
+    value = case.get("value", {})
+    method, path = value.get("method", ""), value.get("path", "")
+    if not path:
+        return fallback
+    return f"{method} {path}" if method == "PUT" else f"other methods {path}"
+
+
+def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
+                curl: Callable[..., str]) -> Report | None:
+    """Parse the reports; None when schemathesis wrote no event stream."""
+    if not ndjson.exists():
+        return None
+    phases: dict[str, Counter[str]] = {p: Counter() for p in PHASES}
+    operations: dict[str, Counter[str]] = defaultdict(Counter)
+    checks: dict[str, Counter[str]] = defaultdict(Counter)
+    failures: dict[tuple[str, str, str], FailureRow] = {}
+    requests = 0
+    for name, payload in _events(ndjson):
+        if name != "ScenarioFinished":
+            continue
+        phase = payload.get("phase", "")
+        recorder = payload.get("recorder", {})
+        label = recorder.get("label", "")
+        cases = recorder.get("cases", {})
+        interactions = recorder.get("interactions", {})
+        requests += len(interactions)
+        for case_id, case in cases.items():
+            meta = case.get("value", {}).get("meta") or {}
+            mode = (meta.get("generation") or {}).get("mode", "positive")
+            phases.setdefault(phase, Counter())[mode] += 1
+            op = _operation(case, label)
+            operations[op]["cases"] += 1
+            case_failed = False
+            for result in recorder.get("checks", {}).get(case_id, []):
+                checks[result["name"]][result["status"]] += 1
+                if result["status"] != "failure":
+                    continue
+                case_failed = True
+                failure = (result.get("failure_info") or {}).get("failure", {})
+                message = redact(failure.get("message", ""), creds)
+                key = (result["name"], op, failure.get("title", "") + message.split("\n", 1)[0])
+                if key in failures:
+                    continue
+                interaction = interactions.get(case_id) or {}
+                request = interaction.get("request") or {}
+                headers = {k: v[0] if isinstance(v, list) else v for k, v in (request.get("headers") or {}).items()}
+                line = curl(request.get("method", "PUT"), request.get("uri", ""), headers,
+                            _decode(request.get("body")), creds) if request else ""
+                failures[key] = FailureRow(result["name"], failure.get("code", ""), op, phase,
+                                           failure.get("title", ""), message, line)
+            operations[op]["failed"] += case_failed
+    summary: dict[str, Any] = {}
+    if json_report.exists():
+        try:
+            summary = json.loads(json_report.read_text(encoding="utf-8"))
+        except ValueError:
+            summary = {}
+    return Report({k: v for k, v in phases.items()}, dict(operations), dict(checks),
+                  tuple(failures.values()), summary, requests)
+
+
+class LiveCounter:
+    """Incrementally tails the NDJSON stream for the progress display: current phase, cases and failures."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.phase = ""
+        self.counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    def poll(self) -> tuple[str, dict[str, tuple[int, int]]]:
+        if self.path.exists():
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+            complete = chunk.rfind(b"\n") + 1
+            self.offset += complete
+            for raw in chunk[:complete].splitlines():
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if "PhaseStarted" in event:
+                    self.phase = event["PhaseStarted"]["phase"]["name"]
+                elif "ScenarioFinished" in event:
+                    payload = event["ScenarioFinished"]
+                    entry = self.counts[payload.get("phase", "")]
+                    entry[0] += len(payload.get("recorder", {}).get("cases", {}))
+                    entry[1] += payload.get("status") == "failure"
+        return self.phase, {k: (v[0], v[1]) for k, v in self.counts.items()}
