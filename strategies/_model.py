@@ -7,13 +7,14 @@ in. It is NOT a second server: journeys never send calls whose outcome the desig
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from strategies.catalogue import DISCOUNTS
 from strategies.wire import PROFILE, SESSION
 
-__all__ = ["SessionOutcome", "ProfileOutcome", "Outcome", "Model"]
+__all__ = ["Model", "Outcome", "ProfileOutcome", "SessionOutcome"]
 
 _SESSION_FIELDS = ("profileId", "coupon", "referral", "cartItems", "total", "attributes")
 

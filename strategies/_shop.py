@@ -15,7 +15,7 @@ from strategies.catalogue import (
     Product,
 )
 
-__all__ = ["cart_item_for", "random_cart", "cart_total", "random_profile_attributes"]
+__all__ = ["cart_item_for", "cart_total", "random_cart", "random_profile_attributes"]
 
 
 def cart_item_for(product: Product, quantity: int) -> dict[str, Any]:

@@ -16,27 +16,42 @@ from hypothesis import strategies as st
 from strategies.ids import entity_ids
 
 __all__ = [
-    "SESSION_STATES",
-    "SESSION_FIELDS",
-    "CART_ITEM_REQUIRED_FIELDS",
-    "CART_ITEM_OPTIONAL_FIELDS",
     "ADJUSTMENT_FIELDS",
+    "CART_ITEM_OPTIONAL_FIELDS",
+    "CART_ITEM_REQUIRED_FIELDS",
     "MAX_ATTRIBUTE_DEPTH",
-    "json_numbers",
-    "json_texts",
+    "SESSION_FIELDS",
+    "SESSION_STATES",
     "attribute_values",
     "attributes_objects",
     "cart_item_adjustments",
     "cart_items",
+    "json_numbers",
+    "json_texts",
     "new_customer_profiles",
     "new_customer_sessions",
 ]
 
 SESSION_STATES: tuple[str, ...] = ("open", "closed", "cancelled")
-SESSION_FIELDS: tuple[str, ...] = ("profileId", "coupon", "referral", "state", "cartItems", "total", "attributes")
+SESSION_FIELDS: tuple[str, ...] = (
+    "profileId",
+    "coupon",
+    "referral",
+    "state",
+    "cartItems",
+    "total",
+    "attributes",
+)
 CART_ITEM_REQUIRED_FIELDS: tuple[str, ...] = ("name", "sku", "quantity", "price")
 CART_ITEM_OPTIONAL_FIELDS: tuple[str, ...] = (
-    "category", "weight", "height", "width", "length", "position", "attributes", "adjustment",
+    "category",
+    "weight",
+    "height",
+    "width",
+    "length",
+    "position",
+    "attributes",
+    "adjustment",
 )
 ADJUSTMENT_FIELDS: tuple[str, ...] = ("payFromLoyaltyProgram", "pointPayment", "remainingPrice")
 MAX_ATTRIBUTE_DEPTH = 10
@@ -148,7 +163,9 @@ def _check_states(states: Sequence[str]) -> tuple[str, ...]:
     return tuple(states)
 
 
-def new_customer_sessions(*, states: Sequence[str] = SESSION_STATES, max_items: int = 3) -> st.SearchStrategy[dict[str, Any]]:
+def new_customer_sessions(
+    *, states: Sequence[str] = SESSION_STATES, max_items: int = 3
+) -> st.SearchStrategy[dict[str, Any]]:
     """Valid NewCustomerSession bodies, for a fresh session id.
 
     Always: an object with only the seven NewCustomerSession keys. Varies: each key independently

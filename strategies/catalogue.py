@@ -6,26 +6,26 @@ journey can predict ``session.discounts``. Nothing here draws random values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = [
-    "Product",
-    "PRODUCTS",
+    "ACCEPTED_COUPONS",
+    "ACCEPTED_REFERRALS",
     "CATEGORIES",
-    "FIRST_NAMES",
-    "LAST_NAMES",
     "CITIES",
     "COUNTRIES",
-    "EMAIL_DOMAINS",
-    "PROFILE_ATTRIBUTE_NAMES",
-    "SESSION_ATTRIBUTE_NAMES",
-    "ACCEPTED_COUPONS",
-    "REJECTED_COUPONS",
-    "ACCEPTED_REFERRALS",
-    "REJECTED_REFERRALS",
     "DISCOUNTS",
+    "EMAIL_DOMAINS",
+    "FIRST_NAMES",
+    "LAST_NAMES",
+    "PRODUCTS",
+    "PROFILE_ATTRIBUTE_NAMES",
+    "REJECTED_COUPONS",
+    "REJECTED_REFERRALS",
+    "SESSION_ATTRIBUTE_NAMES",
+    "Product",
 ]
 
 
@@ -93,24 +93,77 @@ PRODUCTS: tuple[Product, ...] = (
 CATEGORIES: tuple[str, ...] = tuple(sorted({p.category for p in PRODUCTS}))
 
 FIRST_NAMES: tuple[str, ...] = (
-    "Alice", "Bob", "Chloé", "Dmitri", "Émile", "Fatima", "Grzegorz", "Hana", "Ingrid", "José",
-    "Kwame", "Léa", "Mohammed", "Nguyễn", "Olga", "Priya", "Søren", "Takeshi", "Zoë", "李",
+    "Alice",
+    "Bob",
+    "Chloé",
+    "Dmitri",
+    "Émile",
+    "Fatima",
+    "Grzegorz",
+    "Hana",
+    "Ingrid",
+    "José",
+    "Kwame",
+    "Léa",
+    "Mohammed",
+    "Nguyễn",
+    "Olga",
+    "Priya",
+    "Søren",
+    "Takeshi",
+    "Zoë",
+    "李",
 )
 LAST_NAMES: tuple[str, ...] = (
-    "Anderson", "Brown", "Da Silva", "Dubois", "García", "Jensen", "Kowalski", "Müller", "O'Brien",
-    "Rossi", "Schmidt", "Smith", "Tanaka", "van der Berg", "Wang", "Øster",
+    "Anderson",
+    "Brown",
+    "Da Silva",
+    "Dubois",
+    "García",
+    "Jensen",
+    "Kowalski",
+    "Müller",
+    "O'Brien",
+    "Rossi",
+    "Schmidt",
+    "Smith",
+    "Tanaka",
+    "van der Berg",
+    "Wang",
+    "Øster",
 )
 CITIES: tuple[str, ...] = (
-    "Berlin", "München", "Köln", "Copenhagen", "Amsterdam", "Paris", "London", "New York", "São Paulo",
-    "Zürich", "Kraków", "Tokyo", "Málaga", "Reykjavík",
+    "Berlin",
+    "München",
+    "Köln",
+    "Copenhagen",
+    "Amsterdam",
+    "Paris",
+    "London",
+    "New York",
+    "São Paulo",
+    "Zürich",
+    "Kraków",
+    "Tokyo",
+    "Málaga",
+    "Reykjavík",
 )
 COUNTRIES: tuple[str, ...] = ("DE", "DK", "NL", "FR", "GB", "US", "BR", "CH", "PL", "JP", "ES", "IS")
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "mail.example.net", "shop.example")
 
 #: Attribute names real integrations send (talon-v1-facts.md 1.13), by entity.
 PROFILE_ATTRIBUTE_NAMES: tuple[str, ...] = (
-    "Name", "Email", "BirthDate", "BillingAddress1", "BillingCity", "BillingPostalCode",
-    "BillingCountry", "ShippingCity", "Newsletter", "LoyaltyTier", "SignupDate",
+    "Name",
+    "Email",
+    "BirthDate",
+    "BillingAddress1",
+    "BillingCity",
+    "BillingPostalCode",
+    "BillingCountry",
+    "ShippingCity",
+    "Newsletter",
+    "LoyaltyTier",
+    "SignupDate",
 )
 SESSION_ATTRIBUTE_NAMES: tuple[str, ...] = ("ShippingCost", "ShippingMethod", "Channel", "GiftWrap")
 
@@ -121,10 +174,12 @@ ACCEPTED_REFERRALS: tuple[str, ...] = ("FRIEND-ALICE", "FRIEND-BOB")
 REJECTED_COUPONS: tuple[str, ...] = ("WINTER99", "EXPIRED-2017", "summer10", "FREESHIP", "VIP-25")
 REJECTED_REFERRALS: tuple[str, ...] = ("FRIEND-MALLORY", "friend-alice", "REF-000")
 
-DISCOUNTS: Mapping[str, tuple[str, float]] = MappingProxyType({
-    "SUMMER10": ("Summer sale", 10.0),
-    "WELCOME5": ("Welcome discount", 5.0),
-    "VIP25": ("VIP discount", 25.0),
-    "FRIEND-ALICE": ("Referral bonus", 7.5),
-    "FRIEND-BOB": ("Referral bonus", 7.5),
-})
+DISCOUNTS: Mapping[str, tuple[str, float]] = MappingProxyType(
+    {
+        "SUMMER10": ("Summer sale", 10.0),
+        "WELCOME5": ("Welcome discount", 5.0),
+        "VIP25": ("VIP discount", 25.0),
+        "FRIEND-ALICE": ("Referral bonus", 7.5),
+        "FRIEND-BOB": ("Referral bonus", 7.5),
+    }
+)

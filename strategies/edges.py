@@ -14,8 +14,8 @@ from strategies.bodies import MAX_ATTRIBUTE_DEPTH, SESSION_FIELDS, SESSION_STATE
 from strategies.ids import edge_ids
 
 __all__ = [
-    "EDGE_NUMBERS",
     "EDGE_INTEGERS",
+    "EDGE_NUMBERS",
     "EDGE_STRINGS",
     "MAX_CART_ITEMS",
     "deep_attribute_values",
@@ -28,16 +28,63 @@ MAX_CART_ITEMS = 1000
 
 #: Finite numbers at the edges of IEEE 754 doubles and of JSON number syntax.
 EDGE_NUMBERS: tuple[int | float, ...] = (
-    0, 0.0, -0.0, 1.0, -1, -0.01, 0.1 + 0.2, 1e-7, 1e308, -1e308, 1.7976931348623157e308,
-    -1.7976931348623157e308, 5e-324, -5e-324, 2.2250738585072014e-308, 2**53 + 1, 2**63 - 1, -(2**63),
-    2**64, 10**30,
+    0,
+    0.0,
+    -0.0,
+    1.0,
+    -1,
+    -0.01,
+    0.1 + 0.2,
+    1e-7,
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    2**53 + 1,
+    2**63 - 1,
+    -(2**63),
+    2**64,
+    10**30,
 )
 #: Integers (JSON Schema semantics: integral floats count) for quantity-like fields, all >= 1.
-EDGE_INTEGERS: tuple[int | float, ...] = (1, 2, 2**31 - 1, 2**31, 2**53 + 1, 2**63 - 1, 2**64, 10**30, 1.0, 1e308)
+EDGE_INTEGERS: tuple[int | float, ...] = (
+    1,
+    2,
+    2**31 - 1,
+    2**31,
+    2**53 + 1,
+    2**63 - 1,
+    2**64,
+    10**30,
+    1.0,
+    1e308,
+)
 #: Non-empty strings that stress encoding: escapes, NUL, BOM, RTL, zero-width, astral plane.
 EDGE_STRINGS: tuple[str, ...] = (
-    "x", " ", "é", "日本語", "😀", "👩‍💻", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "שלום", "مرحبا", "\u200b", "\u202eRTL", "\ufeffBOM", "\x00",
-    "\\", '"', "</script>", "null", "1e400", "\u2028", "\U0010fffd", "e\u0301",
+    "x",
+    " ",
+    "é",
+    "日本語",
+    "😀",
+    "👩‍💻",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "שלום",
+    "مرحبا",
+    "\u200b",
+    "\u202eRTL",
+    "\ufeffBOM",
+    "\x00",
+    "\\",
+    '"',
+    "</script>",
+    "null",
+    "1e400",
+    "\u2028",
+    "\U0010fffd",
+    "e\u0301",
 )
 
 
@@ -115,9 +162,14 @@ def edge_cart_items() -> st.SearchStrategy[dict[str, Any]]:
 
 def _full_carts() -> st.SearchStrategy[list[dict[str, Any]]]:
     """Exactly MAX_CART_ITEMS items: one drawn item repeated with distinct skus (cheap to generate)."""
-    base = st.fixed_dictionaries({"name": _strings(allow_empty=False), "price": st.sampled_from(EDGE_NUMBERS)})
+    base = st.fixed_dictionaries(
+        {"name": _strings(allow_empty=False), "price": st.sampled_from(EDGE_NUMBERS)}
+    )
     return base.map(
-        lambda b: [{"name": b["name"], "sku": f"SKU-{i}", "quantity": 1, "price": b["price"]} for i in range(MAX_CART_ITEMS)]
+        lambda b: [
+            {"name": b["name"], "sku": f"SKU-{i}", "quantity": 1, "price": b["price"]}
+            for i in range(MAX_CART_ITEMS)
+        ]
     )
 
 
@@ -146,7 +198,9 @@ def edge_customer_sessions() -> st.SearchStrategy[dict[str, Any]]:
             "attributes": _nullable(_edge_attributes()),
         },
     )
-    full_cart = st.builds(lambda cart, total: {"cartItems": cart, "total": total}, _full_carts(), st.sampled_from(EDGE_NUMBERS))
+    full_cart = st.builds(
+        lambda cart, total: {"cartItems": cart, "total": total}, _full_carts(), st.sampled_from(EDGE_NUMBERS)
+    )
     return st.one_of(st.just({}), all_null, empties, facets, full_cart)
 
 
@@ -161,5 +215,9 @@ def edge_customer_profiles() -> st.SearchStrategy[dict[str, Any]]:
         st.just({"attributes": {}}),
         st.builds(lambda a: {"attributes": a}, _edge_attributes()),
         huge,
-        st.builds(lambda a, v: {"attributes": a, "name": v, "advocateId": None}, _edge_attributes(), _strings(allow_empty=True)),
+        st.builds(
+            lambda a, v: {"attributes": a, "name": v, "advocateId": None},
+            _edge_attributes(),
+            _strings(allow_empty=True),
+        ),
     )

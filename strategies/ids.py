@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 __all__ = [
     "MAX_ID_LENGTH",
-    "realistic_ids",
     "edge_ids",
     "entity_ids",
-    "profile_ids",
-    "session_ids",
     "invalid_ids",
     "invalid_raw_id_segments",
+    "profile_ids",
+    "realistic_ids",
+    "session_ids",
 ]
 
 MAX_ID_LENGTH = 1000
@@ -27,9 +27,39 @@ _CONTROL_CHARS = st.characters(categories=("Cc",))
 
 #: Characters that stress routing, encoding and rendering; all allowed by D12.
 _AWKWARD = (
-    " ", "/", "%", "?", "#", "+", "&", "=", ";", "~", ".", "..", "%2F", "%25", "\\", "\"", "'",
-    "é", "ß", "日本", "😀", "👩‍💻", "𝔘", "שלום", "مرحبا", "\u200b", "\u200d", "\u200e", "\u202e", "\ufeff",
-    "\u2028", "\ufffd", "\U0010fffd",
+    " ",
+    "/",
+    "%",
+    "?",
+    "#",
+    "+",
+    "&",
+    "=",
+    ";",
+    "~",
+    ".",
+    "..",
+    "%2F",
+    "%25",
+    "\\",
+    '"',
+    "'",
+    "é",
+    "ß",
+    "日本",
+    "😀",
+    "👩‍💻",
+    "𝔘",
+    "שלום",
+    "مرحبا",
+    "\u200b",
+    "\u200d",
+    "\u200e",
+    "\u202e",
+    "\ufeff",
+    "\u2028",
+    "\ufffd",
+    "\U0010fffd",
 )
 
 
@@ -88,9 +118,9 @@ def invalid_ids() -> st.SearchStrategy[str]:
     too_long = st.tuples(_ID_CHARS, st.integers(MAX_ID_LENGTH + 1, MAX_ID_LENGTH + 50)).map(
         lambda t: t[0] * t[1]
     )
-    with_control = st.tuples(st.text(_ID_CHARS, max_size=10), _CONTROL_CHARS, st.text(_ID_CHARS, max_size=10)).map(
-        "".join
-    )
+    with_control = st.tuples(
+        st.text(_ID_CHARS, max_size=10), _CONTROL_CHARS, st.text(_ID_CHARS, max_size=10)
+    ).map("".join)
     return st.one_of(st.just(""), too_long, with_control)
 
 

@@ -10,11 +10,11 @@ rejected with ``status`` and change nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
+from strategies._raw import raw_rules
 from strategies.bodies import (
     SESSION_FIELDS,
     cart_items,
@@ -22,50 +22,27 @@ from strategies.bodies import (
     new_customer_profiles,
     new_customer_sessions,
 )
-from strategies.wire import PROFILE, SESSION, encode_body
+from strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
+from strategies.wire import PROFILE, SESSION
 
 __all__ = [
-    "Invalid",
-    "PROFILE_RULES",
-    "SESSION_RULES",
     "INVALID_RULES",
     "MAX_BODY_BYTES",
-    "json_pointer",
+    "PROFILE_RULES",
+    "SESSION_RULES",
+    "Invalid",
+    "invalid_bodies",
     "invalid_profile_bodies",
     "invalid_session_bodies",
-    "invalid_bodies",
+    "json_pointer",
 ]
-
-MAX_BODY_BYTES = 1_048_576
-
-
-@dataclass(frozen=True)
-class Invalid:
-    """A request the server must reject: *body* (object, or raw bytes) broken by rule *breaks*.
-
-    The server answers ``status`` with an error whose ``source.pointer`` is *pointer*, or, when
-    *parameter* is set (Content-Type problems), whose ``source.parameter`` is *parameter*.
-    ``content_type=None`` means: send no Content-Type header.
-    """
-
-    body: object | bytes
-    breaks: str
-    pointer: str
-    content_type: str | None = "application/json"
-    operation: str = field(kw_only=True)
-    status: int = field(default=400, kw_only=True)
-    parameter: str | None = field(default=None, kw_only=True)
-
-
-def json_pointer(*parts: str | int) -> str:
-    """RFC 6901 pointer from unescaped parts: ``json_pointer("attributes", "a/b") == "/attributes/a~1b"``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
 
 _BASE_PROFILES = new_customer_profiles()
 _BASE_SESSIONS = new_customer_sessions(max_items=2)
 _ITEMS = st.lists(cart_items(), min_size=1, max_size=3)
-_ANY_JSON = st.one_of(st.none(), st.booleans(), st.integers(), json_texts(max_size=5), st.just([]), st.just({}))
+_ANY_JSON = st.one_of(
+    st.none(), st.booleans(), st.integers(), json_texts(max_size=5), st.just([]), st.just({})
+)
 
 # Values of the wrong JSON type for each schema type. Required members also get null (not nullable).
 _WRONG = {
@@ -76,16 +53,34 @@ _WRONG = {
     "array": ("x", 1, True, {}, {"0": {}}),
 }
 _SESSION_TYPES = {
-    "profileId": "string", "coupon": "string", "referral": "string", "state": "string",
-    "cartItems": "array", "total": "number", "attributes": "object",
+    "profileId": "string",
+    "coupon": "string",
+    "referral": "string",
+    "state": "string",
+    "cartItems": "array",
+    "total": "number",
+    "attributes": "object",
 }
 _ITEM_TYPES = {
-    "name": "string", "sku": "string", "quantity": "integer", "price": "number", "category": "string",
-    "weight": "number", "height": "number", "width": "number", "length": "number", "position": "number",
-    "attributes": "object", "adjustment": "object",
+    "name": "string",
+    "sku": "string",
+    "quantity": "integer",
+    "price": "number",
+    "category": "string",
+    "weight": "number",
+    "height": "number",
+    "width": "number",
+    "length": "number",
+    "position": "number",
+    "attributes": "object",
+    "adjustment": "object",
 }
 _ITEM_REQUIRED = ("name", "sku", "quantity", "price")
-_ADJUSTMENT_TYPES = {"payFromLoyaltyProgram": "integer", "pointPayment": "integer", "remainingPrice": "number"}
+_ADJUSTMENT_TYPES = {
+    "payFromLoyaltyProgram": "integer",
+    "pointPayment": "integer",
+    "remainingPrice": "number",
+}
 _ADJUSTMENT_REQUIRED = ("payFromLoyaltyProgram", "pointPayment")
 
 
@@ -123,7 +118,9 @@ def _invalid_type_session(draw: st.DrawFn) -> Invalid:
     adjustment = {"payFromLoyaltyProgram": 1, "pointPayment": 10}
     adjustment[key] = draw(_wrong(_ADJUSTMENT_TYPES[key], required=key in _ADJUSTMENT_REQUIRED))
     items[index]["adjustment"] = adjustment
-    return Invalid(body, "invalid_type", json_pointer("cartItems", index, "adjustment", key), operation=SESSION)
+    return Invalid(
+        body, "invalid_type", json_pointer("cartItems", index, "adjustment", key), operation=SESSION
+    )
 
 
 @st.composite
@@ -133,7 +130,9 @@ def _invalid_type_profile(draw: st.DrawFn) -> Invalid:
     return Invalid(body, "invalid_type", "/attributes", operation=PROFILE)
 
 
-def _item_rule(rule: str, mutate: Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]) -> st.SearchStrategy[Invalid]:
+def _item_rule(
+    rule: str, mutate: Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]
+) -> st.SearchStrategy[Invalid]:
     """A session whose cart item at some index is broken by *mutate* (returns the pointer parts)."""
 
     @st.composite
@@ -170,7 +169,9 @@ def _set(key: str, values: st.SearchStrategy[Any]) -> Callable[[st.DrawFn, dict[
     return mutate
 
 
-def _set_adjustment(key: str, values: st.SearchStrategy[Any]) -> Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]:
+def _set_adjustment(
+    key: str, values: st.SearchStrategy[Any]
+) -> Callable[[st.DrawFn, dict[str, Any]], tuple[str, ...]]:
     def mutate(draw: st.DrawFn, item: dict[str, Any]) -> tuple[str, ...]:
         item["adjustment"] = {"payFromLoyaltyProgram": 1, "pointPayment": 5, key: draw(values)}
         return ("adjustment", key)
@@ -181,7 +182,11 @@ def _set_adjustment(key: str, values: st.SearchStrategy[Any]) -> Callable[[st.Dr
 @st.composite
 def _state_enum(draw: st.DrawFn) -> Invalid:
     body = draw(_BASE_SESSIONS)
-    body["state"] = draw(st.sampled_from(("", "OPEN", "Closed", "canceled", "pending", "reopened", "open ", "partially_returned")))
+    body["state"] = draw(
+        st.sampled_from(
+            ("", "OPEN", "Closed", "canceled", "pending", "reopened", "open ", "partially_returned")
+        )
+    )
     return Invalid(body, "session_state_enum", "/state", operation=SESSION)
 
 
@@ -228,74 +233,12 @@ def _not_object(operation: str) -> st.SearchStrategy[Invalid]:
     return values.map(lambda v: Invalid(v, "body_not_object", "", operation=operation))
 
 
-# ---- raw payloads (body is bytes; the validator cannot see them) --------------------------------
-_MALFORMED = (
-    b"{", b"}", b'{"state":}', b"{'state':'open'}", b'{"state":"open",}', b'{state:"open"}', b'{"a":1}{"b":2}',
-    b'{"total":01}', b'{"total":+1}', b'{"total":.5}', b'{"total":1.}', b'{"coupon":"\\x"}', b'{"coupon":"a\nb"}',
-    b"nul", b"{}}", b"[}", b'{"coupon" "x"}', b"\x00{}", b'{"total":0x10}',
-)
-_BAD_UTF8 = (b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"a\x80b", b"\xf4\x90\x80\x80")
-_NAN = (b"NaN", b"Infinity", b"-Infinity", b"nan")
-_OVERFLOW = (b"1e400", b"-1e400", b"1" + b"0" * 400 + b".0")
-_BAD_CONTENT_TYPES = (None, "text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/json", "application/jsonx", "json")
-
-
-def _raw(operation: str) -> dict[str, st.SearchStrategy[Invalid]]:
-    base = _BASE_SESSIONS if operation == SESSION else _BASE_PROFILES
-    def wrap(value: bytes) -> bytes:  # put a raw JSON value where the operation expects one
-        return b'{"coupon":' + value + b"}" if operation == SESSION else b'{"attributes":{"k":' + value + b"}}"
-
-    def number_at(value: bytes) -> bytes:  # a bare number literal where the operation takes a number
-        return wrap(value) if operation == PROFILE else b'{"total":' + value + b"}"
-
-    def inv(rule: str, pointer: str = "", **kw: Any) -> Callable[[bytes], Invalid]:
-        return lambda raw: Invalid(raw, rule, pointer, operation=operation, **kw)
-
-    truncated = st.builds(
-        lambda raw, cut: raw[: max(1, min(cut, len(raw) - 1))], base.map(encode_body), st.integers(1, 200)
-    ).filter(lambda raw: raw != b"")
-    dup_key = st.sampled_from(("state", "coupon", "total", "profileId")) if operation == SESSION else st.just("k")
-
-    def duplicate(key: str) -> Invalid:
-        if operation == PROFILE:
-            return Invalid(b'{"attributes":{"k":1,"k":2}}', "duplicate_key", "/attributes/k", operation=operation)
-        value = {"state": b'"open"', "coupon": b'"A"', "total": b"1", "profileId": b'""'}[key]
-        raw = b'{"' + key.encode() + b'":' + value + b',"' + key.encode() + b'":' + value + b"}"
-        return Invalid(raw, "duplicate_key", "/" + key, operation=operation)
-
-    item_dup = st.just(
-        Invalid(b'{"cartItems":[{"name":"a","sku":"b","quantity":1,"price":1,"sku":"c"}]}', "duplicate_key",
-                "/cartItems/0/sku", operation=SESSION)
-    )
-    return {
-        "malformed_json": st.sampled_from(_MALFORMED).map(inv("malformed_json")),
-        "truncated_json": truncated.map(inv("truncated_json")),
-        "invalid_utf8": st.sampled_from(_BAD_UTF8).map(lambda b: wrap(b'"' + b + b'"')).map(inv("invalid_utf8")),
-        "bom": base.map(lambda b: b"\xef\xbb\xbf" + encode_body(b)).map(inv("bom")),
-        "nan_literal": st.sampled_from(_NAN).map(number_at).map(inv("nan_literal")),
-        "number_overflow": st.sampled_from(_OVERFLOW).map(number_at).map(inv("number_overflow")),
-        "nesting_too_deep": st.integers(100_000, 100_010).map(lambda n: b"[" * n + b"]" * n).map(inv("nesting_too_deep")),
-        "duplicate_key": dup_key.map(duplicate) if operation == PROFILE else st.one_of(dup_key.map(duplicate), item_dup),
-        "content_type": st.builds(
-            lambda body, ct: Invalid(encode_body(body), "content_type", "", ct, operation=operation, status=415,
-                                     parameter="Content-Type"),
-            base, st.sampled_from(_BAD_CONTENT_TYPES),
-        ),
-        "body_size_limit": st.integers(0, 100).map(
-            lambda extra: Invalid(
-                b'{"attributes":{"pad":"' + b"x" * (MAX_BODY_BYTES + extra) + b'"}}', "body_size_limit", "",
-                operation=operation, status=413,
-            )
-        ),
-    }
-
-
 def _profile_rules() -> dict[str, st.SearchStrategy[Invalid]]:
     return {
         "invalid_type": _invalid_type_profile(),
         "attribute_depth_limit": _attribute_depth(PROFILE),
         "body_not_object": _not_object(PROFILE),
-        **_raw(PROFILE),
+        **raw_rules(PROFILE, _BASE_PROFILES),
     }
 
 
@@ -304,10 +247,15 @@ def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
         "invalid_type": _invalid_type_session(),
         "cart_item_required": _item_rule("cart_item_required", _drop_required),
         "adjustment_required": _item_rule("adjustment_required", _drop_adjustment_required),
-        "quantity_minimum": _item_rule("quantity_minimum", _set("quantity", st.sampled_from((0, -1, -(2**31), 0.0, -(2**70))))),
-        "point_payment_minimum": _item_rule("point_payment_minimum", _set_adjustment("pointPayment", st.sampled_from((0, -1, -5)))),
+        "quantity_minimum": _item_rule(
+            "quantity_minimum", _set("quantity", st.sampled_from((0, -1, -(2**31), 0.0, -(2**70))))
+        ),
+        "point_payment_minimum": _item_rule(
+            "point_payment_minimum", _set_adjustment("pointPayment", st.sampled_from((0, -1, -5)))
+        ),
         "remaining_price_minimum": _item_rule(
-            "remaining_price_minimum", _set_adjustment("remainingPrice", st.sampled_from((-0.01, -1, -1e308, -5e-324)))
+            "remaining_price_minimum",
+            _set_adjustment("remainingPrice", st.sampled_from((-0.01, -1, -1e308, -5e-324))),
         ),
         "name_min_length": _item_rule("name_min_length", _set("name", st.just(""))),
         "sku_min_length": _item_rule("sku_min_length", _set("sku", st.just(""))),
@@ -316,7 +264,7 @@ def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
         "cart_items_limit": _cart_items_limit(),
         "attribute_depth_limit": _attribute_depth(SESSION),
         "body_not_object": _not_object(SESSION),
-        **_raw(SESSION),
+        **raw_rules(SESSION, _BASE_SESSIONS),
     }
 
 
@@ -325,7 +273,9 @@ SESSION_RULES: tuple[str, ...] = tuple(_session_rules())
 INVALID_RULES: tuple[str, ...] = tuple(dict.fromkeys(SESSION_RULES + PROFILE_RULES))
 
 
-def _select(available: dict[str, st.SearchStrategy[Invalid]], rules: Sequence[str] | None, what: str) -> st.SearchStrategy[Invalid]:
+def _select(
+    available: dict[str, st.SearchStrategy[Invalid]], rules: Sequence[str] | None, what: str
+) -> st.SearchStrategy[Invalid]:
     chosen = tuple(available) if rules is None else tuple(rules)
     unknown = [r for r in chosen if r not in available]
     if unknown or not chosen:

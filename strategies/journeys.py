@@ -21,12 +21,12 @@ from strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_
 from strategies.wire import PROFILE, SESSION
 
 __all__ = [
+    "JOURNEY_KINDS",
     "Call",
     "Journey",
     "Outcome",
-    "SessionOutcome",
     "ProfileOutcome",
-    "JOURNEY_KINDS",
+    "SessionOutcome",
     "build_journey",
     "session_journeys",
 ]
@@ -108,8 +108,11 @@ class _Script:
 
     def add_items(self, session_id: str, cart: list[dict[str, Any]], rounds: int) -> list[dict[str, Any]]:
         for _ in range(rounds):
-            cart = cart + [item for item in random_cart(self.rng, max_items=3) if item["sku"] not in
-                           {c["sku"] for c in cart}]
+            cart = cart + [
+                item
+                for item in random_cart(self.rng, max_items=3)
+                if item["sku"] not in {c["sku"] for c in cart}
+            ]
             self.put("add_items", SESSION, session_id, {"cartItems": cart, "total": cart_total(cart)})
         return cart
 
@@ -120,8 +123,12 @@ class _Script:
 def _returning_customer(s: _Script) -> None:
     profile_id = s.upsert_profile()
     past_cart = random_cart(s.rng, max_items=5)
-    s.put("import_past_order", SESSION, s.new_session_id(),
-          {"profileId": profile_id, "state": "closed", "cartItems": past_cart, "total": cart_total(past_cart)})
+    s.put(
+        "import_past_order",
+        SESSION,
+        s.new_session_id(),
+        {"profileId": profile_id, "state": "closed", "cartItems": past_cart, "total": cart_total(past_cart)},
+    )
     session_id, cart = s.open_session(profile_id)
     s.add_items(session_id, cart, s.rng.randint(1, 3))
     s.set_state("close_session", session_id, "closed")

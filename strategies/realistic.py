@@ -24,12 +24,12 @@ from strategies.ids import realistic_ids
 
 __all__ = [
     "coupon_codes",
-    "referral_codes",
     "realistic_cart_items",
     "realistic_carts",
-    "realistic_profile_attributes",
     "realistic_customer_profiles",
     "realistic_customer_sessions",
+    "realistic_profile_attributes",
+    "referral_codes",
 ]
 
 
@@ -42,7 +42,11 @@ def coupon_codes(*, accepted: bool | None = None) -> st.SearchStrategy[str]:
 
 def referral_codes(*, accepted: bool | None = None) -> st.SearchStrategy[str]:
     """Referral codes, like ``coupon_codes``."""
-    pool = {True: ACCEPTED_REFERRALS, False: REJECTED_REFERRALS, None: ACCEPTED_REFERRALS + REJECTED_REFERRALS}
+    pool = {
+        True: ACCEPTED_REFERRALS,
+        False: REJECTED_REFERRALS,
+        None: ACCEPTED_REFERRALS + REJECTED_REFERRALS,
+    }
     return st.sampled_from(pool[accepted])
 
 
@@ -55,7 +59,9 @@ def realistic_cart_items() -> st.SearchStrategy[dict[str, Any]]:
 def realistic_carts(*, min_items: int = 1, max_items: int = 20) -> st.SearchStrategy[list[dict[str, Any]]]:
     """Carts of *min_items*..*max_items* distinct catalogue products (default 1-20)."""
     if not 0 <= min_items <= max_items <= len(PRODUCTS):
-        raise ValueError(f"need 0 <= min_items <= max_items <= {len(PRODUCTS)}; got {min_items!r}, {max_items!r}")
+        raise ValueError(
+            f"need 0 <= min_items <= max_items <= {len(PRODUCTS)}; got {min_items!r}, {max_items!r}"
+        )
     return st.lists(
         realistic_cart_items(), min_size=min_items, max_size=max_items, unique_by=lambda item: item["sku"]
     )
@@ -92,14 +98,19 @@ def realistic_customer_sessions(draw: st.DrawFn) -> dict[str, Any]:
     referral, sometimes ShippingCost/ShippingMethod attributes, state open or closed (legacy order).
     Always valid; never an unknown key, never null."""
     cart = draw(realistic_carts())
-    body: dict[str, Any] = {"profileId": draw(st.one_of(st.just(""), realistic_ids())), "cartItems": cart,
-                            "total": cart_total(cart)}
+    body: dict[str, Any] = {
+        "profileId": draw(st.one_of(st.just(""), realistic_ids())),
+        "cartItems": cart,
+        "total": cart_total(cart),
+    }
     if draw(st.booleans()):
         body["coupon"] = draw(coupon_codes())
     if draw(st.booleans()):
         body["referral"] = draw(referral_codes())
     if draw(st.booleans()):
-        body["attributes"] = {"ShippingCost": draw(st.sampled_from((0.0, 4.95, 9.9))),
-                              "ShippingMethod": draw(st.sampled_from(("standard", "express", "pickup")))}
+        body["attributes"] = {
+            "ShippingCost": draw(st.sampled_from((0.0, 4.95, 9.9))),
+            "ShippingMethod": draw(st.sampled_from(("standard", "express", "pickup"))),
+        }
     body["state"] = draw(st.sampled_from(("open", "open", "closed")))
     return body

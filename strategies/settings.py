@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-__all__ = ["PROFILES", "DEFAULT_PROFILE", "example_database_path", "register_profiles", "load_profile"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "example_database_path", "load_profile", "register_profiles"]
 
 PROFILES: tuple[str, ...] = ("dev", "ci", "nightly")
 DEFAULT_PROFILE = "dev"
@@ -33,12 +34,10 @@ def register_profiles() -> None:
     - ``nightly``: 1000 examples, all phases, for the scheduled long run.
     """
     database = DirectoryBasedExampleDatabase(str(example_database_path()))
-    common = dict(deadline=None, suppress_health_check=_SLOW_DATA, print_blob=True)
+    common: dict[str, Any] = {"deadline": None, "suppress_health_check": _SLOW_DATA, "print_blob": True}
     settings.register_profile("dev", max_examples=50, database=database, **common)
     settings.register_profile("ci", max_examples=30, derandomize=True, database=None, **common)
-    settings.register_profile(
-        "nightly", max_examples=1000, database=database, phases=tuple(Phase), **common
-    )
+    settings.register_profile("nightly", max_examples=1000, database=database, phases=tuple(Phase), **common)
 
 
 def load_profile(name: str | None = None) -> str:

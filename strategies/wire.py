@@ -21,15 +21,15 @@ from urllib.parse import quote
 import orjson
 
 __all__ = [
+    "OPERATIONS",
     "PROFILE",
     "SESSION",
-    "OPERATIONS",
     "Credentials",
     "PreparedPut",
-    "path_for",
-    "encode_body",
     "auth_headers",
     "build_put",
+    "encode_body",
+    "path_for",
     "redact",
 ]
 
@@ -39,6 +39,10 @@ OPERATIONS: tuple[str, ...] = (PROFILE, SESSION)
 
 _PREFIXES = {PROFILE: "/v1/customer_profiles/", SESSION: "/v1/customer_sessions/"}
 _REDACTED = "[REDACTED]"
+
+
+def _shown(secret: str | None) -> str | None:
+    return None if secret is None else _REDACTED
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,9 @@ class Credentials:
             )
 
     def __repr__(self) -> str:
-        shown = lambda v: None if v is None else _REDACTED  # noqa: E731
         return (
-            f"Credentials(api_key={shown(self.api_key)!r}, "
-            f"hmac_application_id={self.hmac_application_id!r}, hmac_key={shown(self.hmac_key)!r})"
+            f"Credentials(api_key={_shown(self.api_key)!r}, "
+            f"hmac_application_id={self.hmac_application_id!r}, hmac_key={_shown(self.hmac_key)!r})"
         )
 
     def secrets(self) -> tuple[str, ...]:

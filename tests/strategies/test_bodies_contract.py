@@ -43,7 +43,10 @@ VALID_SESSIONS = {
 
 def _id_validator() -> jsonschema.protocols.Validator:
     contract = load_contract()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **contract["components"]["schemas"]["EntityId"]}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **contract["components"]["schemas"]["EntityId"],
+    }
     return jsonschema.Draft202012Validator(schema)
 
 

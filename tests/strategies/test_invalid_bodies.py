@@ -20,8 +20,18 @@ from strategies import (
     json_pointer,
 )
 
-_RAW_ONLY = {"malformed_json", "truncated_json", "invalid_utf8", "bom", "nan_literal", "number_overflow",
-             "nesting_too_deep", "duplicate_key", "content_type", "body_size_limit"}
+_RAW_ONLY = {
+    "malformed_json",
+    "truncated_json",
+    "invalid_utf8",
+    "bom",
+    "nan_literal",
+    "number_overflow",
+    "nesting_too_deep",
+    "duplicate_key",
+    "content_type",
+    "body_size_limit",
+}
 ALL_CASES = [(PROFILE, rule) for rule in PROFILE_RULES] + [(SESSION, rule) for rule in SESSION_RULES]
 JSON_CASES = [case for case in ALL_CASES if case[1] not in _RAW_ONLY]
 
@@ -40,7 +50,11 @@ def _pointers(error: jsonschema.ValidationError) -> Iterator[str]:
     ``additionalProperties`` report the parent object, so the missing/extra key is appended."""
     here = json_pointer(*error.absolute_path)
     if error.validator == "required":
-        yield from (json_pointer(*error.absolute_path, key) for key in error.validator_value if key not in error.instance)
+        yield from (
+            json_pointer(*error.absolute_path, key)
+            for key in error.validator_value
+            if key not in error.instance
+        )
     elif error.validator == "additionalProperties":
         allowed = error.schema.get("properties", {})
         yield from (json_pointer(*error.absolute_path, key) for key in error.instance if key not in allowed)
@@ -55,7 +69,9 @@ def _is_at_or_above(ancestor: str, pointer: str) -> bool:
 
 
 @pytest.mark.parametrize("case", JSON_CASES, ids=_case_id)
-def test_invalid_bodies_fail_contract_at_tagged_pointer(case: tuple[str, str], request_validators: dict) -> None:
+def test_invalid_bodies_fail_contract_at_tagged_pointer(
+    case: tuple[str, str], request_validators: dict
+) -> None:
     """Raw byte payloads are not JSON documents, so only object/JSON-value bodies are validated."""
 
     @given(_strategy(*case))
@@ -66,7 +82,11 @@ def test_invalid_bodies_fail_contract_at_tagged_pointer(case: tuple[str, str], r
         named = {p for e in errors for p in _pointers(e)}
         assert invalid.pointer in named, (invalid.breaks, invalid.pointer, sorted(named))
         tops = [json_pointer(*e.absolute_path) for e in errors]
-        assert all(_is_at_or_above(top, invalid.pointer) for top in tops), (invalid.breaks, invalid.pointer, tops)
+        assert all(_is_at_or_above(top, invalid.pointer) for top in tops), (
+            invalid.breaks,
+            invalid.pointer,
+            tops,
+        )
 
     check()
 
@@ -78,7 +98,9 @@ def test_invalid_bodies_rejected_by_server_with_tagged_pointer(
     @given(_strategy(*case))
     def check(invalid: Invalid) -> None:
         response = send(invalid.operation, fresh("invalid"), invalid.body, content_type=invalid.content_type)
-        evidence = f"{invalid.breaks} sent {invalid.body!r:.200} -> {response.status_code} {response.text[:300]}"
+        evidence = (
+            f"{invalid.breaks} sent {invalid.body!r:.200} -> {response.status_code} {response.text[:300]}"
+        )
         assert response.status_code == invalid.status, evidence
         payload = response.json()
         validator = response_validators[(invalid.operation, invalid.status)]

@@ -22,7 +22,9 @@ def _replay(journey: Journey, send) -> None:
     for number, call in enumerate(journey.calls):
         response = send(call.operation, call.entity_id, call.body)
         evidence = f"{journey.kind} call {number} {call.step} {call.entity_id} {call.body!r:.200}"
-        assert response.status_code == call.expect_status, f"{evidence} -> {response.status_code} {response.text[:300]}"
+        assert response.status_code == call.expect_status, (
+            f"{evidence} -> {response.status_code} {response.text[:300]}"
+        )
         if call.expect_pointer is not None:
             pointers = [e["source"].get("pointer") for e in response.json()["errors"]]
             assert pointers == [call.expect_pointer], f"{evidence} -> {pointers}"
@@ -32,15 +34,33 @@ def _assert_outcome(journey: Journey, send) -> None:
     """Reads every entity back with ``{}`` (a no-op PUT, D4) and compares it with the prediction."""
     for session_id, expected in journey.expected.sessions.items():
         session = send(SESSION, session_id, {}).json()["session"]
-        actual = (session["state"], session["cartItems"], session["total"], session["firstSession"],
-                  session["profileId"], session["coupon"], session["referral"], session["discounts"])
-        predicted = (expected.state, list(expected.cart_items), expected.total, expected.first_session,
-                     expected.profile_id, expected.coupon, expected.referral, dict(expected.discounts))
+        actual = (
+            session["state"],
+            session["cartItems"],
+            session["total"],
+            session["firstSession"],
+            session["profileId"],
+            session["coupon"],
+            session["referral"],
+            session["discounts"],
+        )
+        predicted = (
+            expected.state,
+            list(expected.cart_items),
+            expected.total,
+            expected.first_session,
+            expected.profile_id,
+            expected.coupon,
+            expected.referral,
+            dict(expected.discounts),
+        )
         assert actual == predicted, f"{journey.kind} session {session_id}"
     for profile_id, expected in journey.expected.profiles.items():
         profile = send(PROFILE, profile_id, {}).json()["profile"]
         assert profile["closedSessions"] == expected.closed_sessions, f"{journey.kind} profile {profile_id}"
-        assert profile["totalSales"] == pytest.approx(expected.total_sales), f"{journey.kind} profile {profile_id}"
+        assert profile["totalSales"] == pytest.approx(expected.total_sales), (
+            f"{journey.kind} profile {profile_id}"
+        )
         assert profile["attributes"] == dict(expected.attributes), f"{journey.kind} profile {profile_id}"
 
 

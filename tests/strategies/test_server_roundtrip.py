@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from strategies import (
     PROFILE,
@@ -48,7 +47,9 @@ def test_valid_profile_bodies_accepted_by_server(family: str, send, fresh, respo
     def check(profile_id: str, body: dict[str, Any]) -> None:
         entity_id = fresh(profile_id)
         response = send(PROFILE, entity_id, body)
-        payload = _assert_ok(response, response_validators[(PROFILE, 200)], f"PUT profile {entity_id!r:.80} {body!r:.300}")
+        payload = _assert_ok(
+            response, response_validators[(PROFILE, 200)], f"PUT profile {entity_id!r:.80} {body!r:.300}"
+        )
         assert payload["profile"]["integrationId"] == entity_id
 
     check()
@@ -65,7 +66,9 @@ def test_valid_session_bodies_accepted_by_server(family: str, send, fresh, respo
         if body.get("profileId"):
             body = {**body, "profileId": fresh(body["profileId"])}
         response = send(SESSION, entity_id, body)
-        payload = _assert_ok(response, response_validators[(SESSION, 200)], f"PUT session {entity_id!r:.80} {body!r:.300}")
+        payload = _assert_ok(
+            response, response_validators[(SESSION, 200)], f"PUT session {entity_id!r:.80} {body!r:.300}"
+        )
         assert payload["session"]["integrationId"] == entity_id
         assert payload["session"]["state"] == (body.get("state") or "open")
 
