@@ -1,0 +1,68 @@
+"""Shared bench plumbing: machine description, medians, and writing JSON + markdown into bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RESULTS", "ROOT", "machine", "median", "write_results"]
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model, Python version, OS and the load average when the bench started."""
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def median(values: Iterable[float]) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
+def command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["python", os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def write_results(name: str, data: dict[str, Any], table: list[str], *, started: dict[str, Any]) -> None:
+    """Write bench/results/<name>.json and <name>.md (command, machine, then the table) and print the md."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"command": command_line(), "machine": started, **data}
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    m = started
+    md = [
+        f"# {name}",
+        "",
+        f"Command: `{data['command']}`  ",
+        f"Machine: {m['cores']} cores ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
+        f"load average at start {m['loadavg_at_start'][0]:.2f}",
+        "",
+        *table,
+        "",
+    ]
+    (RESULTS / f"{name}.md").write_text("\n".join(md))
+    print("\n".join(md))

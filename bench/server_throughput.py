@@ -1,0 +1,213 @@
+"""Reference server vs a minimal in-memory Starlette app (bench/minimal_app.py), side by side, same run.
+
+For each of `--runs` rounds, each target gets a fresh process pinned to core 0 (the generator runs on
+core 1): a 1 s warm-up, then requests/s at saturation (wrk replaying the journey-mix corpus through
+bench/wrk_replay.lua, or our closed-loop generator when wrk is absent), then an open-loop run at 50% of
+that saturation rate (bench/_openloop.py: latencies from the due time, per endpoint). Figures are
+medians over the rounds; the targets alternate within a round so machine noise hits both alike.
+
+    python bench/server_throughput.py [--runs 5] [--seconds 5] [--connections 32] [--generator auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import ROOT, machine, median, write_results  # noqa: E402
+from bench._corpus import build_corpus, write_wrk_corpus  # noqa: E402
+from bench._openloop import run_closed_loop, run_open_loop  # noqa: E402
+
+SERVER_CORE, GENERATOR_CORE = 0, 1
+LABELS = ("session", "profile")
+TARGET_P99_MS = 5.0
+TARGET_RATIO = 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pin(core: int) -> Any:
+    def pin() -> None:
+        if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > core:
+            os.sched_setaffinity(0, {core})
+
+    return pin
+
+
+def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
+    return {
+        "refserver": [sys.executable, "-m", "refserver", "--quiet", "--port", str(port),
+                      "--db", str(workdir / f"ref-{port}.db")],
+        "minimal": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port)],
+    }
+
+
+def _start(target: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=ROOT, env=env, preexec_fn=_pin(SERVER_CORE),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{target} did not start listening on {port}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _wrk(port: int, corpus_file: Path, seconds: float, connections: int, offset: int) -> dict[str, float]:
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(ROOT / "bench" / "wrk_replay.lua"),
+            f"http://127.0.0.1:{port}", "--", str(corpus_file), str(offset)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, preexec_fn=_pin(GENERATOR_CORE)).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "requests": total, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of each saturation / open-loop run")
+    ap.add_argument("--connections", type=int, default=32, help="saturation connections (open loop: 64)")
+    ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--targets", default="refserver,minimal")
+    args = ap.parse_args()
+    started = machine()
+    generator = args.generator
+    if generator == "auto":
+        generator = "wrk" if shutil.which("wrk") else "python"
+    if os.cpu_count() and os.cpu_count() >= 2:
+        os.sched_setaffinity(0, {GENERATOR_CORE})
+    corpus = build_corpus(80_000)
+    pairs = [(raw, int(p)) for raw, p in zip(corpus.requests, corpus.is_profile, strict=True)]
+    n = len(pairs)
+    targets = args.targets.split(",")
+    runs: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        workdir = Path(tmp)
+        corpus_file = workdir / "corpus.bin"
+        write_wrk_corpus(corpus, corpus_file)
+        for round_no in range(args.runs):
+            for target in targets if round_no % 2 == 0 else reversed(targets):
+                proc, port = _start(target, workdir)
+                try:
+                    warm_offset = n - 5_000  # warm-up uses the tail, the measured runs the head
+                    if generator == "wrk":
+                        _wrk(port, corpus_file, 1, args.connections, warm_offset)
+                        sat = _wrk(port, corpus_file, args.seconds, args.connections, 0)
+                    else:
+                        run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=1,
+                                        connections=args.connections, offset=warm_offset)
+                        closed = run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=args.seconds,
+                                                 connections=args.connections)
+                        sat = {"rps": closed.rate, "requests": closed.completed, "non_2xx": closed.non_2xx}
+                    half = run_open_loop("127.0.0.1", port, pairs, LABELS, rate=sat["rps"] / 2,
+                                         seconds=args.seconds, offset=n // 2)
+                finally:
+                    _stop(proc)
+                runs[target].append({"saturation": sat, "half_load": asdict(half)})
+                print(f"round {round_no + 1} {target}: {sat['rps']:.0f} req/s; at {half.rate:.0f}/s "
+                      f"p50 {half.p50_ms:.2f} ms p99 {half.p99_ms:.2f} ms (non-2xx {sat['non_2xx']}/"
+                      f"{half.non_2xx}, generator lag {half.max_send_lag_ms:.1f} ms)", flush=True)
+    summary = _summarise(runs)
+    table = _table(summary, runs, generator, args, corpus.mean_body_bytes)
+    write_results("server_throughput", {
+        "settings": {**vars(args), "generator": generator, "corpus_requests": n,
+                     "mean_body_bytes": corpus.mean_body_bytes, "server_core": SERVER_CORE,
+                     "generator_core": GENERATOR_CORE},
+        "summary": summary, "runs": runs,
+        "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS},
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+    }, table, started=started)
+
+
+def _spread(values: list[float]) -> float:
+    """(max - min) / median, as a percentage: how noisy the rounds were."""
+    mid = median(values)
+    return 100.0 * (max(values) - min(values)) / mid if mid else 0.0
+
+
+def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for target, rs in runs.items():
+        rps = [r["saturation"]["rps"] for r in rs]
+        summary[target] = {
+            "rps": median(rps), "rps_spread_pct": _spread(rps),
+            "half_rate": median(r["half_load"]["rate"] for r in rs),
+            "p50_ms": median(r["half_load"]["p50_ms"] for r in rs),
+            "p99_ms": median(r["half_load"]["p99_ms"] for r in rs),
+            "p99_ms_all": [r["half_load"]["p99_ms"] for r in rs],
+            "per_endpoint": {
+                label: {k: median(r["half_load"]["per_label"][label][k] for r in rs) for k in ("p50_ms", "p99_ms")}
+                for label in LABELS
+            },
+        }
+    if "refserver" in summary and "minimal" in summary:
+        ratios = [a["saturation"]["rps"] / b["saturation"]["rps"]
+                  for a, b in zip(runs["refserver"], runs["minimal"], strict=True)]
+        summary["ratio"] = median(ratios)
+        summary["ratio_per_round"] = ratios
+        summary["ratio_met"] = summary["ratio"] >= TARGET_RATIO
+        summary["p99_met"] = summary["refserver"]["p99_ms"] < TARGET_P99_MS
+    return summary
+
+
+def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: Any, body: float) -> list[str]:
+    lines = [
+        f"Journey mix (default weights), mean body {body:.0f} B; server on core {SERVER_CORE}, generator on "
+        f"core {GENERATOR_CORE}; saturation: {generator} ({args.connections} connections, {args.seconds:g} s); "
+        f"latency: open loop at 50% of that round's saturation, 64 connections, from the due time. "
+        f"Medians of {args.runs} rounds.",
+        "",
+        "| server | req/s at saturation | spread | rate for latency | p50 ms | p99 ms | session p50/p99 | profile p50/p99 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for target in runs:
+        s = summary[target]
+        e = s["per_endpoint"]
+        lines.append(
+            f"| {target} | {s['rps']:.0f} | {s['rps_spread_pct']:.0f}% | {s['half_rate']:.0f} | {s['p50_ms']:.2f} | "
+            f"{s['p99_ms']:.2f} | {e['session']['p50_ms']:.2f} / {e['session']['p99_ms']:.2f} | "
+            f"{e['profile']['p50_ms']:.2f} / {e['profile']['p99_ms']:.2f} |")
+    if "ratio" in summary:
+        lines += ["", f"**refserver / minimal = {summary['ratio']:.2f}** (target >= {TARGET_RATIO}: "
+                      f"{'met' if summary['ratio_met'] else 'missed'}); refserver p99 at half load "
+                      f"{summary['refserver']['p99_ms']:.2f} ms (target < {TARGET_P99_MS} ms: "
+                      f"{'met' if summary['p99_met'] else 'missed'}). Per-round ratios: "
+                      + ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"]) + "."]
+    return lines
+
+
+if __name__ == "__main__":
+    main()
