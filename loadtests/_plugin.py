@@ -22,6 +22,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.gates import SloSet
+from loadtests.journeybook import JourneyBook
 from loadtests.recorder import LatencyRecorder
 
 __all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
@@ -125,6 +126,13 @@ class TalonPlugin:
         self.started_at: float | None = None
         self.stopped_perf: float | None = None
         self._sampler: gevent.Greenlet | None = None
+        self._book: JourneyBook | None = None
+
+    def journey_book(self, weights: dict[str, int]) -> JourneyBook:
+        """The process's JourneyBook (built on first use; seeded by --talon-seed and the node)."""
+        if self._book is None:
+            self._book = JourneyBook(weights, seed=f"{self.settings.seed}:{self.node}", marker=self.run_token)
+        return self._book
 
     @property
     def node(self) -> int:

@@ -4,11 +4,12 @@ Runnable on its own::
 
     locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 30s --host http://127.0.0.1:8000
 
-Closed mode (default): each user walks journeys built ahead of time by ``strategies.journeys``, with
+Closed mode (default): each user walks journeys from a per-process ``JourneyBook`` (built once from
+``strategies.journeys``, re-issued with fresh ids; see ``loadtests.journeybook``), with
 think times between calls and between journeys. Open mode (``--talon-rate R``): each user runs an
 arrival scheduler (see ``loadtests.openload``) at R / users journeys per second.
 
-Every request goes through ``strategies.wire.build_put`` (done before the journey starts) and is named
+Every request is built by ``strategies.wire.build_put`` before its journey starts and is named
 per endpoint template, e.g. ``PUT /v1/customer_sessions/[id]``. A request fails when it gets a 5xx, a
 status other than the journey expects, a transport error, or (for a sampled share) a body that violates
 the contract's IntegrationState / ErrorResponse schema. Credentials come from the environment variable
@@ -23,7 +24,6 @@ import os
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import gevent
@@ -34,9 +34,10 @@ from locust.env import Environment
 
 from loadtests._contract import ResponseValidator
 from loadtests._plugin import TalonPlugin, add_arguments
+from loadtests.journeybook import PreparedCall
 from loadtests.openload import ArrivalPlan, OpenWorkload
-from strategies.journeys import JOURNEY_KINDS, Call, build_journey
-from strategies.wire import PROFILE, Credentials, PreparedPut, build_put
+from strategies.journeys import Call
+from strategies.wire import Credentials
 
 __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonUser"]
 
@@ -45,9 +46,7 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "returning_customer": 30, "anonymous_shopper": 15, "coupon_hunter": 10, "abandoned_cart": 15,
     "cancelled_order": 5, "profile_only": 15, "multi_session": 5, "retry": 3, "illegal_transition": 2,
 }
-NAMES = {PROFILE: "/v1/customer_profiles/[id]"}
-SESSION_NAME = "/v1/customer_sessions/[id]"
-_BATCH = 16  # journeys prepared at a time, between journeys (never while a journey runs)
+_BATCH = 16  # journeys issued at a time, between journeys (never while a journey runs)
 _user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
 
 
@@ -61,22 +60,13 @@ def _on_init(environment: Environment, **_: Any) -> None:
     TalonPlugin.install(environment)
 
 
-@dataclass(frozen=True)
-class PreparedCall:
-    """A call of a journey with its request built: what to send, how to name it, what to expect."""
-
-    call: Call
-    put: PreparedPut
-    name: str
-
-
 def _credentials() -> Credentials | None:
     raw = os.environ.get(CREDENTIALS_ENV)
     return Credentials(**json.loads(raw)) if raw else None
 
 
 class TalonUser(FastHttpUser):
-    """One virtual customer stream; ids are unique per run, process and user (see ``_prefix``)."""
+    """One virtual customer stream; ids are unique per process run token, user and journey number."""
 
     concurrency = 10
     network_timeout = 30.0
@@ -94,12 +84,7 @@ class TalonUser(FastHttpUser):
         self.seq = next(_user_seq)
         self.rng = random.Random(f"{self.settings.seed}:{self.plugin.node}:{self.seq}")
         self.creds = _credentials()
-        weights = self.settings.weights or DEFAULT_WEIGHTS
-        unknown = set(weights) - set(JOURNEY_KINDS)
-        if unknown:
-            raise ValueError(f"unknown journey kind(s) {sorted(unknown)}; known: {JOURNEY_KINDS}")
-        self.kinds = [k for k, w in weights.items() if w > 0]
-        self.kind_weights = [weights[k] for k in self.kinds]
+        self.book = self.plugin.journey_book(self.settings.weights or DEFAULT_WEIGHTS)
         self.validator = ResponseValidator.shared()
         self._buffer: deque[list[PreparedCall]] = deque()
         self._counter = itertools.count()
@@ -132,10 +117,7 @@ class TalonUser(FastHttpUser):
         return self._buffer.popleft()
 
     def _prepare(self, n: int) -> list[PreparedCall]:
-        kind = self.rng.choices(self.kinds, self.kind_weights)[0]
-        journey = build_journey(kind, self.rng, id_prefix=f"{self.plugin.run_token}-{self.seq}-{n}")
-        return [PreparedCall(c, build_put(c.operation, c.entity_id, c.body, creds=self.creds),
-                             NAMES.get(c.operation, SESSION_NAME)) for c in journey.calls]
+        return self.book.issue(self.rng, f"{self.plugin.run_token}-{self.seq}-{n}", self.creds)
 
     def _think(self) -> None:
         if self.settings.think_scale > 0:

@@ -4,7 +4,7 @@ Guarantees:
 - every recorded latency lands in an HdrHistogram with 3 significant digits over 1 us .. 1 h, so any
   reported percentile is within 0.1% of the recorded value it stands for (stock Locust rounds to
   whole milliseconds);
-- two histograms are kept: ``raw`` (service time, as Locust measured it from the actual send) and
+- per endpoint, two histograms are kept (the overall one is their exact sum, built when read): ``raw`` (service time, as Locust measured it from the actual send) and
   ``corrected`` (measured from the *intended* start; only filled in open-workload mode);
 - ``drain()`` on a worker returns a JSON-safe delta and resets it; ``merge()`` on the master adds a
   delta in, so merged percentiles come from merged histograms, never from averaged percentiles;
@@ -93,14 +93,16 @@ class LatencyRecorder:
         """Record one request finished at epoch time ``at``; ``lateness_ms`` (open mode) = actual - intended start."""
         us = _to_us(response_time_ms)
         corrected_us = None if lateness_ms is None else _to_us(response_time_ms + max(0.0, lateness_ms))
+        self._hist(self.raw, name).record_value(us)  # the overall histogram is summed when read
+        if corrected_us is not None:
+            self._hist(self.corrected, name).record_value(corrected_us)
         for key in (name, OVERALL):
-            self._hist(self.raw, key).record_value(us)
-            if corrected_us is not None:
-                self._hist(self.corrected, key).record_value(corrected_us)
-            c = self.counts.setdefault(key, Counts())
+            c = self.counts.get(key)
+            if c is None:
+                c = self.counts[key] = Counts()
             c.requests += 1
             c.failures += failed
-        w = self.timeline.setdefault(int(at // self.window_s), _Window())
+        w = self._window(int(at // self.window_s))
         w.hist.record_value(us)
         if corrected_us is not None:
             w.corrected.record_value(corrected_us)
@@ -124,6 +126,12 @@ class LatencyRecorder:
         at = (start_time or 0.0) + response_time / 1000.0
         self.record(f"{request_type} {name}", response_time, failed=exception is not None, at=at,
                     lateness_ms=lateness)
+
+    def _window(self, index: int) -> _Window:
+        w = self.timeline.get(index)
+        if w is None:
+            w = self.timeline[index] = _Window()
+        return w
 
     @staticmethod
     def _hist(table: dict[str, HdrHistogram], key: str) -> HdrHistogram:
@@ -158,12 +166,12 @@ class LatencyRecorder:
             for name, enc in data[key].items():
                 self._hist(table, name).decode_and_add(enc.encode())
         for name, (req, fail) in data["counts"].items():
-            c = self.counts.setdefault(name, Counts())
+            c = self.counts.get(name) or self.counts.setdefault(name, Counts())
             c.requests += req
             c.failures += fail
         scale = data["window_s"] / self.window_s
         for i, (enc, enc_c, req, fail) in data["timeline"].items():
-            w = self.timeline.setdefault(int(int(i) * scale), _Window())
+            w = self._window(int(int(i) * scale))
             if enc:
                 w.hist.decode_and_add(enc.encode())
             if enc_c:
@@ -178,6 +186,18 @@ class LatencyRecorder:
             self.last_t = hi if self.last_t is None else max(self.last_t, hi)
 
     # -- reading -----------------------------------------------------------------------------
+    def histogram(self, name: str, *, corrected: bool = False) -> HdrHistogram | None:
+        """The histogram of ``name`` (OVERALL = the sum of all endpoints), None if nothing was recorded."""
+        table = self.corrected if corrected else self.raw
+        if name != OVERALL:
+            return table.get(name)
+        if not table:
+            return None
+        total = _new()
+        for h in table.values():
+            total.add(h)
+        return total
+
     def endpoints(self) -> list[str]:
         """Names with at least one request, endpoints sorted, overall last."""
         return sorted(k for k in self.counts if k != OVERALL) + ([OVERALL] if OVERALL in self.counts else [])

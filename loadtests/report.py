@@ -42,8 +42,8 @@ def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:
     rows = {}
     for name in recorder.endpoints():
         c = recorder.counts[name]
-        raw = recorder.raw.get(name)
-        corrected = recorder.corrected.get(name)
+        raw = recorder.histogram(name)
+        corrected = recorder.histogram(name, corrected=True)
         rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
             name=name, requests=c.requests, failures=c.failures,
             raw=percentiles_ms(raw) if raw is not None else None,

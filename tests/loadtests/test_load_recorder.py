@@ -30,7 +30,7 @@ def test_percentiles_within_one_percent_of_exact_values() -> None:
     for i, v in enumerate(values):
         rec.record("PUT /x", v, failed=False, at=1000.0 + i / 1000)
     exact = sorted(values)
-    got = percentiles_ms(rec.raw[OVERALL])
+    got = percentiles_ms(rec.histogram(OVERALL))
     assert got is not None
     for label, p in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("p99.9", 99.9)):
         want = _exact(exact, p)
@@ -42,7 +42,7 @@ def test_sub_millisecond_values_keep_microsecond_resolution() -> None:
     rec = LatencyRecorder()
     for v in (0.123, 0.456, 0.789):
         rec.record("PUT /x", v, failed=False, at=0.0)
-    got = percentiles_ms(rec.raw["PUT /x"])
+    got = percentiles_ms(rec.histogram("PUT /x"))
     assert got is not None and got["min"] == 0.123 and got["max"] == 0.789
 
 
@@ -60,8 +60,9 @@ def test_drained_worker_data_merges_to_the_same_histogram() -> None:
     for w in workers:
         master.merge(w.drain())
     for name in ("PUT /a", "PUT /b", OVERALL):
-        assert percentiles_ms(master.raw[name]) == percentiles_ms(single.raw[name])
-        assert percentiles_ms(master.corrected[name]) == percentiles_ms(single.corrected[name])
+        assert percentiles_ms(master.histogram(name)) == percentiles_ms(single.histogram(name))
+        assert percentiles_ms(master.histogram(name, corrected=True)) == percentiles_ms(
+            single.histogram(name, corrected=True))
         assert (master.counts[name].requests, master.counts[name].failures) == (
             single.counts[name].requests, single.counts[name].failures)
     assert sum(r["rps"] for r in master.timeline_rows()) == sum(r["rps"] for r in single.timeline_rows())
@@ -73,7 +74,7 @@ def test_corrected_latency_adds_lateness_and_closed_mode_has_none() -> None:
     rec.record("PUT /x", 2.0, failed=False, at=0.0)
     assert "PUT /x" not in rec.corrected
     rec.record("PUT /y", 2.0, failed=False, at=0.0, lateness_ms=498.0)
-    got = percentiles_ms(rec.corrected["PUT /y"])
+    got = percentiles_ms(rec.histogram("PUT /y", corrected=True))
     assert got is not None and abs(got["max"] - 500.0) <= 0.5
 
 
