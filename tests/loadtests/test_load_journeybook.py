@@ -25,7 +25,7 @@ def test_issued_journeys_use_only_the_new_prefix() -> None:
             assert b"abc123" not in pc.put.body
             assert pc.name in ("/v1/customer_profiles/[id]", "/v1/customer_sessions/[id]")
             seen.add(pc.put.path)
-    assert len(seen) > 50 * 3  # distinct entities across issues
+    assert len(seen) >= 50 * 2  # a profile and at least one session per journey, never shared
 
 
 def test_kinds_follow_weights_and_seed_is_reproducible() -> None:
