@@ -33,6 +33,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .events import utc_now
+from .fault_layer import faulty_store, with_faults
 from .profiles import upsert_profile
 from .sessions import upsert_session
 from .store import Store, Transaction, dumps
@@ -138,7 +139,9 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) -> ASGIApp:
-    """A new ASGI app serving the two v1 upserts from `store`; `log` gets one line per request."""
+    """A new ASGI app serving the two v1 upserts from `store`; `log` gets one line per request.
+    With `config.faults` set, the store and the app are wrapped by `refserver.fault_layer`."""
+    store = faulty_store(store, config.faults)
 
     def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes) -> bytes:
         authenticate(headers, body, config)
@@ -189,4 +192,4 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
         if log is not None:
             log(f"{method} {_printable(raw_path)} {status} {(perf_counter() - started) * 1000:.1f}ms")
 
-    return app
+    return with_faults(app, store, config)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .faults import check_fault_names
+
 __all__ = ["Rule", "RuleSet", "ServerConfig"]
 
 
@@ -113,7 +115,8 @@ class ServerConfig:
     """Everything the reference server needs besides its store. Keys never appear in the repr.
 
     api_key / hmac_key: both None means no auth (D2); if both are set, either scheme is accepted.
-    hmac_key is 16 hex digits (the v1 application key). faults: names of fault injections (carried only).
+    hmac_key is 16 hex digits (the v1 application key). faults: names from `refserver.faults.FAULTS`
+    (unknown names raise ValueError listing the valid ones).
     """
 
     application_id: int = 1
@@ -133,7 +136,7 @@ class ServerConfig:
             raise ValueError("api_key must not be empty")
         if self.max_body_bytes < 0:
             raise ValueError(f"max_body_bytes must be >= 0, got {self.max_body_bytes}")
-        object.__setattr__(self, "faults", frozenset(self.faults))
+        object.__setattr__(self, "faults", check_fault_names(self.faults))  # ValueError lists valid names
 
     @property
     def auth_modes(self) -> tuple[str, ...]:

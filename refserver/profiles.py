@@ -12,6 +12,7 @@ from typing import Any
 from .config import ServerConfig
 from .errors import InvalidData
 from .events import new_event
+from .faults import suppressed_errors
 from .store import StoredProfile, Transaction
 from .validation import validate_profile
 
@@ -47,7 +48,7 @@ def upsert_profile(
     tx: Transaction, config: ServerConfig, integration_id: str, body: Any, now: str
 ) -> dict[str, Any]:
     """See module docstring."""
-    errors = validate_profile(body)
+    errors = suppressed_errors(config.faults, validate_profile(body))
     if errors:
         raise InvalidData(errors)
     stored = tx.get_profile(integration_id)
@@ -55,7 +56,8 @@ def upsert_profile(
         profile, event_type = new_profile(integration_id, config, now), "talon_profile_created"
     else:
         profile, event_type = stored, "talon_profile_updated"
-    profile.doc["attributes"] = merge_attributes(profile.doc["attributes"], body.get("attributes"))
+    stored_attributes = {} if "attributes_replaced" in config.faults else profile.doc["attributes"]
+    profile.doc["attributes"] = merge_attributes(stored_attributes, body.get("attributes"))
     profile.doc["lastActivity"] = now
     tx.put_profile(profile)
     event = tx.add_event(new_event(config, now, event_type, integration_id, [], None))

@@ -19,6 +19,7 @@ from typing import Any
 from .config import ServerConfig
 from .errors import IllegalStateTransition, InvalidData, OutOfRange, SessionClosed, json_pointer
 from .events import new_event
+from .faults import suppressed_errors
 from .profiles import merge_attributes, new_profile
 from .rules import evaluate
 from .store import StoredProfile, Transaction
@@ -28,6 +29,8 @@ __all__ = ["json_equal", "upsert_session"]
 
 _STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
 _ALLOWED_MOVES = frozenset({("open", "closed"), ("open", "cancelled"), ("closed", "cancelled")})
+_BOOKED_FROM: tuple[str | None, ...] = (None, "open")  # reaching "closed" from these books the session
+_FAULTY_BOOKED_FROM = (*_BOOKED_FROM, "closed")  # fault retry_close_counted_twice: a retried close too
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -135,7 +138,7 @@ def upsert_session(
     tx: Transaction, config: ServerConfig, session_id: str, body: Any, now: str
 ) -> dict[str, Any]:
     """See module docstring."""
-    errors = validate_session(body)
+    errors = suppressed_errors(config.faults, validate_session(body))
     if errors:
         raise InvalidData(errors)
     sent = _sent_values(body)
@@ -146,18 +149,25 @@ def upsert_session(
         event_type = "talon_session_created"
     else:
         before_state = stored["state"]
-        _enforce_session_state_machine(before_state, sent.get("state", before_state))
-        _enforce_final_states_frozen(stored, sent)
+        if "skip_session_state_machine" not in config.faults:
+            _enforce_session_state_machine(before_state, sent.get("state", before_state))
+        if "closed_session_mutable" not in config.faults:
+            _enforce_final_states_frozen(stored, sent)
         session = _apply(stored, sent)
         event_type = (
-            _STATE_EVENTS[session["state"]] if session["state"] != before_state else "talon_session_updated"
+            _STATE_EVENTS.get(session["state"], "talon_session_updated")  # "open" only under a fault
+            if session["state"] != before_state
+            else "talon_session_updated"
         )
 
     profile = _touch_profile(tx, config, now, session, created=stored is None)
     if profile is not None:
-        if session["state"] == "closed" and before_state in (None, "open"):
+        booked_from = _FAULTY_BOOKED_FROM if "retry_close_counted_twice" in config.faults else _BOOKED_FROM
+        if session["state"] == "closed" and before_state in booked_from:
             _book(profile, session["total"], +1)
-        elif session["state"] == "cancelled" and before_state == "closed":
+        elif session["state"] == "cancelled" and before_state == "closed" and (
+            "cancel_keeps_total_sales" not in config.faults
+        ):
             _book(profile, session["total"], -1)
         tx.put_profile(profile)
 
@@ -177,9 +187,13 @@ def _touch_profile(
     profile_id = session["profileId"]
     if profile_id == "":
         return None
-    profile = tx.get_profile(profile_id) or new_profile(profile_id, config, now)
+    profile = tx.get_profile(profile_id)
+    if profile is None:
+        if "profile_not_autocreated" in config.faults:
+            return None
+        profile = new_profile(profile_id, config, now)
     if created:
-        session["firstSession"] = not profile.had_session
+        session["firstSession"] = "first_session_always_true" in config.faults or not profile.had_session
     profile.had_session = True
     profile.doc["lastActivity"] = now
     return profile
