@@ -79,7 +79,7 @@ def _parse(scope: Scope, body: bytes) -> _Request | None:
         entity_id = None
     try:
         document = json.loads(body) if body else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     return _Request(scope["method"], parts[2], parts[3], entity_id, body, document)
 
@@ -138,7 +138,7 @@ class _Rewriter:
         f = self.faults
         try:
             doc = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             return status, headers, payload
         if not isinstance(doc, dict):
             return status, headers, payload
