@@ -35,6 +35,8 @@ def add_arguments(parser: Any) -> None:
     """Register the ``--talon-*`` options (forwarded to workers by Locust as custom arguments)."""
     g = parser.add_argument_group("talon-harness")
     g.add_argument("--talon-rate", type=float, default=0.0, help="open mode: journeys per second (0 = closed)")
+    g.add_argument("--talon-open-users", type=int, default=0,
+                   help="open mode: users sharing --talon-rate (default: -u); forwarded to remote workers")
     g.add_argument("--talon-arrival", choices=("poisson", "constant"), default="poisson")
     g.add_argument("--talon-connections", type=int, default=10, help="client connections per user")
     g.add_argument("--talon-late-ms", type=float, default=50.0, help="an arrival starting later is 'late'")
@@ -54,6 +56,7 @@ class Settings:
     """The ``--talon-*`` options, parsed and checked."""
 
     rate: float
+    open_users: int
     arrival: str
     connections: int
     late_ms: float
@@ -81,7 +84,8 @@ class Settings:
         else:
             slo = SloSet.from_file(Path(slo_raw))
         report_dir = get("talon_report_dir", "")
-        return cls(rate=float(get("talon_rate", 0.0)), arrival=get("talon_arrival", "poisson"),
+        users = int(get("talon_open_users", 0) or get("num_users", 0) or 1)
+        return cls(rate=float(get("talon_rate", 0.0)), open_users=max(1, users), arrival=get("talon_arrival", "poisson"),
                    connections=int(get("talon_connections", 10)), late_ms=float(get("talon_late_ms", 50.0)),
                    validate_share=share, weights=json.loads(weights_raw) if weights_raw else None,
                    seed=int(get("talon_seed", 0)), think_scale=float(get("talon_think_scale", 1.0)),
@@ -111,13 +115,8 @@ class TalonPlugin:
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
-        self.settings = Settings.from_options(environment.parsed_options)
+        self._configure()
         self.recorder = LatencyRecorder(window_s=self.settings.window_s)
-        runner = environment.runner
-        nodes = 1
-        if isinstance(runner, WorkerRunner):
-            nodes = max(1, int(getattr(environment.parsed_options, "expect_workers", 1) or 1))
-        self.limiter = RateLimiter(self.settings.max_rate / nodes if self.settings.max_rate > 0 else 0.0)
         self.run_token = os.urandom(4).hex()
         self.cpu_samples: list[float] = []
         self.machine_cpu: list[float] = []
@@ -127,6 +126,14 @@ class TalonPlugin:
         self.stopped_perf: float | None = None
         self._sampler: gevent.Greenlet | None = None
         self._book: JourneyBook | None = None
+
+    def _configure(self) -> None:
+        """(Re)read the options: remote workers only get the master's ``--talon-*`` values at test start."""
+        self.settings = Settings.from_options(self.environment.parsed_options)
+        nodes = 1
+        if isinstance(self.environment.runner, WorkerRunner):
+            nodes = max(1, int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1))
+        self.limiter = RateLimiter(self.settings.max_rate / nodes if self.settings.max_rate > 0 else 0.0)
 
     def journey_book(self, weights: dict[str, int]) -> JourneyBook:
         """The process's JourneyBook (built on first use; seeded by --talon-seed and the node)."""
@@ -151,6 +158,7 @@ class TalonPlugin:
         ev.request.add_listener(plugin.recorder.on_request)
         if isinstance(environment.runner, WorkerRunner):
             ev.report_to_master.add_listener(plugin._on_report_to_master)
+            ev.test_start.add_listener(lambda **_: plugin._configure())
             return plugin
         if isinstance(environment.runner, MasterRunner):
             ev.worker_report.add_listener(plugin._on_worker_report)

@@ -78,7 +78,6 @@ class TalonUser(FastHttpUser):
         super().__init__(environment)
 
     def on_start(self) -> None:
-        opts = self.environment.parsed_options
         self.plugin: TalonPlugin = TalonPlugin.of(self.environment)
         self.settings = self.plugin.settings
         self.seq = next(_user_seq)
@@ -90,8 +89,7 @@ class TalonUser(FastHttpUser):
         self._counter = itertools.count()
         self._open: OpenWorkload | None = None
         if self.settings.rate:
-            users = max(1, int(getattr(opts, "num_users", None) or 1))
-            plan = ArrivalPlan(rate=self.settings.rate / users, arrival=self.settings.arrival,
+            plan = ArrivalPlan(rate=self.settings.rate / self.settings.open_users, arrival=self.settings.arrival,
                                connections=self.settings.connections, late_ms=self.settings.late_ms,
                                seed=self.rng.randrange(2**32))
             self._open = OpenWorkload(plan, self._open_journey, self.plugin.recorder.count_arrival)

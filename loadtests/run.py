@@ -74,7 +74,7 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
         argv += ["--talon-max-rate", repr(config.max_rate)]
     if config.rate is not None:
         users = max(1, config.workers)
-        argv += ["-u", str(users), "-r", str(users), "--talon-rate", repr(config.rate),
+        argv += ["-u", str(users), "-r", str(users), "--talon-open-users", str(users), "--talon-rate", repr(config.rate),
                  "--talon-arrival", config.arrival]
     else:
         assert config.users is not None

@@ -116,3 +116,13 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
     assert "interrupted True passed False summary True" in out
     summary = (tmp_path / "report" / "summary.json").read_text()
     assert '"requests"' in summary and (tmp_path / "report" / "locust.html").exists()
+
+
+def test_max_rate_caps_requests_across_two_workers(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True) as server:
+        result = run_load(_cfg(server.base_url, tmp_path, users=8, workers=2, think_scale=0.0, max_rate=40.0,
+                               duration_s=6, validate_share=0.05))
+    assert result.passed, result.breaches
+    rate = result.summary["rate"]["achieved_requests_per_s"]
+    assert 20.0 < rate <= 40.0 * 1.15, rate
+    assert result.summary["rate"]["max_requests_per_s"] == 40.0
