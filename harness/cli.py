@@ -213,3 +213,39 @@ def _target(options: dict, command: str) -> Iterator[str]:
             yield url
     except TargetError as exc:
         raise HarnessError(str(exc)) from exc
+
+
+@main.command()
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1), help="Seeds per fault (0..N-1).")
+@click.option("--faults", "fault_list", default="", help="Comma-separated fault names (default: all).")
+@click.option("--budget", default=15, show_default=True, type=click.IntRange(1),
+              help="Fuzzing examples per operation for check and the st baseline.")
+@click.option("--max-time", default=20.0, show_default=True, type=float, help="Seconds per schemathesis run.")
+@click.option("--threshold", default=1.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Minimum detection rate.")
+@click.option("--no-baseline", is_flag=True, help="Skip the plain `st run` column.")
+@click.option("--report-dir", default=Path("reports/selftest"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshold: float, no_baseline: bool,
+             report_dir: Path) -> None:
+    """Inject each refserver fault, run check (+ probes, + load for performance faults) and plain
+    schemathesis against it; exit 1 if the detection rate is below --threshold or the correct server fails."""
+    from rich.console import Console
+
+    from harness._selftest_render import render
+    from harness.selftest import SelftestConfig, run_selftest
+
+    try:
+        config = SelftestConfig(faults=tuple(f.strip() for f in fault_list.split(",") if f.strip()), seeds=seeds,
+                                max_examples=budget, max_time=max_time, threshold=threshold,
+                                baseline=not no_baseline, report_dir=report_dir)
+        config.chosen_faults()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = Console()
+    result = run_selftest(config, progress=lambda row: console.print(
+        f"  {row.tool:13} {row.fault or '(correct)':32} seed={row.seed} detected={row.detected} "
+        f"by={','.join(row.by)[:50]} req={row.requests} {row.seconds:.1f}s"))
+    render(console, result)
+    sys.exit(0 if result.passed else 1)
+

@@ -1,0 +1,279 @@
+"""`talon-harness selftest`: measure how well the harness finds the refserver's catalogued faults.
+
+For every (fault, seed) - and for the correct server, fault "" - `run_selftest` starts a fresh
+`ServerProcess(faults=[fault])` in a fresh working folder and runs, escalating until something fails:
+`run_check` (schemathesis + domain checks), then the harness probes (`harness.probes`), then, for
+performance faults and the correct server, a short `run_load` judged by SLOs. Beside it, on another
+fresh server, the baseline: plain ``st run`` (its defaults, the same contract, seed and budget, no
+example database, its own empty cwd). Both stop at the first failure (``max-failures = 1`` in a
+``schemathesis.toml`` in the run's own folder), so the time of a faulty run is its time to detection.
+
+Guarantees: no state is shared between runs (fresh server database, report folder and cwd; the
+example database is off). `SelftestResult.passed` is False when our detection rate is below
+``threshold`` or any tool fails on the correct server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.spec import CONTRACT_FILE
+from harness.check import CheckConfig, run_check
+from harness.probes import (
+    ProbeResult,
+    acknowledged_write_durable,
+    concurrent_closes_all_counted,
+    invalid_bodies_rejected,
+)
+from refserver import ServerProcess
+from refserver.faults import FAULTS
+
+__all__ = ["Detection", "SelftestConfig", "SelftestResult", "first_failure", "run_selftest"]
+
+CORRECT = ""  # the fault name of the correct server
+_STOP_AT_FIRST_FAILURE = "max-failures = 1\n"
+
+
+@dataclass(frozen=True)
+class SelftestConfig:
+    """``faults`` empty means all of FAULTS; seeds are ``first_seed .. first_seed + seeds - 1``."""
+
+    faults: tuple[str, ...] = ()
+    seeds: int = 1
+    first_seed: int = 0
+    max_examples: int = 15
+    max_time: float = 20.0
+    load_seconds: float = 8.0
+    threshold: float = 1.0
+    baseline: bool = True
+    report_dir: Path = Path("reports/selftest")
+
+    def chosen_faults(self) -> tuple[str, ...]:
+        chosen = self.faults or tuple(FAULTS)
+        unknown = [f for f in chosen if f not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown fault(s) {unknown}; valid faults: {', '.join(FAULTS)}")
+        return chosen
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One tool on one server: did it fail, by which checks/probes/SLOs, after how many requests/seconds."""
+
+    tool: str  # "talon-harness" or "schemathesis"
+    fault: str  # CORRECT for the correct server
+    seed: int
+    detected: bool
+    by: tuple[str, ...]
+    requests: int | None  # requests up to and including the first failing one
+    seconds_to_failure: float | None
+    seconds: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SelftestResult:
+    rows: tuple[Detection, ...]
+    detection_rate: float
+    baseline_rate: float | None
+    correct_server_clean: bool
+    passed: bool
+    json_path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def first_failure(ndjson: Path) -> tuple[int | None, float | None, tuple[str, ...], int]:
+    """From a schemathesis NDJSON stream: (requests to the first failing response, seconds from the run
+    start to it, the checks that failed on it, total requests)."""
+    if not ndjson.exists():
+        return None, None, (), 0
+    start: float | None = None
+    rows: list[tuple[float, tuple[str, ...]]] = []
+    for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or len(event) != 1:
+            continue
+        ((name, payload),) = event.items()
+        stamp = payload.get("timestamp") if isinstance(payload, dict) else None
+        if start is None and isinstance(stamp, (int, float)):
+            start = stamp
+        if name != "ScenarioFinished":
+            continue
+        recorder = payload.get("recorder", {})
+        for case_id, interaction in (recorder.get("interactions") or {}).items():
+            failed = tuple(r["name"] for r in recorder.get("checks", {}).get(case_id, []) if r.get("status") == "failure")
+            rows.append((interaction.get("timestamp", 0.0), failed))
+    rows.sort(key=lambda r: r[0])
+    for index, (stamp, failed) in enumerate(rows):
+        if failed:
+            return index + 1, stamp - (start or stamp), failed, len(rows)
+    return None, None, (), len(rows)
+
+
+def _all_failed_checks(ndjson: Path) -> set[str]:
+    names: set[str] = set()
+    if ndjson.exists():
+        for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
+            if '"failure"' in line and "ScenarioFinished" in line:
+                for results in json.loads(line)["ScenarioFinished"]["recorder"].get("checks", {}).values():
+                    names.update(r["name"] for r in results if r.get("status") == "failure")
+    return names
+
+
+def _stop_at_first_failure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schemathesis.toml").write_text(_STOP_AT_FIRST_FAILURE)
+    return folder
+
+
+def _probe_row(seed: int, fault: str, started: float, before: int, probe: ProbeResult) -> Detection | None:
+    if probe.passed:
+        return None
+    return Detection("talon-harness", fault, seed, True, (probe.rule,), before + probe.requests,
+                     time.monotonic() - started, time.monotonic() - started, probe.detail)
+
+
+def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tuple[str, ...]:
+    from loadtests.config import LoadConfig
+    from loadtests.gates import SloSet
+    from loadtests.run import run_load
+
+    slo = SloSet.from_mapping({"overall": {"error_ratio": 0.001, "p99_ms": 500},
+                               "endpoints": {"PUT /v1/customer_sessions/[id]": {"p95_ms": 40}}})
+    result = run_load(LoadConfig(base_url=base_url, users=8, duration_s=seconds, slo=slo, seed=seed,
+                                 report_dir=folder))
+    return tuple(result.breaches) if not result.passed else ()
+
+
+def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path) -> Detection:
+    started = time.monotonic()
+    with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
+        check = run_check(CheckConfig(base_url=server.base_url, max_examples=config.max_examples,
+                                      max_time=config.max_time, seed=seed, fresh_server=True, quiet=True,
+                                      report_dir=_stop_at_first_failure(folder / "check")))
+        requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
+        if check.exit_code == 2:
+            return Detection("talon-harness", fault, seed, False, (), None, None,
+                             time.monotonic() - started, f"check could not run: {check.message[:200]}")
+        if failed or check.failures:
+            by = failed or tuple(sorted({f.check for f in check.report.failures})) if check.report else ()
+            return Detection("talon-harness", fault, seed, True, tuple(by), requests, to_failure,
+                             time.monotonic() - started)
+        for probe in (lambda: invalid_bodies_rejected(server.base_url, seed=seed),
+                      lambda: concurrent_closes_all_counted(server.base_url),
+                      lambda: acknowledged_write_durable(server)):
+            row = _probe_row(seed, fault, started, total, probe())
+            if row is not None:
+                return row
+        if not fault or FAULTS[fault].fault_class == "performance":
+            breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load")
+            if breaches:
+                return Detection("talon-harness", fault, seed, True, ("load_slo",), None,
+                                 time.monotonic() - started, time.monotonic() - started, "; ".join(breaches)[:300])
+    return Detection("talon-harness", fault, seed, False, (), None, None, time.monotonic() - started)
+
+
+def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclude: tuple[str, ...] = (),
+              ) -> Detection:
+    """Plain ``st run``; ``exclude``: checks that already fail on the correct server (false positives there),
+    left out so that the first failure on a faulty server is one the fault caused."""
+    started = time.monotonic()
+    cwd = folder / "schemathesis"
+    if fault:
+        _stop_at_first_failure(cwd)
+    cwd.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCHEMATHESIS_", "TALON_"))}
+    with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
+        argv = [sys.executable, "-m", "schemathesis.cli", "run", str(CONTRACT_FILE), "--url", server.base_url,
+                "--seed", str(seed), "--max-examples", str(config.max_examples),
+                "--max-time", str(max(1, int(config.max_time))), "--generation-database", "none",
+                "--report", "ndjson", "--report-dir", str(cwd), "--no-color"]
+        if exclude:
+            argv += ["--exclude-checks", ",".join(exclude)]
+        try:
+            proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=config.max_time + 120, check=False)
+            code, output = proc.returncode, proc.stdout
+        except subprocess.TimeoutExpired:
+            code, output = 2, b"timed out"
+    (cwd / "st.log").write_bytes(output)
+    ndjson = next(cwd.glob("*.ndjson"), cwd / "missing.ndjson")
+    requests, to_failure, failed, _ = first_failure(ndjson)
+    note = "" if code in (0, 1) else f"st run exited {code}"
+    if not fault:
+        failed = tuple(sorted(_all_failed_checks(ndjson)))
+    return Detection("schemathesis", fault, seed, code == 1 or bool(failed), failed, requests, to_failure,
+                     time.monotonic() - started, note)
+
+
+def _rate(rows: list[Detection], tool: str) -> float | None:
+    faulty = [r for r in rows if r.tool == tool and r.fault != CORRECT]
+    return sum(r.detected for r in faulty) / len(faulty) if faulty else None
+
+
+def summarise(rows: list[Detection]) -> dict[str, Any]:
+    """Median requests/seconds to first failure per fault class and tool (detected runs only)."""
+    out: dict[str, Any] = {}
+    for tool in ("talon-harness", "schemathesis"):
+        per_class: dict[str, Any] = {}
+        for fault_class in dict.fromkeys(f.fault_class for f in FAULTS.values()):
+            chosen = [r for r in rows if r.tool == tool and r.fault and FAULTS[r.fault].fault_class == fault_class]
+            if not chosen:
+                continue
+            hits = [r for r in chosen if r.detected]
+            reqs = [r.requests for r in hits if r.requests is not None]
+            secs = [r.seconds_to_failure for r in hits if r.seconds_to_failure is not None]
+            per_class[fault_class] = {
+                "runs": len(chosen), "detected": len(hits),
+                "median_requests_to_failure": statistics.median(reqs) if reqs else None,
+                "median_seconds_to_failure": round(statistics.median(secs), 2) if secs else None,
+            }
+        if per_class:
+            out[tool] = per_class
+    return out
+
+
+def run_selftest(config: SelftestConfig, *, progress: Any = None) -> SelftestResult:
+    """Run every chosen fault (and the correct server) for every seed; see the module docstring."""
+    faults = config.chosen_faults()
+    report_dir = Path(config.report_dir).resolve()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[Detection] = []
+    excluded: dict[int, tuple[str, ...]] = {}
+    for seed in range(config.first_seed, config.first_seed + config.seeds):
+        for fault in (CORRECT, *faults):
+            folder = Path(tempfile.mkdtemp(prefix=f"{fault or 'correct'}-s{seed}-", dir=report_dir))
+            rows.append(_ours(config, fault, seed, folder))
+            if progress:
+                progress(rows[-1])
+            if config.baseline:
+                rows.append(_baseline(config, fault, seed, folder, excluded.get(seed, ())))
+                if fault == CORRECT:
+                    excluded[seed] = rows[-1].by
+                if progress:
+                    progress(rows[-1])
+    clean = not any(r.detected for r in rows if r.fault == CORRECT and r.tool == "talon-harness")
+    rate = _rate(rows, "talon-harness") or 0.0
+    summary = summarise(rows)
+    json_path = report_dir / "selftest.json"
+    payload = {"config": {**asdict(config), "report_dir": str(config.report_dir)},
+               "detection_rate": rate, "baseline_rate": _rate(rows, "schemathesis"),
+               "correct_server_clean": clean, "per_class": summary,
+               "baseline_false_positive_checks": {str(k): v for k, v in excluded.items()},
+               "faults": {name: asdict(FAULTS[name]) for name in faults},
+               "rows": [asdict(r) for r in rows]}
+    json_path.write_text(json.dumps(payload, indent=2))
+    return SelftestResult(tuple(rows), rate, _rate(rows, "schemathesis"), clean,
+                          clean and rate >= config.threshold, json_path, summary)
