@@ -5,6 +5,11 @@ is finite and no object had a duplicated key; an empty body is `{}`. Otherwise r
 (400) with pointer "" for document-level problems (invalid UTF-8, BOM, syntax, NaN/Infinity, a number
 overflowing to infinity, nesting too deep), the pointer of the duplicated member (e.g. "/cartItems/0/sku"),
 or of a string with an unpaired surrogate escape such as "\\ud800" (which UTF-8 cannot store).
+
+Fast path (bodies with at most 512 "[" or "{" bytes): orjson parses the body, and if orjson re-encodes the result to exactly the bytes received, the
+body is compact canonical JSON, so it can hold no duplicate key, NaN, overflowing number, big integer
+(orjson would have read it as a float) or escape; the result is then the same value the checked parser
+gives. Anything else (whitespace, other number spellings, escapes, errors) goes through the checked path.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from .errors import MalformedBody, json_pointer
 
 __all__ = ["is_json_media_type", "parse_body"]
 
 _BOM = b"\xef\xbb\xbf"
+# At most this many "[" / "{" bytes (so nesting at most this deep): far below the depth where json's
+# recursion limit (the checked path) and orjson's limit (1024) could answer differently.
+_FAST_PATH_MAX_OPENERS = 512
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -111,6 +121,14 @@ def parse_body(raw: bytes) -> Any:
     """Parse a request body (see module docstring for the guarantees)."""
     if not raw:
         return {}
+    if raw.count(b"[") + raw.count(b"{") <= _FAST_PATH_MAX_OPENERS:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if orjson.dumps(doc) == raw:
+                return doc
     if raw.startswith(_BOM):
         raise MalformedBody("Invalid encoding", "The body starts with a UTF-8 byte order mark.")
     try:
