@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from .errors import ErrorItem
 
-__all__ = ["FAULTS", "FAULT_CLASSES", "Fault", "check_fault_names", "suppressed_errors"]
+__all__ = ["FAULTS", "FAULT_CLASSES", "SUPPRESSED_ERRORS", "Fault", "check_fault_names", "suppressed_errors"]
 
 FAULT_CLASSES: tuple[str, ...] = (
     "contract", "validation", "crash", "semantics", "durability", "concurrency", "performance",
@@ -129,7 +129,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
 )
 
 #: validation-accept fault -> (error title, pointer suffix or None for any pointer) it drops.
-_SUPPRESSED: Mapping[str, tuple[str, str | None]] = MappingProxyType({
+SUPPRESSED_ERRORS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
     "quantity_zero_accepted": ("Below minimum", "/quantity"),
     "unknown_session_field_accepted": ("Unknown field", None),
     "total_wrong_type_accepted": ("Invalid type", "/total"),
@@ -149,7 +149,7 @@ def check_fault_names(names: Iterable[str]) -> frozenset[str]:
 
 def suppressed_errors(faults: frozenset[str], errors: list[ErrorItem]) -> list[ErrorItem]:
     """`errors` minus those an active validation-accept fault drops (unchanged when none is active)."""
-    drops = [_SUPPRESSED[name] for name in faults if name in _SUPPRESSED]
+    drops = [SUPPRESSED_ERRORS[name] for name in faults if name in SUPPRESSED_ERRORS]
     if not drops or not errors:
         return errors
     return [
