@@ -103,19 +103,22 @@ def _path_param(case: Any) -> str | None:
 
 @schemathesis.hook
 def map_case(ctx: Any, case: Any) -> Any:
-    """Edge ids and edge bodies into coverage and fuzzing cases (one in three), keeping each case's mode."""
+    """Edge ids and bodies into coverage and fuzzing cases (one in three; every other negative-path case gets
+    one of our invalid ids), keeping each component's mode."""
     if _phase(case) not in ("coverage", "fuzzing") or case.method.upper() != "PUT":
         return case
     with _CYCLES.lock:
-        if next(_CYCLES.counter) % _EVERY:
-            return case
+        turn = next(_CYCLES.counter)
         name = _path_param(case)
-        if name is not None:
-            current = str(case.path_parameters.get(name, ""))
-            if _negative_at(case, "path") and not valid_id(current):
+        if _negative_at(case, "path"):  # every other invalid id becomes one of ours (still invalid)
+            current = str(case.path_parameters.get(name, "")) if name else ""
+            if name is not None and turn % 2 == 0 and not valid_id(current):
                 case.path_parameters[name] = next(_CYCLES.invalid)
-            elif not _negative_at(case, "path"):
-                case.path_parameters[name] = next(_CYCLES.ids)
+            return case
+        if turn % _EVERY:
+            return case
+        if name is not None:
+            case.path_parameters[name] = next(_CYCLES.ids)
         if not _negative_at(case, "body") and isinstance(case.body, dict) and _phase(case) == "coverage":
             pool = _CYCLES.sessions if "session" in case.operation.path else _CYCLES.profiles
             case.body = dict(next(pool))
@@ -134,13 +137,12 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
         if _phase(case) != "fuzzing" or _negative_at(case, "body") or case.body is None:
             return st.just(case)
 
-        def swap(pair: tuple[bool, Any]) -> Any:
-            use, body = pair
-            if use:
-                case.body = body
+        def swap(body: Any) -> Any:
+            case.body = body
             return case
 
-        return st.tuples(st.integers(0, 3).map(lambda n: n == 0), edges).map(swap)
+        # draw the coin first: the edge strategies are costly, so draw a body only when it is used
+        return st.integers(0, 3).flatmap(lambda n: edges.map(swap) if n == 0 else st.just(case))
 
     return strategy.flatmap(maybe_edge)
 
