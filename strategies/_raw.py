@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.types import MAX_BODY_BYTES, Invalid
+from strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
 from strategies.wire import PROFILE, SESSION, encode_body
 
 __all__ = ["raw_rules"]
@@ -56,6 +56,36 @@ _BAD_CONTENT_TYPES = (
 )
 
 
+def _member_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Paths of every object member inside *value* (members of nested objects and arrays too)."""
+    found: list[tuple[str | int, ...]] = []
+    if isinstance(value, dict):
+        for key, member in value.items():
+            found.append((*path, key))
+            found.extend(_member_paths(member, (*path, key)))
+    elif isinstance(value, list):
+        for index, member in enumerate(value):
+            found.extend(_member_paths(member, (*path, index)))
+    return found
+
+
+def _encode_duplicating(value: Any, path: tuple[str | int, ...]) -> bytes:
+    """JSON for *value* in which the member at *path* appears twice (same key, same value)."""
+    head, rest = path[0], path[1:]
+    if isinstance(value, list):
+        items = [_encode_duplicating(v, rest) if i == head else encode_body(v) for i, v in enumerate(value)]
+        return b"[" + b",".join(items) + b"]"
+    members: list[bytes] = []
+    for key, member in value.items():
+        encoded = (
+            encode_body(key)
+            + b":"
+            + (_encode_duplicating(member, rest) if key == head and rest else encode_body(member))
+        )
+        members.extend([encoded, encoded] if key == head and not rest else [encoded])
+    return b"{" + b",".join(members) + b"}"
+
+
 def raw_rules(
     operation: str, base: st.SearchStrategy[dict[str, Any]]
 ) -> dict[str, st.SearchStrategy[Invalid]]:
@@ -75,25 +105,11 @@ def raw_rules(
     truncated = st.builds(
         lambda raw, cut: raw[: max(1, min(cut, len(raw) - 1))], base.map(encode_body), st.integers(1, 200)
     ).filter(lambda raw: raw != b"")
-    dup_key = (
-        st.sampled_from(("state", "coupon", "total", "profileId")) if operation == SESSION else st.just("k")
-    )
-
-    def duplicate(key: str) -> Invalid:
-        if operation == PROFILE:
-            return Invalid(
-                b'{"attributes":{"k":1,"k":2}}', "duplicate_key", "/attributes/k", operation=operation
+    duplicates = base.filter(lambda body: bool(_member_paths(body))).flatmap(
+        lambda body: st.sampled_from(_member_paths(body)).map(
+            lambda path: Invalid(
+                _encode_duplicating(body, path), "duplicate_key", json_pointer(*path), operation=operation
             )
-        value = {"state": b'"open"', "coupon": b'"A"', "total": b"1", "profileId": b'""'}[key]
-        raw = b'{"' + key.encode() + b'":' + value + b',"' + key.encode() + b'":' + value + b"}"
-        return Invalid(raw, "duplicate_key", "/" + key, operation=operation)
-
-    item_dup = st.just(
-        Invalid(
-            b'{"cartItems":[{"name":"a","sku":"b","quantity":1,"price":1,"sku":"c"}]}',
-            "duplicate_key",
-            "/cartItems/0/sku",
-            operation=SESSION,
         )
     )
     return {
@@ -108,9 +124,7 @@ def raw_rules(
         "nesting_too_deep": st.integers(100_000, 100_010)
         .map(lambda n: b"[" * n + b"]" * n)
         .map(inv("nesting_too_deep")),
-        "duplicate_key": dup_key.map(duplicate)
-        if operation == PROFILE
-        else st.one_of(dup_key.map(duplicate), item_dup),
+        "duplicate_key": duplicates,
         "content_type": st.builds(
             lambda body, ct: Invalid(
                 encode_body(body),
