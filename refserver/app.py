@@ -12,6 +12,7 @@ thread (no await in between), so requests are serialised without locks: no lost 
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -49,6 +50,8 @@ Handler = Callable[[Transaction, ServerConfig, str, Any, str], dict[str, Any]]
 LogFn = Callable[[str], None]
 
 MAX_ID_LENGTH = 1000
+_CONTROL_CHAR = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc (D12)
+_JSON_HEADER = (b"content-type", b"application/json")
 
 
 @dataclass(frozen=True)
@@ -70,17 +73,17 @@ _BY_COLLECTION = {route.collection: route for route in ROUTES}
 def _decode_id(segment: bytes, parameter: str) -> str:
     """Percent-decode a raw path segment and apply D12 (1..1000 code points, no Cc characters)."""
     try:
-        value = unquote_to_bytes(segment).decode("utf-8")
+        value = (unquote_to_bytes(segment) if b"%" in segment else segment).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidId(parameter, "The id is not valid percent-encoded UTF-8.") from None
     if not value:
         raise InvalidId(parameter, "The id must not be empty.")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidId(parameter, f"The id must be at most {MAX_ID_LENGTH} characters, got {len(value)}.")
-    for char in value:
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code <= 0x9F:
-            raise InvalidId(parameter, f"The id must not contain control characters (U+{code:04X}).")
+    control = _CONTROL_CHAR.search(value)
+    if control is not None:
+        code = ord(control.group())
+        raise InvalidId(parameter, f"The id must not contain control characters (U+{code:04X}).")
     return value
 
 
@@ -158,8 +161,9 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
     async def respond(
         send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...] = ()
     ) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        headers.extend((k.encode(), v.encode()) for k, v in extra)
+        headers = [_JSON_HEADER, (b"content-length", b"%d" % len(payload))]
+        if extra:
+            headers.extend((k.encode(), v.encode()) for k, v in extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

@@ -12,7 +12,8 @@ __all__ = ["new_event", "utc_now"]
 
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with microseconds and a "Z", e.g. "2026-11-25T18:55:46.123456Z"."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: glibc's strftime re-checks the local time zone on every call (~3x slower)
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def new_event(
