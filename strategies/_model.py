@@ -31,6 +31,7 @@ class SessionOutcome:
     coupon: str
     referral: str
     discounts: Mapping[str, float]
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class Model:
                 coupon=s.coupon,
                 referral=s.referral,
                 discounts=_discounts(s),
+                attributes=dict(s.attributes),
             )
             for sid, s in self._sessions.items()
         }

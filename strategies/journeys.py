@@ -103,6 +103,8 @@ class _Script:
             body["profileId"] = profile_id
         elif self.rng.random() < 0.5:
             body["profileId"] = ""
+        if self.rng.random() < 0.5:
+            body["attributes"] = {"Channel": self.rng.choice(("web", "app", "store")), "GiftWrap": None}
         self.put("open_session", SESSION, session_id, body)
         return session_id, []
 
@@ -146,6 +148,12 @@ def _coupon_hunter(s: _Script) -> None:
     profile_id = s.upsert_profile()
     session_id, cart = s.open_session(profile_id)
     s.add_items(session_id, cart, 1)
+    s.put(
+        "set_shipping",
+        SESSION,
+        session_id,
+        {"attributes": {"ShippingCost": s.rng.choice((0.0, 4.95)), "ShippingMethod": "standard"}},
+    )
     for code in s.rng.sample(REJECTED_COUPONS, s.rng.randint(1, 2)):
         s.put("try_coupon", SESSION, session_id, {"coupon": code})
     s.put("apply_coupon", SESSION, session_id, {"coupon": s.rng.choice(ACCEPTED_COUPONS)})
@@ -183,6 +191,14 @@ def _profile_only(s: _Script) -> None:
 
 def _multi_session(s: _Script) -> None:
     profile_id = s.upsert_profile()
+    if s.rng.random() < 0.3:  # a legacy order imported as cancelled counts nothing (D6)
+        cart = random_cart(s.rng, max_items=3)
+        s.put(
+            "import_cancelled_order",
+            SESSION,
+            s.new_session_id(),
+            {"profileId": profile_id, "state": "cancelled", "cartItems": cart, "total": cart_total(cart)},
+        )
     for _ in range(s.rng.randint(2, 4)):
         session_id, cart = s.open_session(profile_id)
         s.add_items(session_id, cart, s.rng.randint(1, 2))

@@ -43,6 +43,7 @@ def _assert_outcome(journey: Journey, send) -> None:
             session["coupon"],
             session["referral"],
             session["discounts"],
+            session["attributes"],
         )
         predicted = (
             expected.state,
@@ -53,6 +54,7 @@ def _assert_outcome(journey: Journey, send) -> None:
             expected.coupon,
             expected.referral,
             dict(expected.discounts),
+            dict(expected.attributes),
         )
         assert actual == predicted, f"{journey.kind} session {session_id}"
     for profile_id, expected in journey.expected.profiles.items():
