@@ -27,10 +27,6 @@ from loadtests.recorder import LatencyRecorder
 
 __all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
 
-_CPU_SATURATED = 90.0
-_SATURATED_SHARE = 0.1
-
-
 def add_arguments(parser: Any) -> None:
     """Register the ``--talon-*`` options (forwarded to workers by Locust as custom arguments)."""
     g = parser.add_argument_group("talon-harness")
@@ -219,14 +215,7 @@ class TalonPlugin:
             environment.process_exit_code = 0
 
     def cpu_verdict(self) -> tuple[bool, dict[str, Any]]:
-        """(trustworthy, details): untrustworthy when >= 10% of samples show a generator process >= 90%."""
-        samples = self.cpu_samples
-        saturated = sum(1 for s in samples if s >= _CPU_SATURATED)
-        share = saturated / len(samples) if samples else 0.0
-        details = {"samples": len(samples), "max_process_percent": max(samples, default=None),
-                   "mean_process_percent": sum(samples) / len(samples) if samples else None,
-                   "saturated_share": share, "threshold_percent": _CPU_SATURATED,
-                   "locust_cpu_warnings": self.cpu_warnings,
-                   "machine_mean_percent": (sum(self.machine_cpu) / len(self.machine_cpu)
-                                            if self.machine_cpu else None)}
-        return not (samples and share >= _SATURATED_SHARE), details
+        """(trustworthy, details) from the CPU samples taken during the run; see ``report.cpu_trust``."""
+        from loadtests.report import cpu_trust
+
+        return cpu_trust(self.cpu_samples, self.machine_cpu, locust_warnings=self.cpu_warnings)

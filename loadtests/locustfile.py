@@ -37,7 +37,7 @@ from loadtests._plugin import TalonPlugin, add_arguments
 from loadtests.journeybook import PreparedCall
 from loadtests.openload import ArrivalPlan, OpenWorkload
 from strategies.journeys import Call
-from strategies.wire import Credentials
+from strategies.wire import Credentials, redact
 
 __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonUser"]
 
@@ -165,15 +165,26 @@ class TalonUser(FastHttpUser):
         if status == 0:
             return f"{call.step}: transport error {type(resp.error).__name__}: {resp.error}"
         if status >= 500:
-            return f"{call.step}: server error {status}"
+            return f"{call.step}: server error {status}: {self._excerpt(resp)}"
         if status != call.expect_status:
-            return f"{call.step}: unexpected status {status} (expected {call.expect_status})"
-        if self.settings.validate_share >= 1.0 or self.rng.random() < self.settings.validate_share:
-            try:
-                body = orjson.loads(resp.content or b"")
-            except orjson.JSONDecodeError as exc:
-                return f"{call.step}: contract violation: body is not JSON ({exc})"
-            problem = self.validator.problem(status, body)
-            if problem is not None:
-                return f"{call.step}: contract violation: {problem}"
+            return f"{call.step}: unexpected status {status} (expected {call.expect_status}): {self._excerpt(resp)}"
+        sampled = self.settings.validate_share >= 1.0 or self.rng.random() < self.settings.validate_share
+        if not sampled and call.expect_pointer is None:
+            return None
+        try:
+            body = orjson.loads(resp.content or b"")
+        except orjson.JSONDecodeError as exc:
+            return f"{call.step}: contract violation: body is not JSON ({exc})"
+        if sampled and (problem := self.validator.problem(status, body)) is not None:
+            return f"{call.step}: contract violation: {problem}"
+        if call.expect_pointer is not None:
+            pointers = [(e.get("source") or {}).get("pointer") for e in body.get("errors", [])
+                        if isinstance(e, dict)] if isinstance(body, dict) else []
+            if call.expect_pointer not in pointers:
+                return f"{call.step}: expected an error at pointer {call.expect_pointer!r}, got {pointers}"
         return None
+
+    def _excerpt(self, resp: Any) -> str:
+        """The start of the response body, for failure messages (keys never travel in bodies)."""
+        text = (resp.content or b"")[:200].decode("utf-8", "replace")
+        return redact(text, self.creds) if self.creds else text

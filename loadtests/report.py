@@ -22,7 +22,7 @@ from loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
 if TYPE_CHECKING:
     from loadtests._plugin import TalonPlugin
 
-__all__ = ["SUMMARY_FILE", "PLOT_FILE", "HDR_FILE", "Outcome", "finish", "plot", "run_stats", "summary"]
+__all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "Outcome", "cpu_trust", "finish", "plot", "run_stats", "summary"]
 
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "latency.png"
@@ -35,6 +35,23 @@ class Outcome:
     verdicts: tuple[Verdict, ...]
     trustworthy: bool
     files: tuple[Path, ...]
+
+
+CPU_SATURATED_PERCENT = 90.0
+SATURATED_SHARE = 0.1
+
+
+def cpu_trust(samples: list[float], machine: list[float], *, locust_warnings: int = 0) -> tuple[bool, dict[str, Any]]:
+    """(trustworthy, details): a run is untrustworthy when at least 10% of the per-second samples show
+    the busiest generator process at >= 90% of a core (it then queues requests and inflates latency)."""
+    saturated = sum(1 for s in samples if s >= CPU_SATURATED_PERCENT)
+    share = saturated / len(samples) if samples else 0.0
+    details = {"samples": len(samples), "max_process_percent": max(samples, default=None),
+               "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
+               "saturated_share": share, "threshold_percent": CPU_SATURATED_PERCENT,
+               "locust_cpu_warnings": locust_warnings,
+               "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None}
+    return not (samples and share >= SATURATED_SHARE), details
 
 
 def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:

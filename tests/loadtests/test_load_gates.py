@@ -76,3 +76,13 @@ def test_bad_input_is_refused_with_the_value() -> None:
         SloSet.from_mapping({"overal": {}})
     with pytest.raises(ValueError, match="-1"):
         Slo("overall", "p99_ms", -1)
+
+
+def test_generator_cpu_saturation_marks_the_run_untrustworthy() -> None:
+    from loadtests.report import cpu_trust
+
+    ok, details = cpu_trust([20.0, 35.0, 95.0] + [40.0] * 17, [50.0])
+    assert ok and details["saturated_share"] == 0.05
+    saturated, details = cpu_trust([97.0, 99.0, 60.0, 98.0], [100.0], locust_warnings=1)
+    assert not saturated and details["max_process_percent"] == 99.0 and details["locust_cpu_warnings"] == 1
+    assert cpu_trust([], [])[0]  # no samples (a very short run): nothing says it saturated

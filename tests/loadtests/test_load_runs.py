@@ -15,6 +15,8 @@ pytestmark = pytest.mark.timeout(90)
 
 # journeys whose calls all expect 200: a wrapper that only slows the server keeps them failure-free
 ALL_OK = {"returning_customer": 3, "anonymous_shopper": 2, "profile_only": 2, "cancelled_order": 1}
+# the shared 2-core CI box can stall for hundreds of ms: runs meant to pass get roomy latency limits
+ROOMY = SloSet.default().with_overall(p95_ms=5000.0, p99_ms=10000.0)
 EVERY_FILE = {"summary.json", "latency.png", "hdr.json", "locust.html", "locust.json", "locust_stats.csv",
               "locust_stats_history.csv", "locust_failures.csv", "locust.log"}
 
@@ -30,7 +32,7 @@ def test_reference_server_run_passes_with_every_report(tmp_path: Path) -> None:
     key = "k3y-" + "s3cr3t" * 4
     creds = Credentials(api_key=key)
     with ServerProcess(api_key=key, quiet=True) as server:
-        result = run_load(_cfg(server.base_url, tmp_path, credentials=creds, workers=1))
+        result = run_load(_cfg(server.base_url, tmp_path, credentials=creds, workers=1, slo=ROOMY))
     assert result.passed, result.breaches
     assert result.exit_code == 0
     assert EVERY_FILE <= {p.name for p in result.report_files}
@@ -86,7 +88,8 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
 
 def test_named_shape_drives_the_user_count(tmp_path: Path) -> None:
     with ServerProcess(quiet=True) as server:
-        result = run_load(_cfg(server.base_url, tmp_path, users=4, shape="step", duration_s=6, validate_share=0.05))
+        result = run_load(_cfg(server.base_url, tmp_path, users=4, shape="step", duration_s=6, validate_share=0.05,
+                                    slo=ROOMY))
     assert result.passed, result.breaches
     history = (tmp_path / "report" / "locust_stats_history.csv").read_text().splitlines()
     header = history[0].split(",")
@@ -121,7 +124,7 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
 def test_max_rate_caps_requests_across_two_workers(tmp_path: Path) -> None:
     with ServerProcess(quiet=True) as server:
         result = run_load(_cfg(server.base_url, tmp_path, users=8, workers=2, think_scale=0.0, max_rate=40.0,
-                               duration_s=6, validate_share=0.05))
+                               duration_s=6, validate_share=0.05, slo=ROOMY))
     assert result.passed, result.breaches
     rate = result.summary["rate"]["achieved_requests_per_s"]
     assert 20.0 < rate <= 40.0 * 1.15, rate
