@@ -78,7 +78,7 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
     overall = result.summary["endpoints"]["overall"]
     raw, corrected = overall["latency_ms"]["raw"], overall["latency_ms"]["corrected"]
     assert corrected["p99"] >= 500.0, corrected
-    assert raw["p99"] < 100.0, raw
+    assert raw["p99"] <= corrected["p99"] / 4, (raw, corrected)
     assert raw["max"] >= 1000.0  # the few requests on the wire during the stall did wait
     arrivals = result.summary["arrivals"]
     assert arrivals["late"] >= 60  # about 2 s x 60 arrivals/s started late
@@ -113,7 +113,11 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
         )
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
-        time.sleep(6)
+        log = tmp_path / "report" / "locust.log"
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not (log.exists() and "All users spawned" in log.read_text()):
+            time.sleep(0.2)
+        time.sleep(2)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=40)
     assert "interrupted True passed False summary True" in out
