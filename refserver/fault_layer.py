@@ -330,7 +330,7 @@ class _LazyCommitStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._conn = store._conn  # noqa: SLF001 - the fault needs the raw connection
+        self._conn = store._conn
         self._pending = 0
         self.path = store.path
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from refserver import ServerProcess
-
 from harness.probes import acknowledged_write_durable, concurrent_closes_all_counted, invalid_bodies_rejected
+from refserver import ServerProcess
 
 
 def test_acknowledged_write_durable_no_false_positive_on_correct_server() -> None:
