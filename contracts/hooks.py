@@ -32,7 +32,7 @@ from contracts.runtime import runtime_for
 from strategies.edges import EDGE_INTEGERS, EDGE_NUMBERS, EDGE_STRINGS, edge_customer_profiles, edge_customer_sessions
 from strategies.wire import Credentials, auth_headers
 
-__all__ = ["EDGE_PATH_IDS", "INVALID_PATH_IDS", "edge_profile_bodies", "edge_session_bodies"]
+__all__ = ["EDGE_PATH_IDS", "INVALID_PATH_IDS", "SignedAuth", "edge_profile_bodies", "edge_session_bodies"]
 
 #: Valid D12 ids that stress routing and encoding (sent in the coverage and fuzzing phases).
 EDGE_PATH_IDS: tuple[str, ...] = (
@@ -147,7 +147,7 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
     return strategy.flatmap(maybe_edge)
 
 
-class _SignedAuth(requests.auth.AuthBase):
+class SignedAuth(requests.auth.AuthBase):
     """Adds D2 auth headers computed from the final request bytes (after serialisation)."""
 
     def __init__(self, creds: Credentials) -> None:
@@ -166,7 +166,7 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Authenticate every request with the run's credentials (overriding any generated auth header)."""
     creds = runtime_for(case).credentials
     if creds is not None:
-        kwargs["auth"] = _SignedAuth(creds)
+        kwargs["auth"] = SignedAuth(creds)
 
 
 @schemathesis.hook

@@ -23,12 +23,21 @@ import schemathesis
 import uvicorn
 
 import contracts.checks as domain
+from contracts.hooks import SignedAuth
 from contracts.model import Model
-from contracts.runtime import CheckRuntime, attach_runtime
+from contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env
 from contracts.spec import CONTRACT_FILE
 from refserver import ServerConfig, Store, create_app
 
-__all__ = ["Flagged", "Mutation", "FaultyApp", "serve", "Driver", "reference_app"]
+__all__ = ["Flagged", "Mutation", "FaultyApp", "serve", "Driver", "reference_app", "running", "user_credentials"]
+
+
+def user_credentials() -> Any:
+    """Credentials for ``TALON_BASE_URL`` runs: ``TALON_API_KEY`` or ``TALON_HMAC`` (``APP_ID:KEY``)."""
+    import os
+
+    return credentials_from_env({"TALON_CHECK_API_KEY": os.environ.get("TALON_API_KEY", ""),
+                                 "TALON_CHECK_HMAC": os.environ.get("TALON_HMAC", "")})
 
 FLAG = b"x-talon-fault"
 PATHS = {"profile": "/v1/customer_profiles/{integrationId}", "session": "/v1/customer_sessions/{customerSessionId}"}
@@ -149,12 +158,13 @@ class Driver:
 
     base_url: str
     fresh: bool = True
+    credentials: Any = None
     schema: Any = field(init=False)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (check, message)
 
     def __post_init__(self) -> None:
         self.schema = schemathesis.openapi.from_path(CONTRACT_FILE)
-        attach_runtime(self.schema, CheckRuntime(Model(fresh=self.fresh)))
+        attach_runtime(self.schema, CheckRuntime(Model(fresh=self.fresh), credentials=self.credentials))
 
     def put(self, kind: str, entity_id: str, body: Any, *, flagged: bool = False) -> int:
         """Send one PUT; record every domain-check failure; return the status code."""
@@ -162,7 +172,8 @@ class Driver:
         case = operation.Case(path_parameters={PARAMS[kind]: entity_id}, body=body,
                               media_type="application/json",
                               headers={"X-Talon-Fault": "1"} if flagged else None)
-        response = case.call(base_url=self.base_url)
+        auth = {"auth": SignedAuth(self.credentials)} if self.credentials else {}
+        response = case.call(base_url=self.base_url, **auth)
         checks = [getattr(domain, name) for name in domain.DOMAIN_CHECKS]
         try:
             case.validate_response(response, checks=checks)
