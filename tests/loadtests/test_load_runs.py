@@ -82,7 +82,7 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
     assert raw["max"] >= 1000.0  # the few requests on the wire during the stall did wait
     arrivals = result.summary["arrivals"]
     assert arrivals["late"] >= 60  # about 2 s x 60 arrivals/s started late
-    assert arrivals["intended"] >= 300
+    assert arrivals["intended"] >= 200
     assert result.summary["mode"] == "open"
 
 
