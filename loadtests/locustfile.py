@@ -92,7 +92,8 @@ class TalonUser(FastHttpUser):
             plan = ArrivalPlan(rate=self.settings.rate / self.settings.open_users, arrival=self.settings.arrival,
                                connections=self.settings.connections, late_ms=self.settings.late_ms,
                                seed=self.rng.randrange(2**32))
-            self._open = OpenWorkload(plan, self._open_journey, self.plugin.recorder.count_arrival)
+            self._open = OpenWorkload(plan, self._open_journey, self.plugin.recorder.count_arrival,
+                                      self.plugin.recorder.count_late)
 
     def on_stop(self) -> None:
         if self._open is not None:

@@ -61,15 +61,16 @@ class OpenWorkload:
     """Runs ``journey(intended_perf, gate)`` at each arrival until stopped; see the module docstring.
 
     ``journey`` receives the intended start (``time.perf_counter()`` clock) and ``gate``, the connection
-    semaphore it must hold around every request. ``on_arrival(late=..., dropped=...)`` is called once
-    per arrival: by the scheduler for a drop, through :meth:`note_first_start` otherwise.
+    semaphore it must hold around every request. ``on_arrival(dropped=...)`` is called once per arrival
+    at its intended time; ``on_late()`` when :meth:`note_first_start` sees a start past ``late_ms``.
     """
 
     def __init__(self, plan: ArrivalPlan, journey: Callable[[float, BoundedSemaphore], None],
-                 on_arrival: Callable[..., None]) -> None:
+                 on_arrival: Callable[..., None], on_late: Callable[[], None]) -> None:
         self.plan = plan
         self._journey = journey
         self._on_arrival = on_arrival
+        self._on_late = on_late
         self.pool = Pool(plan.max_in_flight)
         self.gate = BoundedSemaphore(plan.connections)
 
@@ -89,13 +90,15 @@ class OpenWorkload:
             if delay > 0:
                 gevent.sleep(delay)
             if self.pool.full():
-                self._on_arrival(late=False, dropped=True)
+                self._on_arrival(dropped=True)
                 continue
+            self._on_arrival(dropped=False)
             self.pool.spawn(self._journey, intended, self.gate)
 
     def note_first_start(self, lateness_ms: float) -> None:
         """Call when a journey's first request goes out, ``lateness_ms`` after its intended time."""
-        self._on_arrival(late=lateness_ms > self.plan.late_ms, dropped=False)
+        if lateness_ms > self.plan.late_ms:
+            self._on_late()
 
     def stop(self) -> None:
         """Kill in-flight journeys (their unfinished requests are not recorded)."""

@@ -111,11 +111,14 @@ class LatencyRecorder:
         self.first_t = at if self.first_t is None else min(self.first_t, at)
         self.last_t = at if self.last_t is None else max(self.last_t, at)
 
-    def count_arrival(self, *, late: bool = False, dropped: bool = False) -> None:
-        """Open mode: one scheduled arrival; ``late`` = started too late, ``dropped`` = never started."""
+    def count_arrival(self, *, dropped: bool = False) -> None:
+        """Open mode: one arrival reached its intended time; ``dropped`` = no room to start it."""
         self.arrivals["intended"] += 1
-        self.arrivals["late"] += late
         self.arrivals["dropped"] += dropped
+
+    def count_late(self) -> None:
+        """Open mode: an arrival's first request started later than the lateness threshold."""
+        self.arrivals["late"] += 1
 
     def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any,
                    start_time: float | None = None, context: dict | None = None, **_: Any) -> None:

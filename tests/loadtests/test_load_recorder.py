@@ -81,7 +81,8 @@ def test_corrected_latency_adds_lateness_and_closed_mode_has_none() -> None:
 def test_arrival_counters_and_timeline_windows() -> None:
     rec = LatencyRecorder(window_s=2.0)
     rec.count_arrival()
-    rec.count_arrival(late=True)
+    rec.count_arrival()
+    rec.count_late()
     rec.count_arrival(dropped=True)
     for t in (10.0, 10.5, 13.9):
         rec.record("PUT /x", 1.0, failed=t > 13, at=t)
