@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -106,14 +107,28 @@ def encode_body(body: object) -> bytes:
     """Compact JSON bytes for *body*; bytes pass through unchanged.
 
     orjson is used for speed; integers beyond 64 bits (legal JSON, see the design notes) fall back to
-    the standard library. NaN/Infinity are refused (ValueError) rather than silently sent as null.
+    the standard library. NaN/Infinity raise ValueError (orjson would silently write them as null);
+    send a NaN literal as raw bytes instead.
     """
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     try:
-        return orjson.dumps(body)
+        encoded = orjson.dumps(body)
     except orjson.JSONEncodeError:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if b"null" in encoded and _has_non_finite(body):  # orjson maps NaN/Infinity to null
+        raise ValueError("Out of range float values are not JSON compliant (NaN/Infinity in body)")
+    return encoded
+
+
+def _has_non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def auth_headers(creds: Credentials | None, body: bytes) -> dict[str, str]:
