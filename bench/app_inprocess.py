@@ -59,8 +59,9 @@ async def _drive(app: Any, items: list[tuple[dict[str, Any], bytes]]) -> int:
     return statuses
 
 
-def _one(items: list[tuple[dict[str, Any], bytes]], profile: bool) -> tuple[float, float, int]:
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "app.db") as store:
+def _one(items: list[tuple[dict[str, Any], bytes]], profile: bool, background: bool = True
+         ) -> tuple[float, float, int]:
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "app.db", background_checkpoints=background) as store:
         app = create_app(store, ServerConfig())
         profiler = cProfile.Profile() if profile else None
         started, cpu_started = time.perf_counter(), time.thread_time()
@@ -79,12 +80,14 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--sqlite-checkpoints", action="store_true",
+                    help="SQLite's default checkpointing instead of the background thread")
     args = ap.parse_args()
     items = _scopes(build_corpus(args.requests).requests)
     if args.profile:
         _one(items, True)
         return
-    results = [_one(items, False) for _ in range(args.runs)]
+    results = [_one(items, False, not args.sqlite_checkpoints) for _ in range(args.runs)]
     us, cpu = median(r[0] for r in results), median(r[1] for r in results)
     print(f"wall {us:.1f} us/request ({1e6 / us:.0f} req/s app-only), event-loop thread CPU {cpu:.1f} us/request; "
           f"non-200: {results[0][2]}/{len(items)}; wall per run: {', '.join(f'{r[0]:.1f}' for r in results)}")
