@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hdrh.histogram import HdrHistogram  # noqa: E402
+from hdrh.histogram import HdrHistogram
 
-from bench.load_common import run_probed, write  # noqa: E402
-from loadtests import LoadConfig, build_argv  # noqa: E402
-from refserver import ServerProcess  # noqa: E402
+from bench.load_common import run_probed, write
+from loadtests import LoadConfig, build_argv
+from refserver import ServerProcess
 
 PCTS = (50.0, 90.0, 95.0, 99.0, 99.9)
 
@@ -51,8 +51,16 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(quiet=True) as server:
         rd = Path(tmp)
-        argv = build_argv(LoadConfig(base_url=server.base_url, users=args.users, duration_s=args.seconds,
-                                     think_scale=0.0, spawn_rate=float(args.users), report_dir=rd))
+        argv = build_argv(
+            LoadConfig(
+                base_url=server.base_url,
+                users=args.users,
+                duration_s=args.seconds,
+                think_scale=0.0,
+                spawn_rate=float(args.users),
+                report_dir=rd,
+            )
+        )
         probe = run_probed(argv, exact=True)
         hdr_doc = json.loads((rd / "hdr.json").read_text())
         locust_entries = json.loads((rd / "locust.json").read_text())
@@ -67,17 +75,45 @@ def main() -> None:
         stock = locust_stock(locust_entries, p)
         err, stock_err = abs(ours - want) / want, abs(stock - want) / want
         worst = max(worst, err)
-        rows.append({"percentile": p, "exact_ms": want, "hdr_ms": ours, "hdr_error": err, "locust_ms": stock,
-                     "locust_error": stock_err})
-    table = ["| percentile | exact (ms) | HDR (ms) | HDR error | stock Locust (ms) | Locust error |",
-             "|---|---|---|---|---|---|"]
-    table += [f"| p{r['percentile']:g} | {r['exact_ms']:.3f} | {r['hdr_ms']:.3f} | {r['hdr_error']:.3%} | "
-              f"{r['locust_ms']:g} | {r['locust_error']:.1%} |" for r in rows]
-    table += ["", f"Samples: {len(values)} exact, {total.get_total_count()} in the HDR histograms. "
-                  f"**Worst HDR error {worst:.3%}** (target <= 1%)."]
-    write("load_accuracy", {"settings": vars(args), "samples": len(values), "hdr_samples": total.get_total_count(),
-                            "rows": rows, "worst_hdr_error": worst, "target": 0.01, "passed": worst <= 0.01},
-          table)
+        rows.append(
+            {
+                "percentile": p,
+                "exact_ms": want,
+                "hdr_ms": ours,
+                "hdr_error": err,
+                "locust_ms": stock,
+                "locust_error": stock_err,
+            }
+        )
+    table = [
+        "| percentile | exact (ms) | HDR (ms) | HDR error | stock Locust (ms) | Locust error |",
+        "|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| p{r['percentile']:g} | {r['exact_ms']:.3f} | {r['hdr_ms']:.3f} | {r['hdr_error']:.3%} | "
+        f"{r['locust_ms']:g} | {r['locust_error']:.1%} |"
+        for r in rows
+    ]
+    table += [
+        "",
+        (
+            f"Samples: {len(values)} exact, {total.get_total_count()} in the HDR histograms. "
+            f"**Worst HDR error {worst:.3%}** (target <= 1%)."
+        ),
+    ]
+    write(
+        "load_accuracy",
+        {
+            "settings": vars(args),
+            "samples": len(values),
+            "hdr_samples": total.get_total_count(),
+            "rows": rows,
+            "worst_hdr_error": worst,
+            "target": 0.01,
+            "passed": worst <= 0.01,
+        },
+        table,
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ class BareUser(FastHttpUser):
             calls = []
             for c in journey.calls[:5]:
                 put = build_put(c.operation, "x", c.body)
-                name = "/v1/customer_profiles/[id]" if c.operation == PROFILE else "/v1/customer_sessions/[id]"
+                name = (
+                    "/v1/customer_profiles/[id]" if c.operation == PROFILE else "/v1/customer_sessions/[id]"
+                )
                 calls.append((c.operation, put.body, put.headers, name))
             self.templates.append(calls)
 

@@ -18,8 +18,12 @@ PROBE = ROOT / "bench" / "load_probe.py"
 
 
 def machine() -> dict[str, Any]:
-    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_at_start": os.getloadavg()}
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+    }
 
 
 def run_probed(argv: list[str], *, exact: bool = False, timeout: float = 120) -> dict[str, Any]:
@@ -29,21 +33,42 @@ def run_probed(argv: list[str], *, exact: bool = False, timeout: float = 120) ->
     argv[i] = f"{argv[i]},{PROBE}"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "probe.json"
-        env = {**os.environ, "BENCH_PROBE_OUT": str(out), "BENCH_PROBE_EXACT": "1" if exact else "0",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        proc = subprocess.run(argv, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout)
+        env = {
+            **os.environ,
+            "BENCH_PROBE_OUT": str(out),
+            "BENCH_PROBE_EXACT": "1" if exact else "0",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        proc = subprocess.run(
+            argv, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout, check=False
+        )
         if not out.exists():
-            raise RuntimeError(f"locust wrote no probe (rc {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+            raise RuntimeError(
+                f"locust wrote no probe (rc {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+            )
         return json.loads(out.read_text())
 
 
 def write(name: str, data: dict[str, Any], table: list[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    data = {"command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
-            "machine": machine(), **data}
+    data = {
+        "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        **data,
+    }
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2))
     m = data["machine"]
-    md = [f"# {name}", "", f"Command: `{data['command']}`  ", f"Machine: {m['cores']} cores, Python {m['python']}, "
-          f"{m['platform']}, load average at start {m['loadavg_at_start'][0]:.2f}", "", *table, ""]
+    md = [
+        f"# {name}",
+        "",
+        f"Command: `{data['command']}`  ",
+        (
+            f"Machine: {m['cores']} cores, Python {m['python']}, "
+            f"{m['platform']}, load average at start {m['loadavg_at_start'][0]:.2f}"
+        ),
+        "",
+        *table,
+        "",
+    ]
     (RESULTS / f"{name}.md").write_text("\n".join(md))
     print("\n".join(md))

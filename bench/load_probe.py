@@ -48,5 +48,12 @@ def _quit(**_: Any) -> None:
     if out:
         cpu1 = _state["cpu1"] if _state["cpu1"] is not None else _cpu()
         with open(out, "w") as f:
-            json.dump({"requests": _state["requests"], "response_bytes": _state["response_bytes"], "cpu_s": cpu1 - (_state["cpu0"] or 0.0),
-                       "exact_ms": _state["exact"]}, f)
+            json.dump(
+                {
+                    "requests": _state["requests"],
+                    "response_bytes": _state["response_bytes"],
+                    "cpu_s": cpu1 - (_state["cpu0"] or 0.0),
+                    "exact_ms": _state["exact"],
+                },
+                f,
+            )

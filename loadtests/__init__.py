@@ -12,5 +12,17 @@ from loadtests.recorder import LatencyRecorder
 from loadtests.run import LoadResult, build_argv, run_load
 from loadtests.shapes import SHAPES
 
-__all__ = ["SHAPES", "LatencyRecorder", "LoadConfig", "LoadResult", "Slo", "SloSet", "UnsafeTargetError",
-           "Verdict", "build_argv", "evaluate", "is_loopback_url", "run_load"]
+__all__ = [
+    "SHAPES",
+    "LatencyRecorder",
+    "LoadConfig",
+    "LoadResult",
+    "Slo",
+    "SloSet",
+    "UnsafeTargetError",
+    "Verdict",
+    "build_argv",
+    "evaluate",
+    "is_loopback_url",
+    "run_load",
+]

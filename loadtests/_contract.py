@@ -22,7 +22,9 @@ CONTRACT_RESOURCE = "integration-v1.yaml"
 def _validator(components: dict[str, Any], name: str) -> jsonschema_rs.Draft202012Validator:
     if name not in components.get("schemas", {}):
         raise LookupError(f"contract has no components.schemas.{name}")
-    return jsonschema_rs.Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": components})
+    return jsonschema_rs.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": components}
+    )
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class ResponseValidator:
         """The process-wide instance, built from the packaged contract on first use."""
         text = (importlib.resources.files("contracts") / CONTRACT_RESOURCE).read_text(encoding="utf-8")
         components = yaml.safe_load(text)["components"]
-        return ResponseValidator(_validator(components, "IntegrationState"), _validator(components, "ErrorResponse"))
+        return ResponseValidator(
+            _validator(components, "IntegrationState"), _validator(components, "ErrorResponse")
+        )
 
     def problem(self, status: int, body: Any) -> str | None:
         """None when ``body`` fits the schema for ``status``, else the first violation with its location."""

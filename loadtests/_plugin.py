@@ -27,12 +27,19 @@ from loadtests.recorder import LatencyRecorder
 
 __all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
 
+
 def add_arguments(parser: Any) -> None:
     """Register the ``--talon-*`` options (forwarded to workers by Locust as custom arguments)."""
     g = parser.add_argument_group("talon-harness")
-    g.add_argument("--talon-rate", type=float, default=0.0, help="open mode: journeys per second (0 = closed)")
-    g.add_argument("--talon-open-users", type=int, default=0,
-                   help="open mode: users sharing --talon-rate (default: -u); forwarded to remote workers")
+    g.add_argument(
+        "--talon-rate", type=float, default=0.0, help="open mode: journeys per second (0 = closed)"
+    )
+    g.add_argument(
+        "--talon-open-users",
+        type=int,
+        default=0,
+        help="open mode: users sharing --talon-rate (default: -u); forwarded to remote workers",
+    )
     g.add_argument("--talon-arrival", choices=("poisson", "constant"), default="poisson")
     g.add_argument("--talon-connections", type=int, default=10, help="client connections per user")
     g.add_argument("--talon-late-ms", type=float, default=50.0, help="an arrival starting later is 'late'")
@@ -67,7 +74,7 @@ class Settings:
 
     @classmethod
     def from_options(cls, opts: Any) -> Settings:
-        get = lambda name, default: getattr(opts, name, default) if opts is not None else default  # noqa: E731
+        get = lambda name, default: getattr(opts, name, default) if opts is not None else default
         share = float(get("talon_validate_share", 0.05))
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"--talon-validate-share must be within [0, 1], got {share}")
@@ -81,12 +88,21 @@ class Settings:
             slo = SloSet.from_file(Path(slo_raw))
         report_dir = get("talon_report_dir", "")
         users = int(get("talon_open_users", 0) or get("num_users", 0) or 1)
-        return cls(rate=float(get("talon_rate", 0.0)), open_users=max(1, users), arrival=get("talon_arrival", "poisson"),
-                   connections=int(get("talon_connections", 10)), late_ms=float(get("talon_late_ms", 50.0)),
-                   validate_share=share, weights=json.loads(weights_raw) if weights_raw else None,
-                   seed=int(get("talon_seed", 0)), think_scale=float(get("talon_think_scale", 1.0)),
-                   max_rate=float(get("talon_max_rate", 0.0)), report_dir=Path(report_dir) if report_dir else None,
-                   slo=slo, window_s=float(get("talon_window", 1.0)))
+        return cls(
+            rate=float(get("talon_rate", 0.0)),
+            open_users=max(1, users),
+            arrival=get("talon_arrival", "poisson"),
+            connections=int(get("talon_connections", 10)),
+            late_ms=float(get("talon_late_ms", 50.0)),
+            validate_share=share,
+            weights=json.loads(weights_raw) if weights_raw else None,
+            seed=int(get("talon_seed", 0)),
+            think_scale=float(get("talon_think_scale", 1.0)),
+            max_rate=float(get("talon_max_rate", 0.0)),
+            report_dir=Path(report_dir) if report_dir else None,
+            slo=slo,
+            window_s=float(get("talon_window", 1.0)),
+        )
 
 
 class RateLimiter:

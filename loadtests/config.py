@@ -65,7 +65,8 @@ class LoadConfig:
         if not self.allow_remote and not is_loopback_url(self.base_url):
             raise UnsafeTargetError(
                 f"refusing non-loopback target {urlsplit(self.base_url).hostname!r}: pass allow_remote "
-                "(--allow-remote) to load a remote server")
+                "(--allow-remote) to load a remote server"
+            )
         if (self.users is None) == (self.rate is None):
             raise ValueError("give exactly one of users (closed model) and rate (open model)")
         if self.users is not None and self.users < 1:
@@ -92,7 +93,9 @@ class LoadConfig:
 
             unknown = sorted(set(self.journey_weights) - set(JOURNEY_KINDS))
             if unknown or not any(w > 0 for w in self.journey_weights.values()):
-                raise ValueError(f"journey_weights: unknown kinds {unknown} or no positive weight; "
-                                 f"known kinds: {', '.join(JOURNEY_KINDS)}")
+                raise ValueError(
+                    f"journey_weights: unknown kinds {unknown} or no positive weight; "
+                    f"known kinds: {', '.join(JOURNEY_KINDS)}"
+                )
         if self.connections < 1:
             raise ValueError(f"connections must be >= 1, got {self.connections}")

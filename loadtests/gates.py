@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["METRICS", "OVERALL_SCOPE", "EndpointStats", "RunStats", "Slo", "SloSet", "Verdict", "breached", "evaluate"]
+__all__ = [
+    "METRICS",
+    "OVERALL_SCOPE",
+    "EndpointStats",
+    "RunStats",
+    "Slo",
+    "SloSet",
+    "Verdict",
+    "breached",
+    "evaluate",
+]
 
 OVERALL_SCOPE = "overall"
 METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "min" (>= limit)
@@ -36,7 +46,13 @@ METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "m
     "min_rate": "min",
     "max_dropped_ratio": "max",
 }
-_DEFAULTS = {"p95_ms": 250.0, "p99_ms": 500.0, "error_ratio": 0.001, "min_rate": 1.0, "max_dropped_ratio": 0.01}
+_DEFAULTS = {
+    "p95_ms": 250.0,
+    "p99_ms": 500.0,
+    "error_ratio": 0.001,
+    "min_rate": 1.0,
+    "max_dropped_ratio": 0.01,
+}
 
 
 @dataclass(frozen=True)
@@ -101,14 +117,16 @@ class SloSet:
 
     def with_overall(self, **limits: float | None) -> SloSet:
         """Override overall limits from flags, e.g. ``with_overall(p99_ms=300)``; None means keep."""
-        return SloSet.from_mapping({OVERALL_SCOPE: {k: v for k, v in limits.items() if v is not None}},
-                                   base=self)
+        return SloSet.from_mapping(
+            {OVERALL_SCOPE: {k: v for k, v in limits.items() if v is not None}}, base=self
+        )
 
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {OVERALL_SCOPE: {}, "endpoints": {}}
         for s in self.slos:
             (out[OVERALL_SCOPE] if s.scope == OVERALL_SCOPE else out["endpoints"].setdefault(s.scope, {}))[
-                s.metric] = s.limit
+                s.metric
+            ] = s.limit
         return out
 
 
@@ -147,9 +165,15 @@ class Verdict:
         return f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}: observed {obs} (limit {op} {self.slo.limit:g})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"slo": self.slo.name, "scope": self.slo.scope, "metric": self.slo.metric,
-                "limit": self.slo.limit, "observed": self.observed, "passed": self.passed,
-                "text": self.describe()}
+        return {
+            "slo": self.slo.name,
+            "scope": self.slo.scope,
+            "metric": self.slo.metric,
+            "limit": self.slo.limit,
+            "observed": self.observed,
+            "passed": self.passed,
+            "text": self.describe(),
+        }
 
 
 def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float | None:
@@ -184,4 +208,3 @@ def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
 def breached(verdicts: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
     """The verdicts that failed, in SLO order."""
     return tuple(v for v in verdicts if not v.passed)
-

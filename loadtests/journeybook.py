@@ -52,24 +52,38 @@ class JourneyBook:
         kinds = [k for k, w in weights.items() if w > 0]
         unknown = sorted(set(weights) - set(JOURNEY_KINDS))
         if unknown or not kinds:
-            raise ValueError(f"journey weights: unknown kinds {unknown} or none positive; known: {JOURNEY_KINDS}")
+            raise ValueError(
+                f"journey weights: unknown kinds {unknown} or none positive; known: {JOURNEY_KINDS}"
+            )
         if not marker.isalnum():
             raise ValueError(f"marker must be alphanumeric (it is replaced byte-wise), got {marker!r}")
         rng = random.Random(seed)
         self.templates: tuple[_Template, ...] = tuple(
             self._template(rng.choices(kinds, [weights[k] for k in kinds])[0], rng, f"{marker}T{i:05d}")
-            for i in range(size))
+            for i in range(size)
+        )
 
     @staticmethod
     def _template(kind: str, rng: random.Random, prefix: str) -> _Template:
         journey = build_journey(kind, rng, id_prefix=prefix)
-        return _Template(kind, prefix, tuple((c, b"" if c.body is None else encode_body(c.body))
-                                             for c in journey.calls))
+        return _Template(
+            kind, prefix, tuple((c, b"" if c.body is None else encode_body(c.body)) for c in journey.calls)
+        )
 
     def issue(self, rng: random.Random, prefix: str, creds: Credentials | None) -> list[PreparedCall]:
         """One journey with ids under ``prefix`` (letters, digits and '-' only), requests built."""
         t = rng.choice(self.templates)
         old, new = t.prefix.encode(), prefix.encode()
-        return [PreparedCall(call, build_put(call.operation, call.entity_id.replace(t.prefix, prefix, 1),
-                                             body.replace(old, new), creds=creds), request_name(call.operation))
-                for call, body in t.calls]
+        return [
+            PreparedCall(
+                call,
+                build_put(
+                    call.operation,
+                    call.entity_id.replace(t.prefix, prefix, 1),
+                    body.replace(old, new),
+                    creds=creds,
+                ),
+                request_name(call.operation),
+            )
+            for call, body in t.calls
+        ]

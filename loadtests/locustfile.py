@@ -43,8 +43,15 @@ __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonUser"]
 
 CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 DEFAULT_WEIGHTS: dict[str, int] = {
-    "returning_customer": 30, "anonymous_shopper": 15, "coupon_hunter": 10, "abandoned_cart": 15,
-    "cancelled_order": 5, "profile_only": 15, "multi_session": 5, "retry": 3, "illegal_transition": 2,
+    "returning_customer": 30,
+    "anonymous_shopper": 15,
+    "coupon_hunter": 10,
+    "abandoned_cart": 15,
+    "cancelled_order": 5,
+    "profile_only": 15,
+    "multi_session": 5,
+    "retry": 3,
+    "illegal_transition": 2,
 }
 _BATCH = 16  # journeys issued at a time, between journeys (never while a journey runs)
 _user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
@@ -89,11 +96,16 @@ class TalonUser(FastHttpUser):
         self._counter = itertools.count()
         self._open: OpenWorkload | None = None
         if self.settings.rate:
-            plan = ArrivalPlan(rate=self.settings.rate / self.settings.open_users, arrival=self.settings.arrival,
-                               connections=self.settings.connections, late_ms=self.settings.late_ms,
-                               seed=self.rng.randrange(2**32))
-            self._open = OpenWorkload(plan, self._open_journey, self.plugin.recorder.count_arrival,
-                                      self.plugin.recorder.count_late)
+            plan = ArrivalPlan(
+                rate=self.settings.rate / self.settings.open_users,
+                arrival=self.settings.arrival,
+                connections=self.settings.connections,
+                late_ms=self.settings.late_ms,
+                seed=self.rng.randrange(2**32),
+            )
+            self._open = OpenWorkload(
+                plan, self._open_journey, self.plugin.recorder.count_arrival, self.plugin.recorder.count_late
+            )
 
     def on_stop(self) -> None:
         if self._open is not None:
@@ -153,8 +165,15 @@ class TalonUser(FastHttpUser):
             context["talon_lateness_ms"] = lateness_ms
             if first and self._open is not None:
                 self._open.note_first_start(lateness_ms)
-        with self.client.request("PUT", pc.put.path, data=pc.put.body, headers=pc.put.headers, name=pc.name,
-                                 catch_response=True, context=context) as resp:
+        with self.client.request(
+            "PUT",
+            pc.put.path,
+            data=pc.put.body,
+            headers=pc.put.headers,
+            name=pc.name,
+            catch_response=True,
+            context=context,
+        ) as resp:
             reason = self._judge(resp, pc.call)
             if reason is None:
                 resp.success()
@@ -179,8 +198,15 @@ class TalonUser(FastHttpUser):
         if sampled and (problem := self.validator.problem(status, body)) is not None:
             return f"{call.step}: contract violation: {problem}"
         if call.expect_pointer is not None:
-            pointers = [(e.get("source") or {}).get("pointer") for e in body.get("errors", [])
-                        if isinstance(e, dict)] if isinstance(body, dict) else []
+            pointers = (
+                [
+                    (e.get("source") or {}).get("pointer")
+                    for e in body.get("errors", [])
+                    if isinstance(e, dict)
+                ]
+                if isinstance(body, dict)
+                else []
+            )
             if call.expect_pointer not in pointers:
                 return f"{call.step}: expected an error at pointer {call.expect_pointer!r}, got {pointers}"
         return None

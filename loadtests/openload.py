@@ -45,8 +45,9 @@ class ArrivalPlan:
         if self.arrival not in ARRIVALS:
             raise ValueError(f"arrival must be one of {ARRIVALS}, got {self.arrival!r}")
         if self.max_in_flight < 1 or self.connections < 1:
-            raise ValueError(f"max_in_flight and connections must be >= 1, got "
-                             f"{self.max_in_flight} and {self.connections}")
+            raise ValueError(
+                f"max_in_flight and connections must be >= 1, got {self.max_in_flight} and {self.connections}"
+            )
 
 
 def arrival_offsets(rate: float, arrival: str, rng: random.Random) -> Iterator[float]:
@@ -65,8 +66,13 @@ class OpenWorkload:
     at its intended time; ``on_late()`` when :meth:`note_first_start` sees a start past ``late_ms``.
     """
 
-    def __init__(self, plan: ArrivalPlan, journey: Callable[[float, BoundedSemaphore], None],
-                 on_arrival: Callable[..., None], on_late: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        plan: ArrivalPlan,
+        journey: Callable[[float, BoundedSemaphore], None],
+        on_arrival: Callable[..., None],
+        on_late: Callable[[], None],
+    ) -> None:
         self.plan = plan
         self._journey = journey
         self._on_arrival = on_arrival

@@ -120,15 +120,24 @@ class LatencyRecorder:
         """Open mode: an arrival's first request started later than the lateness threshold."""
         self.arrivals["late"] += 1
 
-    def on_request(self, request_type: str, name: str, response_time: float | None, exception: Any,
-                   start_time: float | None = None, context: dict | None = None, **_: Any) -> None:
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        exception: Any,
+        start_time: float | None = None,
+        context: dict | None = None,
+        **_: Any,
+    ) -> None:
         """Listener for Locust's ``events.request``; names rows "<METHOD> <name>" like Locust does."""
         if response_time is None:
             return
         lateness = (context or {}).get("talon_lateness_ms")
         at = (start_time or 0.0) + response_time / 1000.0
-        self.record(f"{request_type} {name}", response_time, failed=exception is not None, at=at,
-                    lateness_ms=lateness)
+        self.record(
+            f"{request_type} {name}", response_time, failed=exception is not None, at=at, lateness_ms=lateness
+        )
 
     def _window(self, index: int) -> _Window:
         w = self.timeline.get(index)
@@ -151,9 +160,12 @@ class LatencyRecorder:
             "corrected": {k: h.encode().decode() for k, h in self.corrected.items() if h.get_total_count()},
             "counts": {k: [c.requests, c.failures] for k, c in self.counts.items()},
             "timeline": {
-                str(i): [w.hist.encode().decode() if w.hist.get_total_count() else "",
-                         w.corrected.encode().decode() if w.corrected.get_total_count() else "",
-                         w.requests, w.failures]
+                str(i): [
+                    w.hist.encode().decode() if w.hist.get_total_count() else "",
+                    w.corrected.encode().decode() if w.corrected.get_total_count() else "",
+                    w.requests,
+                    w.failures,
+                ]
                 for i, w in self.timeline.items()
             },
             "arrivals": dict(self.arrivals),
@@ -219,11 +231,15 @@ class LatencyRecorder:
         rows = []
         for i in range(first, max(self.timeline) + 1):
             w = self.timeline.get(i, _Window())
-            row: dict[str, Any] = {"t": (i - first) * self.window_s, "rps": w.requests / self.window_s,
-                                   "fail_rps": w.failures / self.window_s}
+            row: dict[str, Any] = {
+                "t": (i - first) * self.window_s,
+                "rps": w.requests / self.window_s,
+                "fail_rps": w.failures / self.window_s,
+            }
             for tag, h in (("raw", w.hist), ("corrected", w.corrected)):
                 for p in (50.0, 95.0, 99.0):
-                    row[f"{tag}_{_label(p)}"] = (h.get_value_at_percentile(p) / 1000.0
-                                                 if h.get_total_count() else math.nan)
+                    row[f"{tag}_{_label(p)}"] = (
+                        h.get_value_at_percentile(p) / 1000.0 if h.get_total_count() else math.nan
+                    )
             rows.append(row)
         return rows

@@ -22,7 +22,17 @@ from loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
 if TYPE_CHECKING:
     from loadtests._plugin import TalonPlugin
 
-__all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "Outcome", "cpu_trust", "finish", "plot", "run_stats", "summary"]
+__all__ = [
+    "HDR_FILE",
+    "PLOT_FILE",
+    "SUMMARY_FILE",
+    "Outcome",
+    "cpu_trust",
+    "finish",
+    "plot",
+    "run_stats",
+    "summary",
+]
 
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "latency.png"
@@ -41,16 +51,22 @@ CPU_SATURATED_PERCENT = 90.0
 SATURATED_SHARE = 0.1
 
 
-def cpu_trust(samples: list[float], machine: list[float], *, locust_warnings: int = 0) -> tuple[bool, dict[str, Any]]:
+def cpu_trust(
+    samples: list[float], machine: list[float], *, locust_warnings: int = 0
+) -> tuple[bool, dict[str, Any]]:
     """(trustworthy, details): a run is untrustworthy when at least 10% of the per-second samples show
     the busiest generator process at >= 90% of a core (it then queues requests and inflates latency)."""
     saturated = sum(1 for s in samples if s >= CPU_SATURATED_PERCENT)
     share = saturated / len(samples) if samples else 0.0
-    details = {"samples": len(samples), "max_process_percent": max(samples, default=None),
-               "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
-               "saturated_share": share, "threshold_percent": CPU_SATURATED_PERCENT,
-               "locust_cpu_warnings": locust_warnings,
-               "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None}
+    details = {
+        "samples": len(samples),
+        "max_process_percent": max(samples, default=None),
+        "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
+        "saturated_share": share,
+        "threshold_percent": CPU_SATURATED_PERCENT,
+        "locust_cpu_warnings": locust_warnings,
+        "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None,
+    }
     return not (samples and share >= SATURATED_SHARE), details
 
 
@@ -62,24 +78,38 @@ def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:
         raw = recorder.histogram(name)
         corrected = recorder.histogram(name, corrected=True)
         rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
-            name=name, requests=c.requests, failures=c.failures,
+            name=name,
+            requests=c.requests,
+            failures=c.failures,
             raw=percentiles_ms(raw) if raw is not None else None,
-            corrected=percentiles_ms(corrected) if corrected is not None else None)
+            corrected=percentiles_ms(corrected) if corrected is not None else None,
+        )
     a = recorder.arrivals
-    return RunStats(endpoints=rows, duration_s=duration_s, intended_arrivals=a["intended"],
-                    dropped_arrivals=a["dropped"])
+    return RunStats(
+        endpoints=rows, duration_s=duration_s, intended_arrivals=a["intended"], dropped_arrivals=a["dropped"]
+    )
 
 
-def summary(stats: RunStats, verdicts: tuple[Verdict, ...], *, recorder: LatencyRecorder, settings: dict[str, Any],
-            trustworthy: bool, cpu: dict[str, Any], failures: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(
+    stats: RunStats,
+    verdicts: tuple[Verdict, ...],
+    *,
+    recorder: LatencyRecorder,
+    settings: dict[str, Any],
+    trustworthy: bool,
+    cpu: dict[str, Any],
+    failures: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The JSON summary as a dict (see module docstring); pure."""
     d = stats.duration_s
     a = recorder.arrivals
     rate = settings.get("rate") or None
     warnings = []
     if not trustworthy:
-        warnings.append("load generator CPU saturated: latencies include generator queueing; "
-                        "add workers or lower the load")
+        warnings.append(
+            "load generator CPU saturated: latencies include generator queueing; "
+            "add workers or lower the load"
+        )
     overall = stats.endpoints.get(OVERALL_SCOPE)
     return {
         "passed": not breached(verdicts),
@@ -89,24 +119,36 @@ def summary(stats: RunStats, verdicts: tuple[Verdict, ...], *, recorder: Latency
         "mode": "open" if rate else "closed",
         "duration_s": round(d, 3),
         "endpoints": {
-            name: {"requests": row.requests, "failures": row.failures,
-                   "error_ratio": row.failures / row.requests if row.requests else 0.0,
-                   "rate_rps": row.requests / d if d > 0 else 0.0,
-                   "latency_ms": {"raw": row.raw, "corrected": row.corrected}}
+            name: {
+                "requests": row.requests,
+                "failures": row.failures,
+                "error_ratio": row.failures / row.requests if row.requests else 0.0,
+                "rate_rps": row.requests / d if d > 0 else 0.0,
+                "latency_ms": {"raw": row.raw, "corrected": row.corrected},
+            }
             for name, row in stats.endpoints.items()
         },
-        "rate": {"intended_arrivals_per_s": rate,
-                 "achieved_arrivals_per_s": (a["intended"] - a["dropped"]) / d if rate and d > 0 else None,
-                 "achieved_requests_per_s": (overall.requests / d) if overall and d > 0 else 0.0,
-                 "max_requests_per_s": settings.get("max_rate") or None},
-        "arrivals": {**a, "late_ratio": a["late"] / a["intended"] if a["intended"] else 0.0,
-                     "dropped_ratio": a["dropped"] / a["intended"] if a["intended"] else 0.0,
-                     "late_threshold_ms": settings.get("late_ms")},
+        "rate": {
+            "intended_arrivals_per_s": rate,
+            "achieved_arrivals_per_s": (a["intended"] - a["dropped"]) / d if rate and d > 0 else None,
+            "achieved_requests_per_s": (overall.requests / d) if overall and d > 0 else 0.0,
+            "max_requests_per_s": settings.get("max_rate") or None,
+        },
+        "arrivals": {
+            **a,
+            "late_ratio": a["late"] / a["intended"] if a["intended"] else 0.0,
+            "dropped_ratio": a["dropped"] / a["intended"] if a["intended"] else 0.0,
+            "late_threshold_ms": settings.get("late_ms"),
+        },
         "slo": [v.to_dict() for v in verdicts],
         "generator_cpu": cpu,
         "failures": failures,
         "settings": settings,
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "histograms": {"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
     }
 
@@ -143,9 +185,13 @@ def plot(recorder: LatencyRecorder, path: Path) -> Path:
 
 
 def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:
-    return {"unit": "microseconds", "significant_digits": 3, "encoding": "HdrHistogram V2 base64 (compressed)",
-            "raw": {k: h.encode().decode() for k, h in recorder.raw.items()},
-            "corrected": {k: h.encode().decode() for k, h in recorder.corrected.items()}}
+    return {
+        "unit": "microseconds",
+        "significant_digits": 3,
+        "encoding": "HdrHistogram V2 base64 (compressed)",
+        "raw": {k: h.encode().decode() for k, h in recorder.raw.items()},
+        "corrected": {k: h.encode().decode() for k, h in recorder.corrected.items()},
+    }
 
 
 def _failures(plugin: TalonPlugin) -> list[dict[str, Any]]:
@@ -153,8 +199,10 @@ def _failures(plugin: TalonPlugin) -> list[dict[str, Any]]:
     if runner is None:
         return []
     errors = sorted(runner.stats.errors.values(), key=lambda e: -e.occurrences)[:20]
-    return [{"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-            for e in errors]
+    return [
+        {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+        for e in errors
+    ]
 
 
 def _table(stats: RunStats) -> list[str]:
@@ -184,20 +232,38 @@ def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
         log.warning(v.describe())
     if s.report_dir is not None:
         s.report_dir.mkdir(parents=True, exist_ok=True)
-        settings = {"rate": s.rate, "arrival": s.arrival, "connections": s.connections, "late_ms": s.late_ms,
-                    "validate_share": s.validate_share, "weights": s.weights, "seed": s.seed,
-                    "think_scale": s.think_scale, "max_rate": s.max_rate, "slo": s.slo.to_mapping()}
-        doc = summary(stats, verdicts, recorder=plugin.recorder, settings=settings, trustworthy=trustworthy,
-                      cpu=cpu, failures=_failures(plugin))
+        settings = {
+            "rate": s.rate,
+            "arrival": s.arrival,
+            "connections": s.connections,
+            "late_ms": s.late_ms,
+            "validate_share": s.validate_share,
+            "weights": s.weights,
+            "seed": s.seed,
+            "think_scale": s.think_scale,
+            "max_rate": s.max_rate,
+            "slo": s.slo.to_mapping(),
+        }
+        doc = summary(
+            stats,
+            verdicts,
+            recorder=plugin.recorder,
+            settings=settings,
+            trustworthy=trustworthy,
+            cpu=cpu,
+            failures=_failures(plugin),
+        )
         hdr = s.report_dir / HDR_FILE
         hdr.write_text(json.dumps(_hdr_dump(plugin.recorder)), encoding="utf-8")
         files.append(hdr)
         try:
             files.append(plot(plugin.recorder, s.report_dir / PLOT_FILE))
-        except Exception as exc:  # a plot must never lose the summary
+        except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
             doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
         summary_path = s.report_dir / SUMMARY_FILE
         doc["files"] = [p.name for p in files] + [SUMMARY_FILE]
         summary_path.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
         files.append(summary_path)
-    return Outcome(passed=not breached(verdicts), verdicts=verdicts, trustworthy=trustworthy, files=tuple(files))
+    return Outcome(
+        passed=not breached(verdicts), verdicts=verdicts, trustworthy=trustworthy, files=tuple(files)
+    )

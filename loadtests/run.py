@@ -29,8 +29,14 @@ __all__ = ["CREDENTIALS_ENV", "LoadResult", "build_argv", "run_load"]
 
 CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 LOCUST_PREFIX = "locust"
-LOCUST_FILES = ("locust.html", "locust.json", "locust_stats.csv", "locust_stats_history.csv",
-                "locust_failures.csv", "locust_exceptions.csv")
+LOCUST_FILES = (
+    "locust.html",
+    "locust.json",
+    "locust_stats.csv",
+    "locust_stats_history.csv",
+    "locust_failures.csv",
+    "locust_exceptions.csv",
+)
 _GRACE_S = 45.0
 
 
@@ -59,23 +65,61 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
     rd = Path(config.report_dir)
     duration = max(1, math.ceil(config.duration_s))
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
-    argv = [sys.executable, "-m", "locust", "-f", files, "--headless", "--host", config.base_url.rstrip("/"),
-            "-t", f"{duration}s", "--only-summary", "--exit-code-on-error", "1",
-            "--html", str(rd / "locust.html"), "--csv", str(rd / LOCUST_PREFIX),
-            "--json-file", str(rd / LOCUST_PREFIX),
-            "--talon-report-dir", str(rd), "--talon-slo", json.dumps(config.slo.to_mapping()),
-            "--talon-seed", str(config.seed), "--talon-validate-share", repr(config.validate_share),
-            "--talon-think-scale", repr(config.think_scale), "--talon-connections", str(config.connections),
-            "--talon-late-ms", repr(config.late_ms),
-            "--talon-window", repr(max(1.0, float(math.ceil(config.duration_s / 300))))]
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        files,
+        "--headless",
+        "--host",
+        config.base_url.rstrip("/"),
+        "-t",
+        f"{duration}s",
+        "--only-summary",
+        "--exit-code-on-error",
+        "1",
+        "--html",
+        str(rd / "locust.html"),
+        "--csv",
+        str(rd / LOCUST_PREFIX),
+        "--json-file",
+        str(rd / LOCUST_PREFIX),
+        "--talon-report-dir",
+        str(rd),
+        "--talon-slo",
+        json.dumps(config.slo.to_mapping()),
+        "--talon-seed",
+        str(config.seed),
+        "--talon-validate-share",
+        repr(config.validate_share),
+        "--talon-think-scale",
+        repr(config.think_scale),
+        "--talon-connections",
+        str(config.connections),
+        "--talon-late-ms",
+        repr(config.late_ms),
+        "--talon-window",
+        repr(max(1.0, float(math.ceil(config.duration_s / 300)))),
+    ]
     if config.journey_weights:
         argv += ["--talon-weights", json.dumps(config.journey_weights)]
     if config.max_rate:
         argv += ["--talon-max-rate", repr(config.max_rate)]
     if config.rate is not None:
         users = max(1, config.workers)
-        argv += ["-u", str(users), "-r", str(users), "--talon-open-users", str(users), "--talon-rate", repr(config.rate),
-                 "--talon-arrival", config.arrival]
+        argv += [
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "--talon-open-users",
+            str(users),
+            "--talon-rate",
+            repr(config.rate),
+            "--talon-arrival",
+            config.arrival,
+        ]
     else:
         assert config.users is not None
         spawn = config.spawn_rate or config.users / max(1.0, min(10.0, config.duration_s * 0.1))
@@ -84,8 +128,18 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
             argv += ["--talon-shape", config.shape]
     if config.workers > 0:
         port = master_port or _free_port()
-        argv += ["--processes", str(config.workers), "--master-bind-host", "127.0.0.1",
-                 "--master-bind-port", str(port), "--master-host", "127.0.0.1", "--master-port", str(port)]
+        argv += [
+            "--processes",
+            str(config.workers),
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+        ]
     return argv
 
 
@@ -94,8 +148,13 @@ def _child_env(config: LoadConfig) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     creds = config.credentials
     if creds is not None:
-        env[CREDENTIALS_ENV] = json.dumps({"api_key": creds.api_key, "hmac_application_id": creds.hmac_application_id,
-                                           "hmac_key": creds.hmac_key})
+        env[CREDENTIALS_ENV] = json.dumps(
+            {
+                "api_key": creds.api_key,
+                "hmac_application_id": creds.hmac_application_id,
+                "hmac_key": creds.hmac_key,
+            }
+        )
     return env
 
 
@@ -119,8 +178,15 @@ def run_load(config: LoadConfig) -> LoadResult:
     summary_path.unlink(missing_ok=True)
     interrupted = False
     with open(rd / "locust.log", "wb") as log:
-        proc = subprocess.Popen(build_argv(config), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env=_child_env(config), cwd=str(PROJECT_ROOT), start_new_session=True)
+        proc = subprocess.Popen(
+            build_argv(config),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_child_env(config),
+            cwd=str(PROJECT_ROOT),
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=config.duration_s + _GRACE_S)
         except subprocess.TimeoutExpired:
@@ -133,17 +199,33 @@ def run_load(config: LoadConfig) -> LoadResult:
 
 def _result(rd: Path, exit_code: int, interrupted: bool) -> LoadResult:
     summary_path = rd / SUMMARY_FILE
-    files = tuple(p for p in (rd / n for n in (SUMMARY_FILE, PLOT_FILE, HDR_FILE, "locust.log", *LOCUST_FILES))
-                  if p.exists())
+    files = tuple(
+        p
+        for p in (rd / n for n in (SUMMARY_FILE, PLOT_FILE, HDR_FILE, "locust.log", *LOCUST_FILES))
+        if p.exists()
+    )
     if not summary_path.exists():
-        return LoadResult(passed=False, breaches=(f"run: no summary written (locust exit code {exit_code}; "
-                                                  f"see {rd / 'locust.log'})",),
-                          summary_path=None, report_files=files, trustworthy=False, exit_code=exit_code or 1,
-                          interrupted=interrupted)
+        return LoadResult(
+            passed=False,
+            breaches=((f"run: no summary written (locust exit code {exit_code}; see {rd / 'locust.log'})"),),
+            summary_path=None,
+            report_files=files,
+            trustworthy=False,
+            exit_code=exit_code or 1,
+            interrupted=interrupted,
+        )
     doc = json.loads(summary_path.read_text(encoding="utf-8"))
     breaches = tuple(doc["breaches"])
     if exit_code == 2:
         breaches += ("run: user code raised exceptions (see locust.log / locust_exceptions.csv)",)
     passed = doc["passed"] and exit_code == 0 and not interrupted
-    return LoadResult(passed=passed, breaches=breaches, summary_path=summary_path, report_files=files,
-                      trustworthy=doc["trustworthy"], exit_code=exit_code, interrupted=interrupted, summary=doc)
+    return LoadResult(
+        passed=passed,
+        breaches=breaches,
+        summary_path=summary_path,
+        report_files=files,
+        trustworthy=doc["trustworthy"],
+        exit_code=exit_code,
+        interrupted=interrupted,
+        summary=doc,
+    )

@@ -24,15 +24,36 @@ def _free_port() -> int:
 
 
 @contextmanager
-def fault_server(**faults: float | int) -> Iterator[str]:
+def fault_server(**faults: float) -> Iterator[str]:
     """Run faultapp under uvicorn on 127.0.0.1 in a subprocess; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     env.update({f"FAULT_{k.upper()}": str(v) for k, v in faults.items()})
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "faultapp:app_from_env",
-                             "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning", "--no-access-log"],
-                            env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "faultapp:app_from_env",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 15
         while True:

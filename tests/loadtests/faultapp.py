@@ -20,14 +20,23 @@ from typing import Any
 
 from refserver import ServerConfig, Store, create_app
 
-_ERROR_BODY = json.dumps({"message": "injected fault", "errors": [{"title": "Injected", "source": {"pointer": ""}}]})
+_ERROR_BODY = json.dumps(
+    {"message": "injected fault", "errors": [{"title": "Injected", "source": {"pointer": ""}}]}
+)
 
 
 class FaultWrapper:
     """ASGI middleware adding delay, periodic 500s and one stall window (see module docstring)."""
 
-    def __init__(self, app: Any, *, delay_ms: float = 0.0, error_every: int = 0, stall_at_s: float | None = None,
-                 stall_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        delay_ms: float = 0.0,
+        error_every: int = 0,
+        stall_at_s: float | None = None,
+        stall_s: float = 0.0,
+    ) -> None:
         self.app, self.delay_s, self.error_every = app, delay_ms / 1000.0, error_every
         self.stall_at_s, self.stall_s = stall_at_s, stall_s
         self.count = 0
@@ -49,9 +58,16 @@ class FaultWrapper:
             body = _ERROR_BODY.encode()
             while (await receive()).get("more_body"):
                 pass
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
@@ -61,6 +77,10 @@ def app_from_env() -> FaultWrapper:
     db = Path(tempfile.mkdtemp(prefix="faultapp-")) / "db.sqlite"
     env = os.environ.get
     stall_at = env("FAULT_STALL_AT_S")
-    return FaultWrapper(create_app(Store(db), ServerConfig()), delay_ms=float(env("FAULT_DELAY_MS", "0")),
-                        error_every=int(env("FAULT_ERROR_EVERY", "0")),
-                        stall_at_s=float(stall_at) if stall_at else None, stall_s=float(env("FAULT_STALL_S", "0")))
+    return FaultWrapper(
+        create_app(Store(db), ServerConfig()),
+        delay_ms=float(env("FAULT_DELAY_MS", "0")),
+        error_every=int(env("FAULT_ERROR_EVERY", "0")),
+        stall_at_s=float(stall_at) if stall_at else None,
+        stall_s=float(env("FAULT_STALL_S", "0")),
+    )

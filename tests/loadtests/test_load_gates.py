@@ -12,24 +12,35 @@ from loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, eval
 SESSION = "PUT /v1/customer_sessions/[id]"
 
 
-def _stats(*, p95: float = 5.0, p99: float = 10.0, failures: int = 0, corrected: dict | None = None,
-           dropped: int = 0) -> RunStats:
+def _stats(
+    *, p95: float = 5.0, p99: float = 10.0, failures: int = 0, corrected: dict | None = None, dropped: int = 0
+) -> RunStats:
     raw = {"p50": 1.0, "p95": p95, "p99": p99}
     row = EndpointStats("Aggregated", requests=1000, failures=failures, raw=raw, corrected=corrected)
-    return RunStats(endpoints={"overall": row, SESSION: EndpointStats(SESSION, 600, failures, raw)},
-                    duration_s=10.0, intended_arrivals=400 if dropped else 0, dropped_arrivals=dropped)
+    return RunStats(
+        endpoints={"overall": row, SESSION: EndpointStats(SESSION, 600, failures, raw)},
+        duration_s=10.0,
+        intended_arrivals=400 if dropped else 0,
+        dropped_arrivals=dropped,
+    )
 
 
 def test_defaults_pass_a_healthy_local_run() -> None:
     verdicts = evaluate(SloSet.default(), _stats())
-    assert {v.slo.name for v in verdicts} == {"overall.p95_ms", "overall.p99_ms", "overall.error_ratio",
-                                              "overall.min_rate", "overall.max_dropped_ratio"}
+    assert {v.slo.name for v in verdicts} == {
+        "overall.p95_ms",
+        "overall.p99_ms",
+        "overall.error_ratio",
+        "overall.min_rate",
+        "overall.max_dropped_ratio",
+    }
     assert not breached(verdicts)
 
 
 def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
-    slos = SloSet.from_mapping({"overall": {"p99_ms": 50}, "endpoints": {SESSION: {"error_ratio": 0.001}}},
-                               base=SloSet.default())
+    slos = SloSet.from_mapping(
+        {"overall": {"p99_ms": 50}, "endpoints": {SESSION: {"error_ratio": 0.001}}}, base=SloSet.default()
+    )
     bad = breached(evaluate(slos, _stats(p99=80.0, failures=20)))
     texts = [v.describe() for v in bad]
     assert "BREACH overall.p99_ms: observed 80 (limit <= 50)" in texts
@@ -39,8 +50,10 @@ def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
 
 def test_corrected_latency_is_judged_when_present() -> None:
     verdicts = evaluate(SloSet.default(), _stats(corrected={"p95": 900.0, "p99": 1900.0}))
-    assert {v.slo.name: v.observed for v in breached(verdicts)} == {"overall.p95_ms": 900.0,
-                                                                   "overall.p99_ms": 1900.0}
+    assert {v.slo.name: v.observed for v in breached(verdicts)} == {
+        "overall.p95_ms": 900.0,
+        "overall.p99_ms": 1900.0,
+    }
 
 
 def test_min_rate_and_dropped_ratio() -> None:
@@ -55,11 +68,14 @@ def test_missing_endpoint_row_is_not_a_breach() -> None:
     assert v.passed and v.observed is None
 
 
-@pytest.mark.parametrize("suffix, text", [
-    (".toml", '[overall]\np99_ms = 42\n[endpoints."PUT /v1/customer_sessions/[id]"]\np95_ms = 7\n'),
-    (".json", json.dumps({"overall": {"p99_ms": 42}, "endpoints": {SESSION: {"p95_ms": 7}}})),
-    (".yaml", f"overall:\n  p99_ms: 42\nendpoints:\n  '{SESSION}':\n    p95_ms: 7\n"),
-])
+@pytest.mark.parametrize(
+    "suffix, text",
+    [
+        (".toml", '[overall]\np99_ms = 42\n[endpoints."PUT /v1/customer_sessions/[id]"]\np95_ms = 7\n'),
+        (".json", json.dumps({"overall": {"p99_ms": 42}, "endpoints": {SESSION: {"p95_ms": 7}}})),
+        (".yaml", f"overall:\n  p99_ms: 42\nendpoints:\n  '{SESSION}':\n    p95_ms: 7\n"),
+    ],
+)
 def test_files_layer_over_the_defaults(tmp_path: Path, suffix: str, text: str) -> None:
     path = tmp_path / f"slo{suffix}"
     path.write_text(text)

@@ -31,9 +31,13 @@ def test_issued_journeys_use_only_the_new_prefix() -> None:
 def test_kinds_follow_weights_and_seed_is_reproducible() -> None:
     book = JourneyBook({"profile_only": 3, "anonymous_shopper": 1, "retry": 0}, seed=1, marker="m1", size=400)
     kinds = Counter(t.kind for t in book.templates)
-    assert set(kinds) == {"profile_only", "anonymous_shopper"} and 2.0 < kinds["profile_only"] / kinds[
-        "anonymous_shopper"] < 4.5
-    again = JourneyBook({"profile_only": 3, "anonymous_shopper": 1, "retry": 0}, seed=1, marker="m1", size=400)
+    assert (
+        set(kinds) == {"profile_only", "anonymous_shopper"}
+        and 2.0 < kinds["profile_only"] / kinds["anonymous_shopper"] < 4.5
+    )
+    again = JourneyBook(
+        {"profile_only": 3, "anonymous_shopper": 1, "retry": 0}, seed=1, marker="m1", size=400
+    )
     assert again.templates == book.templates
     with pytest.raises(ValueError, match="nope"):
         JourneyBook({"nope": 1}, seed=1, marker="m")

@@ -17,13 +17,28 @@ pytestmark = pytest.mark.timeout(90)
 ALL_OK = {"returning_customer": 3, "anonymous_shopper": 2, "profile_only": 2, "cancelled_order": 1}
 # the shared 2-core CI box can stall for hundreds of ms: runs meant to pass get roomy latency limits
 ROOMY = SloSet.default().with_overall(p95_ms=5000.0, p99_ms=10000.0)
-EVERY_FILE = {"summary.json", "latency.png", "hdr.json", "locust.html", "locust.json", "locust_stats.csv",
-              "locust_stats_history.csv", "locust_failures.csv", "locust.log"}
+EVERY_FILE = {
+    "summary.json",
+    "latency.png",
+    "hdr.json",
+    "locust.html",
+    "locust.json",
+    "locust_stats.csv",
+    "locust_stats_history.csv",
+    "locust_failures.csv",
+    "locust.log",
+}
 
 
 def _cfg(base_url: str, tmp_path: Path, **kw: Any) -> LoadConfig:
-    args: dict[str, Any] = dict(base_url=base_url, users=4, duration_s=5, report_dir=tmp_path / "report",
-                                think_scale=0.02, validate_share=1.0)
+    args: dict[str, Any] = {
+        "base_url": base_url,
+        "users": 4,
+        "duration_s": 5,
+        "report_dir": tmp_path / "report",
+        "think_scale": 0.02,
+        "validate_share": 1.0,
+    }
     args.update(kw)
     return LoadConfig(**args)
 
@@ -38,9 +53,16 @@ def test_reference_server_run_passes_with_every_report(tmp_path: Path) -> None:
     assert EVERY_FILE <= {p.name for p in result.report_files}
     overall = result.summary["endpoints"]["overall"]
     assert overall["requests"] > 50 and overall["failures"] == 0
-    assert set(result.summary["endpoints"]) == {"overall", "PUT /v1/customer_profiles/[id]",
-                                               "PUT /v1/customer_sessions/[id]"}
-    assert {v["slo"] for v in result.summary["slo"]} >= {"overall.p95_ms", "overall.p99_ms", "overall.error_ratio"}
+    assert set(result.summary["endpoints"]) == {
+        "overall",
+        "PUT /v1/customer_profiles/[id]",
+        "PUT /v1/customer_sessions/[id]",
+    }
+    assert {v["slo"] for v in result.summary["slo"]} >= {
+        "overall.p95_ms",
+        "overall.p99_ms",
+        "overall.error_ratio",
+    }
     assert all(v["passed"] for v in result.summary["slo"])
     assert overall["latency_ms"]["raw"]["p99"] > 0
     for path in result.report_files:  # the key reached the server (no 401s) but no file shows it
@@ -72,9 +94,20 @@ def test_one_percent_server_errors_are_caught(tmp_path: Path, faulty: Any) -> No
 
 def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty: Any) -> None:
     with faulty(stall_at_s=2.5, stall_s=2.0) as url:
-        result = run_load(_cfg(url, tmp_path, users=None, rate=60.0, arrival="constant", duration_s=7,
-                               think_scale=0.0, connections=2, validate_share=0.05,
-                               journey_weights={"profile_only": 1}))
+        result = run_load(
+            _cfg(
+                url,
+                tmp_path,
+                users=None,
+                rate=60.0,
+                arrival="constant",
+                duration_s=7,
+                think_scale=0.0,
+                connections=2,
+                validate_share=0.05,
+                journey_weights={"profile_only": 1},
+            )
+        )
     overall = result.summary["endpoints"]["overall"]
     raw, corrected = overall["latency_ms"]["raw"], overall["latency_ms"]["corrected"]
     assert corrected["p99"] >= 500.0, corrected
@@ -88,8 +121,11 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
 
 def test_named_shape_drives_the_user_count(tmp_path: Path) -> None:
     with ServerProcess(quiet=True) as server:
-        result = run_load(_cfg(server.base_url, tmp_path, users=4, shape="step", duration_s=6, validate_share=0.05,
-                                    slo=ROOMY))
+        result = run_load(
+            _cfg(
+                server.base_url, tmp_path, users=4, shape="step", duration_s=6, validate_share=0.05, slo=ROOMY
+            )
+        )
     assert result.passed, result.breaches
     history = (tmp_path / "report" / "locust_stats_history.csv").read_text().splitlines()
     header = history[0].split(",")
@@ -111,8 +147,12 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
             f" report_dir=Path({str(tmp_path / 'report')!r})))\n"
             "print('interrupted', r.interrupted, 'passed', r.passed, 'summary', r.summary_path is not None)\n"
         )
-        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        )
         log = tmp_path / "report" / "locust.log"
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not (log.exists() and "All users spawned" in log.read_text()):
@@ -127,8 +167,19 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
 
 def test_max_rate_caps_requests_across_two_workers(tmp_path: Path) -> None:
     with ServerProcess(quiet=True) as server:
-        result = run_load(_cfg(server.base_url, tmp_path, users=8, workers=2, think_scale=0.0, max_rate=40.0,
-                               duration_s=6, validate_share=0.05, slo=ROOMY))
+        result = run_load(
+            _cfg(
+                server.base_url,
+                tmp_path,
+                users=8,
+                workers=2,
+                think_scale=0.0,
+                max_rate=40.0,
+                duration_s=6,
+                validate_share=0.05,
+                slo=ROOMY,
+            )
+        )
     assert result.passed, result.breaches
     rate = result.summary["rate"]["achieved_requests_per_s"]
     assert 20.0 < rate <= 40.0 * 1.15, rate

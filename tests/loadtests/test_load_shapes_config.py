@@ -52,8 +52,14 @@ def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> N
         LoadConfig(base_url="https://staging.example.com", users=1, report_dir=tmp_path)
     assert LoadConfig(base_url="https://staging.example.com", users=1, allow_remote=True, report_dir=tmp_path)
     assert LoadConfig(base_url="http://[::1]:8000", rate=5.0, report_dir=tmp_path)
-    for bad in (dict(), dict(users=1, rate=1.0), dict(rate=2.0, shape="ramp"), dict(users=1, shape="wave"),
-                dict(users=1, journey_weights={"nope": 1}), dict(users=1, validate_share=1.5)):
+    for bad in (
+        {},
+        {"users": 1, "rate": 1.0},
+        {"rate": 2.0, "shape": "ramp"},
+        {"users": 1, "shape": "wave"},
+        {"users": 1, "journey_weights": {"nope": 1}},
+        {"users": 1, "validate_share": 1.5},
+    ):
         with pytest.raises(ValueError):
             LoadConfig(base_url="http://127.0.0.1:1", report_dir=tmp_path, **bad)
 
@@ -61,15 +67,26 @@ def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> N
 def test_argv_never_holds_the_key_and_env_carries_it(tmp_path: Path) -> None:
     key = "sup3r-s3cret-api-key"
     creds = Credentials(api_key=key, hmac_application_id=3, hmac_key="00112233AABBCCDD")
-    config = LoadConfig(base_url="http://127.0.0.1:9", users=3, shape="spike", workers=2, max_rate=100.0,
-                        credentials=creds, report_dir=tmp_path, duration_s=30)
+    config = LoadConfig(
+        base_url="http://127.0.0.1:9",
+        users=3,
+        shape="spike",
+        workers=2,
+        max_rate=100.0,
+        credentials=creds,
+        report_dir=tmp_path,
+        duration_s=30,
+    )
     argv = build_argv(config)
     assert not any(key in a or "00112233" in a for a in argv)
     assert key not in repr(config)
     assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("--talon-shape") + 1] == "spike"
     assert argv[argv.index("--talon-max-rate") + 1] == "100.0" and argv[argv.index("-t") + 1] == "30s"
-    assert json.loads(_child_env(config)[CREDENTIALS_ENV]) == {"api_key": key, "hmac_application_id": 3,
-                                                               "hmac_key": "00112233AABBCCDD"}
+    assert json.loads(_child_env(config)[CREDENTIALS_ENV]) == {
+        "api_key": key,
+        "hmac_application_id": 3,
+        "hmac_key": "00112233AABBCCDD",
+    }
     open_cfg = LoadConfig(base_url="http://127.0.0.1:9", rate=40.0, arrival="constant", report_dir=tmp_path)
     open_argv = build_argv(open_cfg)
     assert open_argv[open_argv.index("--talon-rate") + 1] == "40.0"
