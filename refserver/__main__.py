@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from .config import RuleSet, ServerConfig
@@ -14,8 +15,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (see --port-file)")
     p.add_argument("--db", default=None, help="SQLite file (default: fresh temporary file)")
-    p.add_argument("--api-key", default=None, help="accept 'Authorization: ApiKey-v1 <key>'")
-    p.add_argument("--hmac-key", default=None, help="16 hex digits: accept the v1 Content-Signature")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("REFSERVER_API_KEY"),
+        help="accept 'Authorization: ApiKey-v1 <key>' (env REFSERVER_API_KEY: keeps it off the command line)",
+    )
+    p.add_argument(
+        "--hmac-key",
+        default=os.environ.get("REFSERVER_HMAC_KEY"),
+        help="16 hex digits: accept the v1 Content-Signature (env REFSERVER_HMAC_KEY)",
+    )
     p.add_argument("--application-id", type=int, default=1)
     p.add_argument("--account-id", type=int, default=1)
     p.add_argument("--rules", default=None, metavar="FILE", help="JSON rule set (default: built-in)")

@@ -69,10 +69,12 @@ class ServerProcess:
             "--account-id",
             str(account_id),
         ]
-        if api_key is not None:
-            self._args += ["--api-key", api_key]
-        if hmac_key is not None:
-            self._args += ["--hmac-key", hmac_key]
+        # keys travel in the child's environment, never on its command line (visible to every local user)
+        self._secret_env = {
+            name: value
+            for name, value in (("REFSERVER_API_KEY", api_key), ("REFSERVER_HMAC_KEY", hmac_key))
+            if value is not None
+        }
         if rules_file is not None:
             self._args += ["--rules", os.fspath(rules_file)]
         for fault in faults:
@@ -112,6 +114,9 @@ class ServerProcess:
         self.port = None
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
+        env.pop("REFSERVER_API_KEY", None)
+        env.pop("REFSERVER_HMAC_KEY", None)
+        env.update(self._secret_env)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "refserver", *self._args],

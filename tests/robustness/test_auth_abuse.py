@@ -137,3 +137,12 @@ def test_secrets_are_compared_in_constant_time_only() -> None:
     # the checker itself flags a naive comparison
     assert _compares_secrets_with_eq(ast.parse("ok = header[10:] == api_key.encode()"))
     assert _compares_secrets_with_eq(ast.parse("ok = fields[b'signature'] != expected"))
+
+
+def test_keys_are_not_on_the_server_command_line(secured: ServerProcess) -> None:
+    """Any local user can read /proc/<pid>/cmdline; ServerProcess hands keys over in the environment."""
+    import psutil
+
+    child = next(p for p in psutil.Process().children(recursive=True) if "refserver" in " ".join(p.cmdline()))
+    cmdline = " ".join(child.cmdline())
+    assert "--port-file" in cmdline and API_KEY not in cmdline and HMAC_KEY not in cmdline
