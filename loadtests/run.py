@@ -62,7 +62,7 @@ def _free_port() -> int:
 
 def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[str]:
     """The locust command line for ``config`` (pure; holds no secret)."""
-    rd = Path(config.report_dir)
+    rd = Path(config.report_dir).resolve()  # the child runs in the project root
     duration = max(1, math.ceil(config.duration_s))
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
     argv = [
@@ -172,7 +172,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = s
 
 def run_load(config: LoadConfig) -> LoadResult:
     """Run ``config`` to completion (or Ctrl-C) and return the judged result; never raises on a breach."""
-    rd = Path(config.report_dir)
+    rd = Path(config.report_dir).resolve()  # the child runs in the project root
     rd.mkdir(parents=True, exist_ok=True)
     summary_path = rd / SUMMARY_FILE
     summary_path.unlink(missing_ok=True)
@@ -184,7 +184,7 @@ def run_load(config: LoadConfig) -> LoadResult:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=_child_env(config),
-            cwd=str(PROJECT_ROOT),
+            cwd=str(rd),  # no stray locust.conf from the caller's directory
             start_new_session=True,
         )
         try:
