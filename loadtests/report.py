@@ -130,6 +130,7 @@ def summary(
         },
         "rate": {
             "intended_arrivals_per_s": rate,
+            "scheduled_arrivals_per_s": a["intended"] / d if rate and d > 0 else None,  # incl. start-up
             "achieved_arrivals_per_s": (a["intended"] - a["dropped"]) / d if rate and d > 0 else None,
             "achieved_requests_per_s": (overall.requests / d) if overall and d > 0 else 0.0,
             "max_requests_per_s": settings.get("max_rate") or None,
