@@ -124,11 +124,10 @@ def parse_body(raw: bytes) -> Any:
     if raw.count(b"[") + raw.count(b"{") <= _FAST_PATH_MAX_OPENERS:
         try:
             doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-        else:
             if orjson.dumps(doc) == raw:
                 return doc
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # encode: nesting past orjson's 254 levels
+            pass
     if raw.startswith(_BOM):
         raise MalformedBody("Invalid encoding", "The body starts with a UTF-8 byte order mark.")
     try:

@@ -64,7 +64,7 @@ def _load_doc(text: str) -> Any:
         doc = orjson.loads(text)
         if orjson.dumps(doc) == text.encode():
             return doc
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         pass
     return json.loads(text)
 

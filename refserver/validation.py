@@ -201,8 +201,91 @@ _SESSION_MEMBERS: dict[str, _Check] = {
 }
 
 
+# Fast path: a yes/no answer for the common, valid body, with no pointers or messages built. It answers
+# True only where the checks above find nothing (same rules, exact JSON types: a parser only makes
+# dict/list/str/int/float/bool/None); anything else, valid or not, goes through the checks above.
+_NUMBER_TYPES = (int, float)
+_SESSION_STRING_MEMBERS = frozenset({"profileId", "coupon", "referral"})
+_CART_ITEM_NUMBER_MEMBERS = ("weight", "height", "width", "length", "position")
+_STATE_SET = frozenset(SESSION_STATES)
+
+
+def _is_integer_fast(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or (kind is float and value.is_integer())
+
+
+def _attributes_ok(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    for member in value.values():
+        if type(member) in (dict, list) and _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+            return False
+    return True
+
+
+def _adjustment_ok(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    points = value.get("pointPayment")
+    if not _is_integer_fast(value.get("payFromLoyaltyProgram")) or not _is_integer_fast(points) or points < 1:
+        return False
+    remaining = value.get("remainingPrice")
+    return remaining is None or (type(remaining) in _NUMBER_TYPES and remaining >= 0)
+
+
+def _cart_item_ok(item: Any) -> bool:
+    if type(item) is not dict:
+        return False
+    name, sku, quantity = item.get("name"), item.get("sku"), item.get("quantity")
+    if type(name) is not str or not name or type(sku) is not str or not sku:
+        return False
+    if not _is_integer_fast(quantity) or quantity < 1 or type(item.get("price")) not in _NUMBER_TYPES:
+        return False
+    for key in _CART_ITEM_NUMBER_MEMBERS:
+        member = item.get(key)
+        if member is not None and type(member) not in _NUMBER_TYPES:
+            return False
+    category, attributes, adjustment = item.get("category"), item.get("attributes"), item.get("adjustment")
+    return (
+        (category is None or type(category) is str)
+        and (attributes is None or _attributes_ok(attributes))
+        and (adjustment is None or _adjustment_ok(adjustment))
+    )
+
+
+def _session_ok(body: Any) -> bool:
+    """True only if `validate_session(body)` would find no problem (see the fast-path note above)."""
+    if type(body) is not dict:
+        return False
+    for key, value in body.items():
+        if value is None:
+            if key not in _SESSION_MEMBERS:
+                return False
+        elif key in _SESSION_STRING_MEMBERS:
+            if type(value) is not str:
+                return False
+        elif key == "state":
+            if type(value) is not str or value not in _STATE_SET:
+                return False
+        elif key == "cartItems":
+            if type(value) is not list or len(value) > MAX_CART_ITEMS or not all(map(_cart_item_ok, value)):
+                return False
+        elif key == "total":
+            if type(value) not in _NUMBER_TYPES:
+                return False
+        elif key == "attributes":
+            if not _attributes_ok(value):
+                return False
+        else:
+            return False
+    return True
+
+
 def validate_session(body: Any) -> list[ErrorItem]:
     """NewCustomerSession: closed object (unknown keys -> "Unknown field", D3), every member nullable."""
+    if _session_ok(body):
+        return []
     errors: list[ErrorItem] = []
     if not isinstance(body, dict):
         _invalid_type(errors, "", "object", body)
@@ -224,6 +307,10 @@ def validate_session(body: Any) -> list[ErrorItem]:
 
 def validate_profile(body: Any) -> list[ErrorItem]:
     """NewCustomerProfile: open object; only `attributes` (object or null) is checked (D3)."""
+    if type(body) is dict:  # fast path, as for sessions
+        attributes = body.get("attributes")
+        if attributes is None or _attributes_ok(attributes):
+            return []
     errors: list[ErrorItem] = []
     if not isinstance(body, dict):
         _invalid_type(errors, "", "object", body)
