@@ -55,6 +55,8 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
     failures = len(report.failures) if report else 0
     cases = report.total_cases if report else 0
     requests = report.requests if report else 0
+    if exit_code == 0 and failures:
+        console.print(f"[yellow]{failures} failure(s) above are accepted by the baseline[/yellow]")
     console.print(f"{verdict}  target={base_url}  cases={cases}  requests={requests}  failures={failures}  "
                   f"seed={seed}  {seconds:.1f}s")
     if message:

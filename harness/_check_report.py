@@ -40,6 +40,7 @@ class Report:
     failures: tuple[FailureRow, ...]
     summary: dict[str, Any] = field(default_factory=dict)  # schemathesis' JSON run report
     requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)  # response status codes seen
 
     @property
     def total_cases(self) -> int:
@@ -84,6 +85,7 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
     checks: dict[str, Counter[str]] = defaultdict(Counter)
     failures: dict[tuple[str, str, str], FailureRow] = {}
     requests = 0
+    statuses: Counter[int] = Counter()
     for name, payload in _events(ndjson):
         if name != "ScenarioFinished":
             continue
@@ -93,6 +95,7 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
         cases = recorder.get("cases", {})
         interactions = recorder.get("interactions", {})
         requests += len(interactions)
+        statuses.update((i.get("response") or {}).get("status_code", 0) for i in interactions.values())
         for case_id, case in cases.items():
             meta = case.get("value", {}).get("meta") or {}
             mode = (meta.get("generation") or {}).get("mode", "positive")
@@ -125,7 +128,7 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
         except ValueError:
             summary = {}
     return Report({k: v for k, v in phases.items()}, dict(operations), dict(checks),
-                  tuple(failures.values()), summary, requests)
+                  tuple(failures.values()), summary, requests, statuses)
 
 
 class LiveCounter:

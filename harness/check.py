@@ -74,6 +74,7 @@ class CheckConfig:
     checks: tuple[str, ...] = ()
     exclude_checks: tuple[str, ...] = ()
     baseline: Path | None = None
+    baseline_update: bool = False
     report_dir: Path = Path("reports/check")
     fresh_server: bool = False
     phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
@@ -130,6 +131,8 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
         argv += ["--exclude-checks", ",".join(config.exclude_checks)]
     if config.baseline is not None:
         argv += ["--baseline", str(Path(config.baseline).resolve())]
+        if config.baseline_update:
+            argv.append("--baseline-update")
     return argv
 
 
@@ -156,10 +159,21 @@ def _validate(config: CheckConfig) -> str | None:
     unknown = [c for c in unknown if c not in known]
     if unknown:
         return f"unknown check(s) {unknown}; known: {sorted(known - {'all'})}"
-    if config.baseline is not None and not Path(config.baseline).exists():
+    if config.baseline is not None and not config.baseline_update and not Path(config.baseline).exists():
         return f"baseline file {config.baseline} does not exist"
     if config.max_examples < 1 or config.max_time < 1 or config.workers < 1:
         return "max_examples, max_time and workers must be >= 1"
+    return None
+
+
+def _unreachable(base_url: str, timeout: float) -> str | None:
+    """None when anything answers HTTP at ``base_url`` (any status), else why not."""
+    import httpx
+
+    try:
+        httpx.get(base_url, timeout=min(timeout, 5.0))
+    except httpx.HTTPError as exc:
+        return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
     return None
 
 
@@ -189,10 +203,21 @@ def curl_for(method: str, url: str, headers: dict[str, str], body: bytes | None,
     if "Content-Signature" in signed:
         parts += ["-H", shlex.quote(f"Content-Signature: {signed['Content-Signature']}")]
     if body:
-        text = body.decode("utf-8", "backslashreplace")
-        parts += ["--data-binary", shlex.quote(text)]
+        parts += ["--data-binary", _shell_bytes(body)]
     parts.append(shlex.quote(url))
     return redact(" ".join(parts), creds)
+
+
+def _shell_bytes(data: bytes) -> str:
+    """Shell-quote bytes exactly: plain quoting for printable UTF-8, bash ``$'...'`` escapes otherwise."""
+    try:
+        text = data.decode("utf-8")
+        if text.isprintable():
+            return shlex.quote(text)
+    except UnicodeDecodeError:
+        pass
+    escaped = "".join(chr(b) if 32 <= b < 127 and b not in (39, 92) else f"\\x{b:02x}" for b in data)
+    return f"$'{escaped}'"
 
 
 def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckResult:
@@ -204,6 +229,10 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     if problem:
         console.print(f"[red]error:[/red] {problem}")
         return CheckResult(2, seed, 0.0, None, config.report_dir, problem)
+    unreachable = _unreachable(config.base_url, config.request_timeout)
+    if unreachable:
+        console.print(f"[red]error:[/red] {unreachable}")
+        return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
@@ -239,8 +268,12 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
         message = message or "schemathesis could not run: " + " | ".join(tail)
         exit_code = 2
-    else:
-        exit_code = 1 if returncode == 1 or report.failures else 0
+    elif returncode == 1 and not report.failures and report.summary.get("errors"):
+        exit_code = 2
+        message = "schemathesis could not test the target: " + "; ".join(
+            sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
+    else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
+        exit_code = returncode
     from harness._check_render import render
 
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
