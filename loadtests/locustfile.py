@@ -39,7 +39,7 @@ from loadtests.openload import ArrivalPlan, OpenWorkload
 from strategies.journeys import Call
 from strategies.wire import Credentials, redact
 
-__all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonUser"]
+__all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
 
 CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -72,9 +72,10 @@ def _credentials() -> Credentials | None:
     return Credentials(**json.loads(raw)) if raw else None
 
 
-class TalonUser(FastHttpUser):
-    """One virtual customer stream; ids are unique per process run token, user and journey number."""
+class TalonBaseUser(FastHttpUser):
+    """Abstract base: owns the single request path (``_send``) and the response verdict (``_judge``)."""
 
+    abstract = True
     concurrency = 10
     network_timeout = 30.0
     connection_timeout = 10.0
@@ -83,6 +84,7 @@ class TalonUser(FastHttpUser):
         opts = environment.parsed_options
         self.concurrency = max(1, int(getattr(opts, "talon_connections", 0) or type(self).concurrency))
         super().__init__(environment)
+        self._open: OpenWorkload | None = None
 
     def on_start(self) -> None:
         self.plugin: TalonPlugin = TalonPlugin.of(self.environment)
@@ -90,70 +92,7 @@ class TalonUser(FastHttpUser):
         self.seq = next(_user_seq)
         self.rng = random.Random(f"{self.settings.seed}:{self.plugin.node}:{self.seq}")
         self.creds = _credentials()
-        self.book = self.plugin.journey_book(self.settings.weights or DEFAULT_WEIGHTS)
         self.validator = ResponseValidator.shared()
-        self._buffer: deque[list[PreparedCall]] = deque()
-        self._counter = itertools.count()
-        self._open: OpenWorkload | None = None
-        if self.settings.rate:
-            plan = ArrivalPlan(
-                rate=self.settings.rate / self.settings.open_users,
-                arrival=self.settings.arrival,
-                connections=self.settings.connections,
-                late_ms=self.settings.late_ms,
-                seed=self.rng.randrange(2**32),
-            )
-            self._open = OpenWorkload(
-                plan, self._open_journey, self.plugin.recorder.count_arrival, self.plugin.recorder.count_late
-            )
-
-    def on_stop(self) -> None:
-        if self._open is not None:
-            self._open.stop()
-
-    def wait_time(self) -> float:
-        if self._open is not None:
-            return 0.0
-        return self.rng.uniform(1.0, 5.0) * self.settings.think_scale
-
-    # -- journeys built ahead of the hot path ------------------------------------------------
-    def _refill(self) -> None:
-        """Top the buffer of prepared journeys up; called between journeys / between arrivals only."""
-        while len(self._buffer) < _BATCH:
-            self._buffer.append(self._prepare(next(self._counter)))
-
-    def _take(self) -> list[PreparedCall]:
-        if not self._buffer:
-            self._refill()
-        return self._buffer.popleft()
-
-    def _prepare(self, n: int) -> list[PreparedCall]:
-        return self.book.issue(self.rng, f"{self.plugin.run_token}-{self.seq}-{n}", self.creds)
-
-    def _think(self) -> None:
-        if self.settings.think_scale > 0:
-            gevent.sleep(self.rng.uniform(0.5, 3.0) * self.settings.think_scale)
-
-    # -- closed mode ---------------------------------------------------------------------------
-    @task
-    def journey(self) -> None:
-        if self._open is not None:
-            self._open.run(refill=self._refill)  # runs until the user is stopped
-            return
-        self._refill()
-        for i, pc in enumerate(self._take()):
-            if i:
-                self._think()
-            self._send(pc)
-
-    # -- open mode -----------------------------------------------------------------------------
-    def _open_journey(self, intended: float, gate: BoundedSemaphore) -> None:
-        for i, pc in enumerate(self._take()):
-            if i:
-                self._think()
-                intended = time.perf_counter()
-            with gate:
-                self._send(pc, intended, first=i == 0)
 
     # -- the single request path ---------------------------------------------------------------
     def _send(self, pc: PreparedCall, intended: float | None = None, *, first: bool = False) -> None:
@@ -215,3 +154,72 @@ class TalonUser(FastHttpUser):
         """The start of the response body, for failure messages (keys never travel in bodies)."""
         text = (resp.content or b"")[:200].decode("utf-8", "replace")
         return redact(text, self.creds) if self.creds else text
+
+
+class TalonUser(TalonBaseUser):
+    """One virtual customer stream; ids are unique per process run token, user and journey number."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.book = self.plugin.journey_book(self.settings.weights or DEFAULT_WEIGHTS)
+        self._buffer: deque[list[PreparedCall]] = deque()
+        self._counter = itertools.count()
+        if self.settings.rate:
+            plan = ArrivalPlan(
+                rate=self.settings.rate / self.settings.open_users,
+                arrival=self.settings.arrival,
+                connections=self.settings.connections,
+                late_ms=self.settings.late_ms,
+                seed=self.rng.randrange(2**32),
+            )
+            self._open = OpenWorkload(
+                plan, self._open_journey, self.plugin.recorder.count_arrival, self.plugin.recorder.count_late
+            )
+
+    def on_stop(self) -> None:
+        if self._open is not None:
+            self._open.stop()
+
+    def wait_time(self) -> float:
+        if self._open is not None:
+            return 0.0
+        return self.rng.uniform(1.0, 5.0) * self.settings.think_scale
+
+    # -- journeys built ahead of the hot path ------------------------------------------------
+    def _refill(self) -> None:
+        """Top the buffer of prepared journeys up; called between journeys / between arrivals only."""
+        while len(self._buffer) < _BATCH:
+            self._buffer.append(self._prepare(next(self._counter)))
+
+    def _take(self) -> list[PreparedCall]:
+        if not self._buffer:
+            self._refill()
+        return self._buffer.popleft()
+
+    def _prepare(self, n: int) -> list[PreparedCall]:
+        return self.book.issue(self.rng, f"{self.plugin.run_token}-{self.seq}-{n}", self.creds)
+
+    def _think(self) -> None:
+        if self.settings.think_scale > 0:
+            gevent.sleep(self.rng.uniform(0.5, 3.0) * self.settings.think_scale)
+
+    # -- closed mode ---------------------------------------------------------------------------
+    @task
+    def journey(self) -> None:
+        if self._open is not None:
+            self._open.run(refill=self._refill)  # runs until the user is stopped
+            return
+        self._refill()
+        for i, pc in enumerate(self._take()):
+            if i:
+                self._think()
+            self._send(pc)
+
+    # -- open mode -----------------------------------------------------------------------------
+    def _open_journey(self, intended: float, gate: BoundedSemaphore) -> None:
+        for i, pc in enumerate(self._take()):
+            if i:
+                self._think()
+                intended = time.perf_counter()
+            with gate:
+                self._send(pc, intended, first=i == 0)
