@@ -70,20 +70,21 @@ def _fail(rule: str, obs: Observation, summary: str, expected: Any, received: An
     raise RuleViolation(rule, summary, sent, _short(expected), f"{x.status} {_short(received)}")
 
 
-_Check = Callable[[Observation, Any], None]
+_Check = Callable[[Observation, Any], "bool | None"]
+#: Returned when a rule does not apply to a response (schemathesis then records no result for it).
+SKIP = True
 
 
-def _domain_check(func: _Check) -> Callable[..., None]:
+def _domain_check(func: _Check) -> Callable[..., "bool | None"]:
     """Register ``func(obs, case)`` as a schemathesis check named like ``func``."""
 
     @functools.wraps(func)
-    def check(ctx: Any, response: Any, case: Any) -> None:
+    def check(ctx: Any, response: Any, case: Any) -> bool | None:
         try:
             obs = runtime_for(case).observe(response)
         except Exception:  # a request the model cannot decode says nothing about the rules
-            return None
-        func(obs, case)
-        return None
+            return SKIP
+        return func(obs, case)
 
     return schemathesis.check(check)
 
@@ -95,11 +96,11 @@ def _ok(obs: Observation, operation: str | None = None) -> bool:
 
 
 @_domain_check
-def path_id_echoed(obs: Observation, case: Any) -> None:
+def path_id_echoed(obs: Observation, case: Any) -> bool | None:
     """D12: an accepted call answers for the entity its path names (profile/session integrationId, event ids)."""
     x = obs.exchange
     if not _ok(obs):
-        return
+        return SKIP
     if x.operation == SESSION:
         session, event = obs.response_session or {}, obs.event or {}
         if session.get("integrationId") != x.entity_id or event.get("sessionId") != x.entity_id:
@@ -114,10 +115,10 @@ def path_id_echoed(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def session_state_machine(obs: Observation, case: Any) -> None:
+def session_state_machine(obs: Observation, case: Any) -> bool | None:
     """D5: after an accepted session call the state is the requested one, else the stored one (open if new)."""
     if not _ok(obs, SESSION):
-        return
+        return SKIP
     expected = rules.expected_session(obs)
     wanted = expected["state"] if expected else rules.requested_state(obs)
     got = (obs.response_session or {}).get("state")
@@ -127,14 +128,14 @@ def session_state_machine(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def illegal_transition_rejected(obs: Observation, case: Any) -> None:
+def illegal_transition_rejected(obs: Observation, case: Any) -> bool | None:
     """D5: closed->open, leaving cancelled, and changes to a closed/cancelled session get 400 (pointer
     ``/state`` or the first changed field)."""
     if obs.exchange.method != "PUT":
-        return
+        return SKIP
     reason = rules.illegal_reason(obs)
     if reason is None:
-        return
+        return SKIP
     why, pointers = reason
     x = obs.exchange
     if x.accepted:
@@ -150,11 +151,11 @@ def illegal_transition_rejected(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def retry_counts_nothing_twice(obs: Observation, case: Any) -> None:
+def retry_counts_nothing_twice(obs: Observation, case: Any) -> bool | None:
     """D5/D6/D10: sending a session's current state again succeeds, records talon_session_updated and leaves
     closedSessions/totalSales alone."""
     if not rules.is_retry(obs) or obs.exchange.method != "PUT":
-        return
+        return SKIP
     x = obs.exchange
     if not x.accepted:
         if rules.schema_valid(obs) and not rules.changed_fields(obs) and x.status == 400:
@@ -175,11 +176,11 @@ def retry_counts_nothing_twice(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def attributes_merge(obs: Observation, case: Any) -> None:
+def attributes_merge(obs: Observation, case: Any) -> bool | None:
     """D4: attributes merge key by key; earlier keys survive, null keeps the stored value; a session call
     leaves its profile's attributes alone."""
     if not _ok(obs):
-        return
+        return SKIP
     x = obs.exchange
     sent = x.sent("attributes") if isinstance(x.sent("attributes"), dict) else {}
     if x.operation == PROFILE:
@@ -205,18 +206,18 @@ def attributes_merge(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def failed_request_changes_nothing(obs: Observation, case: Any) -> None:
+def failed_request_changes_nothing(obs: Observation, case: Any) -> bool | None:
     """D1: a rejected PUT leaves everything as it was. Verified with a ``PUT {}`` probe (a read without GET)
     right after the failure, for entities the model knows (or knows absent on a fresh server)."""
     x = obs.exchange
     if x.accepted or x.method != "PUT" or x.entity_id is None or not valid_id(x.entity_id) or obs.existed is None:
-        return
+        return SKIP
     if not obs.strict_order:
-        return
+        return SKIP
     runtime = runtime_for(case)
     after = probe(runtime, x.url, x.operation or "", x.entity_id)
     if after is None or not after.exchange.accepted:
-        return
+        return SKIP
     event_type = (after.event or {}).get("type")
     if obs.existed is False:
         if event_type not in ("talon_profile_created", "talon_session_created"):
@@ -246,11 +247,11 @@ def failed_request_changes_nothing(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def first_session_and_profile_autocreation(obs: Observation, case: Any) -> None:
+def first_session_and_profile_autocreation(obs: Observation, case: Any) -> bool | None:
     """D7/D9: an unknown profileId creates an empty profile; anonymous sessions have profile null;
     firstSession is true for a profile's first (or an anonymous) session, false after, and never changes."""
     if not _ok(obs, SESSION):
-        return
+        return SKIP
     session, profile = obs.response_session or {}, obs.response_profile
     expected = rules.expected_session(obs)
     pid = expected["profileId"] if expected else session.get("profileId")
@@ -283,11 +284,11 @@ def first_session_and_profile_autocreation(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def closed_sessions_bookkeeping(obs: Observation, case: Any) -> None:
+def closed_sessions_bookkeeping(obs: Observation, case: Any) -> bool | None:
     """D6: reaching closed adds 1 and the total to the profile; closed->cancelled takes both back; nothing
     else (profile updates included) changes closedSessions/totalSales; an overflowing totalSales is a 400."""
     if not _ok(obs) or not obs.strict_order or rules.is_retry(obs):
-        return
+        return SKIP
     profile = obs.response_profile or {}
     x = obs.exchange
     if x.operation == PROFILE:
@@ -300,7 +301,7 @@ def closed_sessions_bookkeeping(obs: Observation, case: Any) -> None:
         return
     delta = rules.bookkeeping_delta(obs)
     if delta is None or profile.get("integrationId") != obs.target_profile_id:
-        return
+        return SKIP
     base = obs.before_profile.closed_sessions if obs.before_profile else 0
     closed, sales = base + delta[0], delta[1]
     if sales is None:
@@ -313,10 +314,10 @@ def closed_sessions_bookkeeping(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def event_id_strictly_increasing(obs: Observation, case: Any) -> None:
+def event_id_strictly_increasing(obs: Observation, case: Any) -> bool | None:
     """D10: every accepted call records a new event whose id is greater than every earlier one."""
     if not _ok(obs):
-        return
+        return SKIP
     event_id = (obs.event or {}).get("id")
     if not isinstance(event_id, int) or isinstance(event_id, bool) or event_id in obs.seen_event_ids or (
             obs.strict_order and obs.last_event_id is not None and event_id <= obs.last_event_id):
@@ -325,11 +326,11 @@ def event_id_strictly_increasing(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def event_type(obs: Observation, case: Any) -> None:
+def event_type(obs: Observation, case: Any) -> bool | None:
     """D10: *_created on creation, talon_session_closed/cancelled when the call changes the state,
     *_updated otherwise; event.sessionId only for sessions, event.profileId the entity's profile."""
     if not _ok(obs) or rules.is_retry(obs):
-        return
+        return SKIP
     x, event = obs.exchange, obs.event or {}
     got = event.get("type")
     if x.operation == PROFILE:
@@ -362,11 +363,11 @@ def _effects(obs: Observation) -> list[Any]:
 
 
 @_domain_check
-def effects_well_formed(obs: Observation, case: Any) -> None:
+def effects_well_formed(obs: Observation, case: Any) -> bool | None:
     """D11: effects are [campaignId, rulesetId, ruleIndex, [name, args...]]; a session with a coupon/referral
     has exactly one accept or reject effect for that code, none without; profile updates have none."""
     if not _ok(obs):
-        return
+        return SKIP
     effects = (obs.event or {}).get("effects")
     bad = [e for e in effects or [] if not (isinstance(e, list) and len(e) == 4 and all(_is_int(v) for v in e[:3])
                                             and isinstance(e[3], list) and e[3] and isinstance(e[3][0], str))]
@@ -392,10 +393,10 @@ def effects_well_formed(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def discounts_reflect_effects(obs: Observation, case: Any) -> None:
+def discounts_reflect_effects(obs: Observation, case: Any) -> bool | None:
     """D11: session.discounts has exactly one entry per setDiscount label, with its amount."""
     if not _ok(obs, SESSION):
-        return
+        return SKIP
     amounts: dict[str, list[Any]] = {}
     for e in _effects(obs):
         if isinstance(e, list) and len(e) == 4 and isinstance(e[3], list) and len(e[3]) == 3 and e[3][0] == "setDiscount":
@@ -409,11 +410,11 @@ def discounts_reflect_effects(obs: Observation, case: Any) -> None:
 
 
 @_domain_check
-def error_response_pointer(obs: Observation, case: Any) -> None:
+def error_response_pointer(obs: Observation, case: Any) -> bool | None:
     """D1: every error is an ErrorResponse whose sources name a request member (JSON pointer) or parameter."""
     x = obs.exchange
     if x.accepted or x.method == "HEAD" or x.status >= 500:
-        return
+        return SKIP
     body = x.response
     errors = body.get("errors", []) if isinstance(body, dict) else None
     if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not isinstance(errors, list):

@@ -35,12 +35,14 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
             operations.add_row(label, str(counts["cases"]), _red(counts["failed"]))
         console.print(operations)
 
-        checks = Table(title="Per check", title_justify="left")
-        for column in ("check", "kind", "passed", "failed", "skipped"):
+        checks = Table(title="Per check (not applicable: the rule or check did not apply to the case)",
+                       title_justify="left")
+        for column in ("check", "kind", "passed", "failed", "not applicable"):
             checks.add_column(column, justify="left" if column in ("check", "kind") else "right")
         for name, counts in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0])):
             checks.add_row(name, "domain" if name in DOMAIN_CHECKS else "built-in", str(counts["success"]),
-                           _red(counts["failure"]), str(counts["skip"]))
+                           _red(counts["failure"]),
+                           str(report.total_cases - counts["success"] - counts["failure"]))
         console.print(checks)
 
         for number, failure in enumerate(report.failures, 1):
