@@ -24,6 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, machine, median, write_results  # noqa: E402
@@ -51,17 +53,20 @@ def _pin(core: int) -> Any:
 
 
 def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
+    refserver = [sys.executable, "-m", "refserver", "--quiet", "--port", str(port),
+                 "--db", str(workdir / f"ref-{port}.db")]
     return {
-        "refserver": [sys.executable, "-m", "refserver", "--quiet", "--port", str(port),
-                      "--db", str(workdir / f"ref-{port}.db")],
+        "refserver": refserver,
+        "baseline": refserver,  # the same command, run from --baseline-dir
         "minimal": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port)],
     }
 
 
-def _start(target: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start(target: str, workdir: Path, baseline_dir: Path | None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=ROOT, env=env, preexec_fn=_pin(SERVER_CORE),
+    home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -101,7 +106,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each saturation / open-loop run")
     ap.add_argument("--connections", type=int, default=32, help="saturation connections (open loop: 64)")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
-    ap.add_argument("--targets", default="refserver,minimal")
+    ap.add_argument("--name", default="server_throughput", help="results file name (bench/results/<name>.*)")
+    ap.add_argument("--targets", default="refserver,minimal",
+                    help="comma list of refserver, minimal, baseline (baseline needs --baseline-dir)")
+    ap.add_argument("--baseline-dir", type=Path, default=None,
+                    help="a checkout whose refserver/ runs as target 'baseline', e.g. from "
+                         "`git archive <commit> refserver | tar -x -C DIR`")
     args = ap.parse_args()
     started = machine()
     generator = args.generator
@@ -120,18 +130,23 @@ def main() -> None:
         write_wrk_corpus(corpus, corpus_file)
         for round_no in range(args.runs):
             for target in targets if round_no % 2 == 0 else reversed(targets):
-                proc, port = _start(target, workdir)
+                proc, port = _start(target, workdir, args.baseline_dir)
                 try:
                     warm_offset = n - 5_000  # warm-up uses the tail, the measured runs the head
+                    server_cpu = psutil.Process(proc.pid)
                     if generator == "wrk":
                         _wrk(port, corpus_file, 1, args.connections, warm_offset)
+                        cpu_before = sum(server_cpu.cpu_times()[:2])
                         sat = _wrk(port, corpus_file, args.seconds, args.connections, 0)
                     else:
                         run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=1,
                                         connections=args.connections, offset=warm_offset)
+                        cpu_before = sum(server_cpu.cpu_times()[:2])
                         closed = run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=args.seconds,
                                                  connections=args.connections)
                         sat = {"rps": closed.rate, "requests": closed.completed, "non_2xx": closed.non_2xx}
+                    cpu_used = sum(server_cpu.cpu_times()[:2]) - cpu_before
+                    sat["server_cpu_us_per_request"] = cpu_used / sat["requests"] * 1e6 if sat["requests"] else 0.0
                     half = run_open_loop("127.0.0.1", port, pairs, LABELS, rate=sat["rps"] / 2,
                                          seconds=args.seconds, offset=n // 2)
                 finally:
@@ -142,8 +157,8 @@ def main() -> None:
                       f"{half.non_2xx}, generator lag {half.max_send_lag_ms:.1f} ms)", flush=True)
     summary = _summarise(runs)
     table = _table(summary, runs, generator, args, corpus.mean_body_bytes)
-    write_results("server_throughput", {
-        "settings": {**vars(args), "generator": generator, "corpus_requests": n,
+    write_results(args.name, {
+        "settings": {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "generator": generator, "corpus_requests": n,
                      "mean_body_bytes": corpus.mean_body_bytes, "server_core": SERVER_CORE,
                      "generator_core": GENERATOR_CORE},
         "summary": summary, "runs": runs,
@@ -164,10 +179,14 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         rps = [r["saturation"]["rps"] for r in rs]
         summary[target] = {
             "rps": median(rps), "rps_spread_pct": _spread(rps),
+            "server_cpu_us_per_request": median(r["saturation"]["server_cpu_us_per_request"] for r in rs),
             "half_rate": median(r["half_load"]["rate"] for r in rs),
             "p50_ms": median(r["half_load"]["p50_ms"] for r in rs),
             "p99_ms": median(r["half_load"]["p99_ms"] for r in rs),
             "p99_ms_all": [r["half_load"]["p99_ms"] for r in rs],
+            "service_p50_ms": median(r["half_load"]["service_p50_ms"] for r in rs),
+            "service_p99_ms": median(r["half_load"]["service_p99_ms"] for r in rs),
+            "max_send_lag_ms": median(r["half_load"]["max_send_lag_ms"] for r in rs),
             "per_endpoint": {
                 label: {k: median(r["half_load"]["per_label"][label][k] for r in rs) for k in ("p50_ms", "p99_ms")}
                 for label in LABELS
@@ -178,6 +197,9 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                   for a, b in zip(runs["refserver"], runs["minimal"], strict=True)]
         summary["ratio"] = median(ratios)
         summary["ratio_per_round"] = ratios
+        summary["cpu_ratio"] = median(
+            b["saturation"]["server_cpu_us_per_request"] / a["saturation"]["server_cpu_us_per_request"]
+            for a, b in zip(runs["refserver"], runs["minimal"], strict=True))
         summary["ratio_met"] = summary["ratio"] >= TARGET_RATIO
         summary["p99_met"] = summary["refserver"]["p99_ms"] < TARGET_P99_MS
     return summary
@@ -187,25 +209,32 @@ def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: 
     lines = [
         f"Journey mix (default weights), mean body {body:.0f} B; server on core {SERVER_CORE}, generator on "
         f"core {GENERATOR_CORE}; saturation: {generator} ({args.connections} connections, {args.seconds:g} s); "
-        f"latency: open loop at 50% of that round's saturation, 64 connections, from the due time. "
-        f"Medians of {args.runs} rounds.",
+        f"latency: open loop at 50% of that round's saturation, 64 connections, measured from the due time "
+        f"(service = from the actual send; generator lag = how far our Python generator fell behind its "
+        f"schedule, which the due-time latencies include). Medians of {args.runs} rounds; spread = "
+        f"(max - min) / median of the saturation runs.",
         "",
-        "| server | req/s at saturation | spread | rate for latency | p50 ms | p99 ms | session p50/p99 | profile p50/p99 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| server | req/s at saturation | spread | server CPU us/request | rate for latency | p50 ms | p99 ms | session p50/p99 | "
+        "profile p50/p99 | service p50/p99 | generator lag ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for target in runs:
         s = summary[target]
         e = s["per_endpoint"]
         lines.append(
-            f"| {target} | {s['rps']:.0f} | {s['rps_spread_pct']:.0f}% | {s['half_rate']:.0f} | {s['p50_ms']:.2f} | "
+            f"| {target} | {s['rps']:.0f} | {s['rps_spread_pct']:.0f}% | {s['server_cpu_us_per_request']:.0f} | "
+            f"{s['half_rate']:.0f} | {s['p50_ms']:.2f} | "
             f"{s['p99_ms']:.2f} | {e['session']['p50_ms']:.2f} / {e['session']['p99_ms']:.2f} | "
-            f"{e['profile']['p50_ms']:.2f} / {e['profile']['p99_ms']:.2f} |")
+            f"{e['profile']['p50_ms']:.2f} / {e['profile']['p99_ms']:.2f} | "
+            f"{s['service_p50_ms']:.2f} / {s['service_p99_ms']:.2f} | {s['max_send_lag_ms']:.1f} |")
     if "ratio" in summary:
         lines += ["", f"**refserver / minimal = {summary['ratio']:.2f}** (target >= {TARGET_RATIO}: "
                       f"{'met' if summary['ratio_met'] else 'missed'}); refserver p99 at half load "
                       f"{summary['refserver']['p99_ms']:.2f} ms (target < {TARGET_P99_MS} ms: "
                       f"{'met' if summary['p99_met'] else 'missed'}). Per-round ratios: "
-                      + ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"]) + "."]
+                      + ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"]) + ". "
+                      f"By server CPU per request (steadier on a shared machine): minimal / refserver = "
+                      f"{summary['cpu_ratio']:.2f}."]
     return lines
 
 

@@ -5,9 +5,11 @@ Order of checks for every HTTP request (the first failure answers):
 the limit (Content-Length first, then while reading) -> 401/400 auth (D2) -> 415 content type (D15) ->
 400 body not acceptable JSON -> handler (400 validation / state machine, or 200 IntegrationState).
 
-Concurrency: after the body is read, read-validate-apply-commit runs synchronously on the event-loop
-thread (no await in between), so requests are serialised without locks: no lost updates, no
-"database is locked". Every response body is JSON produced by `store.dumps`.
+Concurrency: after the body is read, read-validate-apply runs synchronously on the event-loop thread (no
+await in between), so requests are serialised without locks: no lost updates, no "database is locked".
+Each request's writes sit in its own savepoint; the requests handled in one loop iteration share one
+COMMIT (`Store.grouped_transaction`), and every answer waits for that COMMIT (acknowledged means
+committed). Every response body is JSON produced by `store.dumps`.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
     """A new ASGI app serving the two v1 upserts from `store`; `log` gets one line per request.
     With `config.faults` set, the store and the app are wrapped by `refserver.fault_layer`."""
     store = faulty_store(store, config.faults)
+    grouped = isinstance(store, Store)  # the fault layer's lazily committing store keeps its own commits
 
     def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes) -> bytes:
         authenticate(headers, body, config)
@@ -154,7 +157,7 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             if not is_json_media_type(decoded):
                 raise UnsupportedMediaType(decoded)
         document = parse_body(body)
-        with store.transaction() as tx:
+        with store.grouped_transaction() if grouped else store.transaction() as tx:
             state = route.handler(tx, config, entity_id, document, utc_now())
             return dumps(state)  # serialised before COMMIT: an answer we cannot send is never committed
 
@@ -184,6 +187,8 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             if body is None:
                 return
             status, payload = 200, handle(route, entity_id, headers, body)
+            if grouped:
+                await store.group_committed()  # answer only once this request's writes are committed
         except ApiError as error:
             status, payload, extra = error.status, dumps(error.body()), error.headers
         except RecursionError:
