@@ -1,0 +1,63 @@
+"""Group commit: requests handled together share one COMMIT, yet each is all-or-nothing and is answered
+only once its writes are committed (visible to another connection)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from refserver.app import create_app
+from refserver.config import ServerConfig
+from refserver.store import Store
+
+
+def _committed_session(db: Path, session_id: str) -> Any:
+    with sqlite3.connect(db) as other:  # a second connection sees committed data only
+        return other.execute("SELECT doc FROM sessions WHERE integration_id = ?", (session_id,)).fetchone()
+
+
+async def _concurrent_puts(app: Any, db: Path, count: int) -> list[tuple[int, bool]]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://refserver") as http:
+
+        async def put(i: int) -> tuple[int, bool]:
+            body = {"total": "not a number"} if i % 3 == 0 else {"profileId": f"p{i % 4}", "total": i}
+            response = await http.put(f"/v1/customer_sessions/g{i}", json=body)
+            return response.status_code, _committed_session(db, f"g{i}") is not None
+
+        return await asyncio.gather(*(put(i) for i in range(count)))
+
+
+def test_group_commit_answers_only_committed_writes_and_isolates_failures(tmp_path: Path) -> None:
+    db = tmp_path / "group.db"
+    with Store(db) as store:
+        results = asyncio.run(_concurrent_puts(create_app(store, ServerConfig()), db, 30))
+        counts = store.counts()
+    for i, (status, committed) in enumerate(results):
+        if i % 3 == 0:
+            assert (status, committed) == (400, False), i
+        else:
+            assert (status, committed) == (200, True), i
+    assert counts["sessions"] == 20
+    assert counts["events"] == 20
+    assert counts["profiles"] == 4
+
+
+def test_plain_transaction_after_grouped_requests_commits_the_group_first(tmp_path: Path) -> None:
+    db = tmp_path / "mixed.db"
+    with Store(db) as store:
+
+        async def grouped_then_plain() -> None:
+            with store.grouped_transaction() as tx:
+                tx.put_session({"integrationId": "a", "state": "open"})
+            with store.transaction() as tx:  # must not fail with "transaction within a transaction"
+                tx.put_session({"integrationId": "b", "state": "open"})
+            await store.group_committed()
+
+        asyncio.run(grouped_then_plain())
+        assert _committed_session(db, "a") is not None
+        assert _committed_session(db, "b") is not None
