@@ -75,7 +75,7 @@ _Check = Callable[[Observation, Any], "bool | None"]
 SKIP = True
 
 
-def _domain_check(func: _Check) -> Callable[..., "bool | None"]:
+def _domain_check(func: _Check) -> Callable[..., bool | None]:
     """Register ``func(obs, case)`` as a schemathesis check named like ``func``."""
 
     @functools.wraps(func)

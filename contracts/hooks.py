@@ -29,7 +29,13 @@ import contracts.checks  # noqa: F401  (registers the domain checks)
 from contracts import rules
 from contracts.model import valid_id
 from contracts.runtime import runtime_for
-from strategies.edges import EDGE_INTEGERS, EDGE_NUMBERS, EDGE_STRINGS, edge_customer_profiles, edge_customer_sessions
+from strategies.edges import (
+    EDGE_INTEGERS,
+    EDGE_NUMBERS,
+    EDGE_STRINGS,
+    edge_customer_profiles,
+    edge_customer_sessions,
+)
 from strategies.wire import Credentials, auth_headers
 
 __all__ = ["EDGE_PATH_IDS", "INVALID_PATH_IDS", "SignedAuth", "edge_profile_bodies", "edge_session_bodies"]

@@ -32,17 +32,17 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 __all__ = [
+    "ALLOWED_TRANSITIONS",
     "PROFILE",
     "SESSION",
-    "ALLOWED_TRANSITIONS",
     "Exchange",
+    "Model",
     "Observation",
     "ProfileView",
     "SessionView",
-    "Model",
     "entity_of",
-    "valid_id",
     "merge_attributes",
+    "valid_id",
 ]
 
 PROFILE = "updateCustomerProfile"

@@ -16,14 +16,14 @@ from contracts.model import ALLOWED_TRANSITIONS, PROFILE, SESSION, Observation, 
 from contracts.spec import request_schema
 
 __all__ = [
-    "schema_valid",
-    "changed_fields",
-    "is_retry",
-    "requested_state",
-    "expected_session",
     "bookkeeping_delta",
-    "pointer_resolves",
+    "changed_fields",
+    "expected_session",
     "illegal_reason",
+    "is_retry",
+    "pointer_resolves",
+    "requested_state",
+    "schema_valid",
 ]
 
 _JSON_TYPES = ("application/json",)
@@ -156,17 +156,17 @@ def bookkeeping_delta(obs: Observation) -> tuple[int, float | None] | None:
     if profile is None:
         if obs.before_profile_existed is not False:
             return None
-        closed, sales = 0, 0.0
+        sales: Any = 0.0
     else:
-        closed, sales = profile.closed_sessions, profile.total_sales
+        sales = profile.total_sales
     before_state = obs.before_session.state if obs.before_session else None
     after_state = expected["state"]
     if after_state == "closed" and before_state in (None, "open"):
         return 1, finite_sum(sales, expected["total"])
     if after_state == "cancelled" and before_state == "closed":
         assert obs.before_session is not None
-        return -1, finite_sum(sales, -float(obs.before_session.total))
-    return 0, float(sales)
+        return -1, finite_sum(sales, -obs.before_session.total)
+    return 0, finite_sum(sales, 0)
 
 
 def pointer_resolves(pointer: str, document: Any) -> bool:

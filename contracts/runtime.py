@@ -21,7 +21,7 @@ from typing import Any
 from contracts.model import Exchange, Model, Observation
 from strategies.wire import Credentials, build_put
 
-__all__ = ["CheckRuntime", "credentials_from_env", "runtime_for", "attach_runtime", "probe"]
+__all__ = ["CheckRuntime", "attach_runtime", "credentials_from_env", "probe", "runtime_for"]
 
 # keyed by id(schema); the schema itself is held so that its id cannot be reused (schemas are unhashable)
 _RUNTIMES: dict[int, tuple[Any, CheckRuntime]] = {}

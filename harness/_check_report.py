@@ -12,7 +12,7 @@ from typing import Any
 
 from strategies.wire import Credentials, redact
 
-__all__ = ["FailureRow", "Report", "LiveCounter", "read_report"]
+__all__ = ["FailureRow", "LiveCounter", "Report", "read_report"]
 
 PHASES: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
 

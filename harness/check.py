@@ -22,13 +22,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from contracts.checks import DOMAIN_CHECKS
-import yaml
-
 from contracts.spec import load_contract
 from harness._check_report import LiveCounter, Report, read_report
 from strategies.wire import Credentials, auth_headers, redact

@@ -29,7 +29,7 @@ from contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env
 from contracts.spec import CONTRACT_FILE
 from refserver import ServerConfig, Store, create_app
 
-__all__ = ["Flagged", "Mutation", "FaultyApp", "serve", "Driver", "reference_app", "running", "user_credentials"]
+__all__ = ["Driver", "FaultyApp", "Flagged", "Mutation", "reference_app", "running", "serve", "user_credentials"]
 
 
 def user_credentials() -> Any:
