@@ -22,7 +22,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.gates import SloSet
-from loadtests.journeybook import JourneyBook
+from loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
 from loadtests.recorder import LatencyRecorder
 
 __all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
@@ -147,11 +147,19 @@ class TalonPlugin:
             nodes = max(1, int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1))
         self.limiter = RateLimiter(self.settings.max_rate / nodes if self.settings.max_rate > 0 else 0.0)
 
-    def journey_book(self, weights: dict[str, int]) -> JourneyBook:
-        """The process's JourneyBook (built on first use; seeded by --talon-seed and the node)."""
-        if self._book is None:
+    def journey_book(self) -> JourneyBook:
+        """The process's JourneyBook for the current weights (built at init, rebuilt if they change)."""
+        weights = self.settings.weights or DEFAULT_WEIGHTS
+        if self._book is None or self._book.weights != weights:
             self._book = JourneyBook(weights, seed=f"{self.settings.seed}:{self.node}", marker=self.run_token)
         return self._book
+
+    def _prepare_ahead(self) -> None:
+        """Build the journey book and compile the response schemas before the test starts."""
+        from loadtests._contract import ResponseValidator
+
+        ResponseValidator.shared()
+        self.journey_book()
 
     @property
     def node(self) -> int:
@@ -168,6 +176,8 @@ class TalonPlugin:
         environment.talon_plugin = plugin  # type: ignore[attr-defined]
         ev = environment.events
         ev.request.add_listener(plugin.recorder.on_request)
+        if not isinstance(environment.runner, MasterRunner):
+            plugin._prepare_ahead()  # off the measured run: nothing is generated while requests fly
         if isinstance(environment.runner, WorkerRunner):
             ev.report_to_master.add_listener(plugin._on_report_to_master)
             ev.test_start.add_listener(lambda **_: plugin._configure())

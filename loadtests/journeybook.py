@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from strategies.journeys import JOURNEY_KINDS, Call, build_journey
 from strategies.wire import PROFILE, Credentials, PreparedPut, build_put, encode_body
 
-__all__ = ["JourneyBook", "PreparedCall", "request_name"]
+__all__ = ["DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall", "request_name"]
+
+DEFAULT_WEIGHTS: dict[str, int] = {
+    "returning_customer": 30,
+    "anonymous_shopper": 15,
+    "coupon_hunter": 10,
+    "abandoned_cart": 15,
+    "cancelled_order": 5,
+    "profile_only": 15,
+    "multi_session": 5,
+    "retry": 3,
+    "illegal_transition": 2,
+}
 
 
 def request_name(operation: str) -> str:
@@ -58,6 +70,7 @@ class JourneyBook:
         if not marker.isalnum():
             raise ValueError(f"marker must be alphanumeric (it is replaced byte-wise), got {marker!r}")
         rng = random.Random(seed)
+        self.weights = dict(weights)
         self.templates: tuple[_Template, ...] = tuple(
             self._template(rng.choices(kinds, [weights[k] for k in kinds])[0], rng, f"{marker}T{i:05d}")
             for i in range(size)

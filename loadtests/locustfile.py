@@ -34,7 +34,7 @@ from locust.env import Environment
 
 from loadtests._contract import ResponseValidator
 from loadtests._plugin import TalonPlugin, add_arguments
-from loadtests.journeybook import PreparedCall
+from loadtests.journeybook import DEFAULT_WEIGHTS, PreparedCall
 from loadtests.openload import ArrivalPlan, OpenWorkload
 from strategies.journeys import Call
 from strategies.wire import Credentials, redact
@@ -42,17 +42,6 @@ from strategies.wire import Credentials, redact
 __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
 
 CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
-DEFAULT_WEIGHTS: dict[str, int] = {
-    "returning_customer": 30,
-    "anonymous_shopper": 15,
-    "coupon_hunter": 10,
-    "abandoned_cart": 15,
-    "cancelled_order": 5,
-    "profile_only": 15,
-    "multi_session": 5,
-    "retry": 3,
-    "illegal_transition": 2,
-}
 _BATCH = 16  # journeys issued at a time, between journeys (never while a journey runs)
 _user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
 
@@ -92,7 +81,7 @@ class TalonBaseUser(FastHttpUser):
         self.seq = next(_user_seq)
         self.rng = random.Random(f"{self.settings.seed}:{self.plugin.node}:{self.seq}")
         self.creds = _credentials()
-        self.validator = ResponseValidator.shared()
+        self.validator = ResponseValidator.shared()  # already built at init (see TalonPlugin.install)
 
     # -- the single request path ---------------------------------------------------------------
     def _send(self, pc: PreparedCall, intended: float | None = None, *, first: bool = False) -> None:
@@ -161,7 +150,7 @@ class TalonUser(TalonBaseUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.book = self.plugin.journey_book(self.settings.weights or DEFAULT_WEIGHTS)
+        self.book = self.plugin.journey_book()
         self._buffer: deque[list[PreparedCall]] = deque()
         self._counter = itertools.count()
         if self.settings.rate:
