@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from refserver import ServerProcess  # noqa: E402
-from tests.robustness.concurrency import concurrent_updates  # noqa: E402
-from tests.robustness.durability import audit, kill_mid_load, restart_and_probe  # noqa: E402
+from refserver import ServerProcess
+from tests.robustness.concurrency import concurrent_updates
+from tests.robustness.durability import audit, kill_mid_load, restart_and_probe
 
 
 def durability_round(seed: int, kill_after: int, workers: int) -> dict:

@@ -178,7 +178,7 @@ class _Gen:
 
     def too_large(self) -> Hostile:
         r = self.rng
-        path, op = self.target()
+        path, _op = self.target()
         style = r.choice(("body", "chunked", "declared", "absurd"))
         pad = b'{"attributes":{"k":"' + b"x" * (LIMIT + 1 - 23) + b'"}}'
         assert len(pad) == LIMIT + 1
@@ -243,7 +243,7 @@ class _Gen:
 
     def control_char_id(self) -> Hostile:
         r = self.rng
-        code = r.choice((*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)))
+        code = r.choice((*range(0x20), 0x7F, *range(0x80, 0xA0)))
         escaped = "".join(f"%{b:02X}" for b in chr(code).encode())
         base = self.fresh_id().decode()
         at = r.randint(0, len(base))
