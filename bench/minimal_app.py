@@ -2,7 +2,7 @@
 
 It parses the JSON body (orjson), keeps the last document per id in a dict, and answers a small
 IntegrationState-shaped JSON document with a growing event id. No validation, no persistence, no auth.
-Run it like the reference server (uvicorn, uvloop + httptools, no access log):
+Run it like the reference server (uvicorn, uvloop + httptools, no access log, no proxy-headers layer):
 
     python bench/minimal_app.py --port 8001
 """
@@ -59,7 +59,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     args = ap.parse_args()
     uvicorn.run(create_minimal_app(), host=args.host, port=args.port, access_log=False, log_level="warning",
-                loop="uvloop", http="httptools", server_header=False, date_header=False)
+                loop="uvloop", http="httptools", server_header=False, date_header=False,
+                proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ def serve(
             http="auto",
             server_header=False,
             date_header=False,
+            proxy_headers=False,  # nothing here reads client/scheme: skip uvicorn's per-request middleware
         )
         server = uvicorn.Server(uv_config)
         bound = sock.getsockname()[1]
