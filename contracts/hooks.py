@@ -29,6 +29,7 @@ import contracts.checks  # noqa: F401  (registers the domain checks)
 from contracts import rules
 from contracts.model import valid_id
 from contracts.runtime import runtime_for
+from strategies.bodies import cart_items
 from strategies.edges import (
     EDGE_INTEGERS,
     EDGE_NUMBERS,
@@ -131,16 +132,41 @@ def map_case(ctx: Any, case: Any) -> Any:
     return case
 
 
+def journey_steps() -> st.SearchStrategy[dict[str, Any]]:
+    """Session bodies a real integration sends after opening a session: a cart update (items + total), a
+    close, a cancel, a retry-looking repeat of a state, a coupon, or a read (``{}``). Always valid."""
+    cart = st.lists(cart_items(), min_size=1, max_size=3)
+    return st.one_of(
+        st.builds(lambda items, total: {"cartItems": items, "total": total}, cart,
+                  st.floats(0, 1000, allow_nan=False).map(lambda t: round(t, 2))),
+        st.sampled_from(({"state": "closed"}, {"state": "cancelled"}, {"state": "open"}, {},
+                         {"coupon": "SUMMER10"}, {"referral": "FRIEND-ALICE"})),
+    )
+
+
 @schemathesis.hook
 def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStrategy:
-    """Fuzzing: a positive case's body is sometimes replaced by a ``strategies.edges`` body."""
+    """Fuzzing: a positive case's body is sometimes (1 in 4) replaced by a ``strategies.edges`` body.
+    Stateful: a positive session case's body is often (1 in 2) replaced by a journey step (cart update,
+    close, cancel, state repeat, coupon), keeping a linked ``profileId``, so chains read like real
+    sessions instead of random bodies that a closed session rejects."""
     operation = ctx.operation
     if operation is None:
         return strategy
-    edges = edge_customer_sessions() if "session" in operation.path else edge_customer_profiles()
+    is_session = "session" in operation.path
+    edges = edge_customer_sessions() if is_session else edge_customer_profiles()
+    steps = journey_steps()
 
-    def maybe_edge(case: Any) -> st.SearchStrategy:
-        if _phase(case) != "fuzzing" or _negative_at(case, "body") or case.body is None:
+    def maybe_replace(case: Any) -> st.SearchStrategy:
+        phase = _phase(case)
+        if _negative_at(case, "body") or not isinstance(case.body, dict):
+            return st.just(case)
+        if phase == "fuzzing":
+            replacement, odds = edges, 4
+        elif phase == "stateful" and is_session:
+            linked = {k: v for k, v in case.body.items() if k == "profileId"}
+            replacement, odds = steps.map(lambda body: {**body, **linked}), 2
+        else:
             return st.just(case)
 
         def swap(body: Any) -> Any:
@@ -148,9 +174,9 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
             return case
 
         # draw the coin first: the edge strategies are costly, so draw a body only when it is used
-        return st.integers(0, 3).flatmap(lambda n: edges.map(swap) if n == 0 else st.just(case))
+        return st.integers(0, odds - 1).flatmap(lambda n: replacement.map(swap) if n == 0 else st.just(case))
 
-    return strategy.flatmap(maybe_edge)
+    return strategy.flatmap(maybe_replace)
 
 
 class SignedAuth(requests.auth.AuthBase):
