@@ -93,14 +93,22 @@ class PreparedPut:
 def path_for(operation: str, entity_id: str) -> str:
     """Raw request path for *operation* and *entity_id*; every reserved character is percent-encoded.
 
+    The ids ``.`` and ``..`` are sent as ``%2E`` / ``%2E%2E`` so that no client or proxy removes them as
+    dot segments (RFC 3986 section 5.2.4).
+
     >>> path_for(PROFILE, "a b/c")
     '/v1/customer_profiles/a%20b%2Fc'
+    >>> path_for(SESSION, "..")
+    '/v1/customer_sessions/%2E%2E'
     """
     try:
         prefix = _PREFIXES[operation]
     except KeyError:
         raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}") from None
-    return prefix + quote(entity_id, safe="")
+    segment = quote(entity_id, safe="")
+    if segment in (".", ".."):
+        segment = segment.replace(".", "%2E")
+    return prefix + segment
 
 
 def encode_body(body: object) -> bytes:
