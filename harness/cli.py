@@ -173,7 +173,17 @@ def load(**options) -> None:
 
     with _target(options, "load") as base_url:
         result = run_load(_load_config(**{**options, "base_url": base_url}))
-    sys.exit(0 if result.passed else 1)
+    if result.interrupted:
+        click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
+    elif result.passed:
+        click.secho("load: every SLO held", fg="green")
+    for breach in result.breaches:
+        click.secho(f"SLO breached: {breach}", fg="red")
+    if not result.trustworthy:
+        click.secho("warning: the load generator's CPU saturated; latency figures are untrustworthy", fg="yellow")
+    if result.summary_path:
+        click.echo(f"summary: {result.summary_path}")
+    sys.exit(130 if result.interrupted else 0 if result.passed else 1)
 
 
 @main.command()

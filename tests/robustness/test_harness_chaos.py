@@ -151,8 +151,6 @@ def test_ctrl_c_check_prints_a_partial_summary(tmp_path: Path) -> None:
     assert rc == 130 and "interrupt" in output.lower()
 
 
-@pytest.mark.xfail(strict=True, reason="harness/cli.py `load` exits 0/1 from result.passed and prints nothing: "
-                   "an interrupted load exits 1, not 130 as cli.py's docstring promises; reported to the lead")
 def test_ctrl_c_load_exits_130_and_says_so(tmp_path: Path) -> None:
     with serve_chaos("error_storm") as url:
         rc, output, _ = _interrupt(_load_argv(url, tmp_path, duration=120), 7.0, tmp_path)
