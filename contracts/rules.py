@@ -83,6 +83,33 @@ def requested_state(obs: Observation) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def json_equal(a: Any, b: Any) -> bool:
+    """JSON value equality: numbers by value (1 == 1.0), booleans never equal to numbers."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(json_equal, a, b))
+    if isinstance(a, (int, float)):
+        return isinstance(b, (int, float)) and a == b
+    return type(a) is type(b) and a == b
+
+
+def stored_cart(items: Any) -> Any:
+    """A cart as a server stores it (D4): null members, and null values of an item's attributes, dropped."""
+    if not isinstance(items, list):
+        return items
+    cleaned = []
+    for item in items:
+        if isinstance(item, dict):
+            item = {k: v for k, v in item.items() if v is not None}
+            if isinstance(item.get("attributes"), dict):
+                item["attributes"] = {k: v for k, v in item["attributes"].items() if v is not None}
+        cleaned.append(item)
+    return cleaned
+
+
 def changed_fields(obs: Observation) -> list[str]:
     """Top-level members (in request order) whose sent non-null value differs from the stored session (D5)."""
     before = obs.before_session
@@ -96,10 +123,14 @@ def changed_fields(obs: Observation) -> list[str]:
         if value is None:
             continue
         if key == "attributes":
-            if isinstance(value, dict) and any(v is not None and before.attributes.get(k, object()) != v
-                                               for k, v in value.items()):
+            if isinstance(value, dict) and any(
+                    v is not None and (k not in before.attributes or not json_equal(before.attributes[k], v))
+                    for k, v in value.items()):
                 changed.append(key)
-        elif key in stored and stored[key] != value:
+        elif key == "cartItems":
+            if not json_equal(stored[key], stored_cart(value)):
+                changed.append(key)
+        elif key in stored and not json_equal(stored[key], value):
             changed.append(key)
     return changed
 
@@ -137,7 +168,8 @@ def expected_session(obs: Observation) -> dict[str, Any] | None:
         "state": sent("state") or (before.state if before else "open"),
         "total": sent("total") if sent("total") is not None else (before.total if before else 0),
         "profileId": sent("profileId") if sent("profileId") is not None else (before.profile_id if before else ""),
-        "cartItems": sent("cartItems") if sent("cartItems") is not None else (before.cart_items if before else []),
+        "cartItems": stored_cart(sent("cartItems")) if sent("cartItems") is not None else (
+            before.cart_items if before else []),
         "coupon": sent("coupon") if sent("coupon") is not None else (before.coupon if before else ""),
         "referral": sent("referral") if sent("referral") is not None else (before.referral if before else ""),
         "attributes": merged,

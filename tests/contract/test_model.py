@@ -72,3 +72,16 @@ def test_schema_valid_rejects_what_the_server_must_reject() -> None:
     assert not rules.schema_valid(model.observe(_session("s", b'{"state":"open","state":"closed"}', 400)))
     assert not rules.schema_valid(model.observe(_session("s", b'{"total":1e400}', 400)))
     assert not rules.schema_valid(model.observe(_session("s", b'{"bogus":1}', 400)))
+
+
+def test_a_closed_session_repeating_its_cart_with_nulls_and_integral_floats_is_no_change() -> None:
+    model = Model(fresh=True)
+    stored_item = {"name": "n", "sku": "s", "quantity": 2, "price": 1.5, "attributes": {"a": 1}}
+    model.observe(_session("s", b"{}", state="closed", cartItems=[stored_item]))
+    repeat = model.observe(_session(
+        "s", b'{"cartItems":[{"name":"n","sku":"s","quantity":2.0,"price":1.5,"width":null,'
+             b'"attributes":{"a":1,"b":null}}]}', status=200, state="closed", cartItems=[stored_item]))
+    assert rules.changed_fields(repeat) == []
+    flipped = model.observe(_session("s", b'{"cartItems":[{"name":"n","sku":"s","quantity":2,"price":1.5,'
+                                          b'"attributes":{"a":true}}]}', status=400))
+    assert rules.changed_fields(flipped) == ["cartItems"]
