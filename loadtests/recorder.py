@@ -33,6 +33,17 @@ def _new(digits: int = _DIGITS) -> HdrHistogram:
     return HdrHistogram(_LOWEST_US, _HIGHEST_US, digits)
 
 
+def _fast_record(h: HdrHistogram, v: int) -> None:
+    """``h.record_value(v)`` inlined for our layout (lowest value 1, so unit magnitude 0; ``v`` already in
+    range): the same counts index, total, min and max, at a fraction of the cost on the hot path."""
+    shm = h.sub_bucket_half_count_magnitude
+    b = (v | h.sub_bucket_mask).bit_length() - shm - 1
+    h.counts[((b + 1) << shm) + (v >> b) - h.sub_bucket_half_count] += 1
+    h.total_count += 1
+    h.min_value = min(h.min_value, v)
+    h.max_value = max(h.max_value, v)
+
+
 def _to_us(ms: float) -> int:
     return min(_HIGHEST_US, max(_LOWEST_US, round(ms * 1000.0)))
 
@@ -93,20 +104,19 @@ class LatencyRecorder:
     ) -> None:
         """Record one request finished at epoch time ``at``; ``lateness_ms`` (open mode) = actual - intended start."""
         us = _to_us(response_time_ms)
-        corrected_us = None if lateness_ms is None else _to_us(response_time_ms + max(0.0, lateness_ms))
-        self._hist(self.raw, name).record_value(us)  # the overall histogram is summed when read
-        if corrected_us is not None:
-            self._hist(self.corrected, name).record_value(corrected_us)
+        _fast_record(self._hist(self.raw, name), us)  # the overall histogram is their sum, built on read
+        w = self._window(int(at // self.window_s))
+        _fast_record(w.hist, us)
+        if lateness_ms is not None:
+            corrected_us = _to_us(response_time_ms + max(0.0, lateness_ms))
+            _fast_record(self._hist(self.corrected, name), corrected_us)
+            _fast_record(w.corrected, corrected_us)
         for key in (name, OVERALL):
             c = self.counts.get(key)
             if c is None:
                 c = self.counts[key] = Counts()
             c.requests += 1
             c.failures += failed
-        w = self._window(int(at // self.window_s))
-        w.hist.record_value(us)
-        if corrected_us is not None:
-            w.corrected.record_value(corrected_us)
         w.requests += 1
         w.failures += failed
         self.first_t = at if self.first_t is None else min(self.first_t, at)
