@@ -103,7 +103,8 @@ class LatencyRecorder:
         self, name: str, response_time_ms: float, *, failed: bool, at: float, lateness_ms: float | None = None
     ) -> None:
         """Record one request finished at epoch time ``at``; ``lateness_ms`` (open mode) = actual - intended start."""
-        us = _to_us(response_time_ms)
+        us = int(response_time_ms * 1000.0 + 0.5)
+        us = _LOWEST_US if us < _LOWEST_US else _HIGHEST_US if us > _HIGHEST_US else us  # noqa: FURB136 - hot path, no calls
         _fast_record(self._hist(self.raw, name), us)  # the overall histogram is their sum, built on read
         w = self._window(int(at // self.window_s))
         _fast_record(w.hist, us)
@@ -111,12 +112,11 @@ class LatencyRecorder:
             corrected_us = _to_us(response_time_ms + max(0.0, lateness_ms))
             _fast_record(self._hist(self.corrected, name), corrected_us)
             _fast_record(w.corrected, corrected_us)
-        for key in (name, OVERALL):
-            c = self.counts.get(key)
-            if c is None:
-                c = self.counts[key] = Counts()
-            c.requests += 1
-            c.failures += failed
+        c = self.counts.get(name)
+        if c is None:
+            c = self.counts[name] = Counts()
+        c.requests += 1
+        c.failures += failed
         w.requests += 1
         w.failures += failed
         self.first_t = at if self.first_t is None else min(self.first_t, at)
@@ -226,7 +226,16 @@ class LatencyRecorder:
 
     def endpoints(self) -> list[str]:
         """Names with at least one request, endpoints sorted, overall last."""
-        return sorted(k for k in self.counts if k != OVERALL) + ([OVERALL] if OVERALL in self.counts else [])
+        names = sorted(k for k, c in self.counts.items() if c.requests)
+        return [*names, OVERALL] if names else []
+
+    def totals(self, name: str) -> Counts:
+        """Requests and failures of ``name``; OVERALL sums every endpoint."""
+        if name != OVERALL:
+            return self.counts.get(name, Counts())
+        return Counts(
+            sum(c.requests for c in self.counts.values()), sum(c.failures for c in self.counts.values())
+        )
 
     def span_s(self) -> float:
         """Seconds between the first and the last recorded response (0 when fewer than two)."""

@@ -74,7 +74,7 @@ def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:
     """Gate input from a recorder: one row per endpoint plus the overall row under "overall"."""
     rows = {}
     for name in recorder.endpoints():
-        c = recorder.counts[name]
+        c = recorder.totals(name)
         raw = recorder.histogram(name)
         corrected = recorder.histogram(name, corrected=True)
         rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
