@@ -44,10 +44,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pin(core: int) -> Any:
+def _pin(core: int, nice: int = 0) -> Any:
     def pin() -> None:
         if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > core:
             os.sched_setaffinity(0, {core})
+        if nice:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
 
     return pin
 
@@ -62,11 +64,11 @@ def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
     }
 
 
-def _start(target: str, workdir: Path, baseline_dir: Path | None) -> tuple[subprocess.Popen[bytes], int]:
+def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE),
+    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE, nice),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -106,6 +108,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each saturation / open-loop run")
     ap.add_argument("--connections", type=int, default=32, help="saturation connections (open loop: 64)")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--fixed-rates", default="",
+                    help="comma list of extra open-loop rates (req/s) to measure latency at, e.g. 500,1000")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="scheduling priority for server and generators (e.g. -10 as root on a shared machine)")
     ap.add_argument("--name", default="server_throughput", help="results file name (bench/results/<name>.*)")
     ap.add_argument("--targets", default="refserver,minimal",
                     help="comma list of refserver, minimal, baseline (baseline needs --baseline-dir)")
@@ -117,12 +123,12 @@ def main() -> None:
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "python"
-    if os.cpu_count() and os.cpu_count() >= 2:
-        os.sched_setaffinity(0, {GENERATOR_CORE})
+    _pin(GENERATOR_CORE, args.nice)()  # this process runs the open loop; wrk inherits core and priority
     corpus = build_corpus(80_000)
     pairs = [(raw, int(p)) for raw, p in zip(corpus.requests, corpus.is_profile, strict=True)]
     n = len(pairs)
     targets = args.targets.split(",")
+    fixed_rates = [float(r) for r in args.fixed_rates.split(",") if r]
     runs: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         workdir = Path(tmp)
@@ -130,7 +136,7 @@ def main() -> None:
         write_wrk_corpus(corpus, corpus_file)
         for round_no in range(args.runs):
             for target in targets if round_no % 2 == 0 else reversed(targets):
-                proc, port = _start(target, workdir, args.baseline_dir)
+                proc, port = _start(target, workdir, args.baseline_dir, args.nice)
                 try:
                     warm_offset = n - 5_000  # warm-up uses the tail, the measured runs the head
                     server_cpu = psutil.Process(proc.pid)
@@ -149,9 +155,13 @@ def main() -> None:
                     sat["server_cpu_us_per_request"] = cpu_used / sat["requests"] * 1e6 if sat["requests"] else 0.0
                     half = run_open_loop("127.0.0.1", port, pairs, LABELS, rate=sat["rps"] / 2,
                                          seconds=args.seconds, offset=n // 2)
+                    fixed = {rate: asdict(run_open_loop("127.0.0.1", port, pairs, LABELS, rate=rate,
+                                                        seconds=args.seconds, offset=n // 2 + 20_000 * k))
+                             for k, rate in enumerate(fixed_rates, start=1)}
                 finally:
                     _stop(proc)
-                runs[target].append({"saturation": sat, "half_load": asdict(half)})
+                runs[target].append({"saturation": sat, "half_load": asdict(half),
+                                     "fixed_rates": {str(r): v for r, v in fixed.items()}})
                 print(f"round {round_no + 1} {target}: {sat['rps']:.0f} req/s; at {half.rate:.0f}/s "
                       f"p50 {half.p50_ms:.2f} ms p99 {half.p99_ms:.2f} ms (non-2xx {sat['non_2xx']}/"
                       f"{half.non_2xx}, generator lag {half.max_send_lag_ms:.1f} ms)", flush=True)
@@ -192,6 +202,12 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 for label in LABELS
             },
         }
+    for target, rs in runs.items():
+        summary[target]["fixed_rates"] = {
+            rate: {k: median(r["fixed_rates"][rate][k] for r in rs)
+                   for k in ("p50_ms", "p99_ms", "service_p99_ms", "max_send_lag_ms")}
+            for rate in rs[0]["fixed_rates"]
+        }
     if "refserver" in summary and "minimal" in summary:
         ratios = [a["saturation"]["rps"] / b["saturation"]["rps"]
                   for a, b in zip(runs["refserver"], runs["minimal"], strict=True)]
@@ -227,6 +243,15 @@ def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: 
             f"{s['p99_ms']:.2f} | {e['session']['p50_ms']:.2f} / {e['session']['p99_ms']:.2f} | "
             f"{e['profile']['p50_ms']:.2f} / {e['profile']['p99_ms']:.2f} | "
             f"{s['service_p50_ms']:.2f} / {s['service_p99_ms']:.2f} | {s['max_send_lag_ms']:.1f} |")
+    rates = list(summary[next(iter(runs))]["fixed_rates"])
+    if rates:
+        lines += ["", "Latency at fixed open-loop rates (medians; ms from the due time, service p99 from the send):", "",
+                  "| server | " + " | ".join(f"{float(r):.0f}/s p50 / p99 / service p99" for r in rates) + " |",
+                  "|---|" + "---|" * len(rates)]
+        for target in runs:
+            f = summary[target]["fixed_rates"]
+            lines.append(f"| {target} | " + " | ".join(
+                f"{f[r]['p50_ms']:.2f} / {f[r]['p99_ms']:.2f} / {f[r]['service_p99_ms']:.2f}" for r in rates) + " |")
     if "ratio" in summary:
         lines += ["", f"**refserver / minimal = {summary['ratio']:.2f}** (target >= {TARGET_RATIO}: "
                       f"{'met' if summary['ratio_met'] else 'missed'}); refserver p99 at half load "
