@@ -28,7 +28,7 @@ from rich.live import Live
 from rich.table import Table
 
 from contracts.checks import DOMAIN_CHECKS
-from contracts.spec import load_contract
+from contracts.spec import CONTRACT_FILE, load_contract
 from harness._check_report import LiveCounter, Report, read_report
 from strategies.wire import Credentials, auth_headers, redact
 
@@ -236,7 +236,10 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / "events.ndjson", "html": report_dir / "html",
-             "contract": generation_contract(report_dir / "contract.generation.yaml")}
+             # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
+             # "Inconsistent results" error on the generation view, so they get the contract as written
+             "contract": generation_contract(report_dir / "contract.generation.yaml") if config.workers == 1
+             else CONTRACT_FILE}
     for stale in ("junit", "json", "ndjson"):
         paths[stale].unlink(missing_ok=True)
     log_path = report_dir / "schemathesis.log"
