@@ -4,7 +4,8 @@ the same 5 PUTs, each in one Locust process against the reference server. Target
 mix (without the illegal-transition journey, which expects a 400) is reported too. By default the
 target is bench/load_canned_server.py, which answers every PUT with the same real IntegrationState
 body taken from the reference server: the generator is then the bottleneck and both sides parse the
-same bytes. ``--server refserver`` loads the reference server instead (server-bound, noisier).
+same bytes. ``--server refserver`` loads the reference server instead (server-bound, noisier). Both
+sides write Locust's CSV/HTML/JSON reports, so the ratio measures our user code and plugin.
 
     python bench/load_efficiency.py [--seconds 10] [--users 10] [--rounds 3] [--server canned|refserver]
 """
@@ -112,6 +113,13 @@ def main() -> None:
             "-t",
             f"{args.seconds}s",
             "--only-summary",
+            # the same Locust reports our runs write, so the ratio isolates our user code and plugin
+            "--csv",
+            "/tmp/talon-bench-bare/locust",
+            "--html",
+            "/tmp/talon-bench-bare/locust.html",
+            "--json-file",
+            "/tmp/talon-bench-bare/locust",
         ]
         for _ in range(args.rounds):  # alternate, so drift in machine load hits all alike
             for label, argv in (
@@ -145,11 +153,15 @@ def main() -> None:
         )
     table += [
         "",
-        (f"Server: {args.server}. Per-round ratios journeys / bare: "
-        f"{', '.join(format(p, '.3f') for p in pairs)}."),
-        (f"**ratio journeys / bare = {ratio:.3f}** (median of rounds; target >= 0.9): coupon_hunter journeys "
-        "(the bare loop's 5 PUTs plus its closing PUT) with journey issuing, 5% sampled contract "
-        "validation, the HDR recorder and per-request failure verdicts; think time 0."),
+        (
+            f"Server: {args.server}. Per-round ratios journeys / bare: "
+            f"{', '.join(format(p, '.3f') for p in pairs)}."
+        ),
+        (
+            f"**ratio journeys / bare = {ratio:.3f}** (median of rounds; target >= 0.9): coupon_hunter journeys "
+            "(the bare loop's 5 PUTs plus its closing PUT) with journey issuing, 5% sampled contract "
+            "validation, the HDR recorder and per-request failure verdicts; think time 0."
+        ),
         f"Default journey mix (minus illegal_transition) / bare = {ratio_mix:.3f}.",
     ]
     write(
