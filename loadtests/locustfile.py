@@ -127,6 +127,9 @@ class TalonBaseUser(FastHttpUser):
             return f"{call.step}: unexpected status {status} (expected {call.expect_status}): {self._excerpt(resp)}"
         if not sampled and call.expect_pointer is None:
             return None
+        media_type = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            return f"{call.step}: contract violation: content type {media_type or 'missing'!r}, not application/json"
         try:
             body = orjson.loads(resp.content or b"")
         except orjson.JSONDecodeError as exc:

@@ -102,8 +102,6 @@ def test_load_reports_chaos_target_as_failing_full(mode: str, tmp_path: Path) ->
     _load_case(mode, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="loadtests/locustfile.py _judge never checks Content-Type: a server "
-                   "answering valid JSON labelled text/html passes `load` (reported to the lead)")
 def test_load_reports_wrong_content_type_as_failing(tmp_path: Path) -> None:
     _load_case("wrong_content_type", tmp_path)
 
