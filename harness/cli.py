@@ -92,7 +92,7 @@ def _check_options(func):
 
 
 def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, workers, checks,
-                  exclude_checks, baseline, report_dir):
+                  exclude_checks, baseline, report_dir, fresh_server=False):
     from harness.check import CheckConfig
 
     defaults = CheckConfig(base_url="")
@@ -107,6 +107,7 @@ def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, work
         exclude_checks=tuple(filter(None, (exclude_checks or "").split(","))),
         baseline=baseline,
         report_dir=report_dir,
+        fresh_server=fresh_server,
     )
 
 
@@ -116,8 +117,9 @@ def check(**options) -> None:
     """Check a server against the contract and the domain rules (schemathesis, all phases)."""
     from harness.check import run_check
 
+    embedded = not options.get("base_url")
     with _target(options, "check") as base_url:
-        result = run_check(_check_config(**{**options, "base_url": base_url}))
+        result = run_check(_check_config(**{**options, "base_url": base_url, "fresh_server": embedded}))
     sys.exit(result.exit_code)
 
 

@@ -30,7 +30,7 @@ def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, con
     with target(None) as base_url:
         checked = run_check(CheckConfig(
             base_url=base_url, max_examples=CHECK_MAX_EXAMPLES, max_time=CHECK_MAX_TIME_S, seed=seed,
-            report_dir=report_dir / "check",
+            report_dir=report_dir / "check", fresh_server=True,
         ))
         loaded = run_load(LoadConfig(
             base_url=base_url, users=LOAD_USERS, rate=None, arrival="poisson", duration_s=duration, shape=None,
