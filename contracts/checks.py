@@ -29,7 +29,7 @@ __all__ = ["DOMAIN_CHECKS", "RuleViolation"] + [
     "path_id_echoed", "session_state_machine", "illegal_transition_rejected", "retry_counts_nothing_twice",
     "attributes_merge", "failed_request_changes_nothing", "first_session_and_profile_autocreation",
     "closed_sessions_bookkeeping", "event_id_strictly_increasing", "event_type", "effects_well_formed",
-    "discounts_reflect_effects", "error_response_pointer",
+    "discounts_reflect_effects", "error_response_pointer", "invalid_body_rejected",
 ]
 
 _PARAMETERS = frozenset({"integrationId", "customerSessionId", "Authorization", "Content-Signature", "Content-Type"})
@@ -433,6 +433,48 @@ def error_response_pointer(obs: Observation, case: Any) -> bool | None:
                 rules.pointer_resolves(pointer, x.body) if x.json_body else pointer == ""):
             _fail("error_response_pointer", obs, "source.pointer does not point into the request",
                   "a JSON pointer to a member of the sent body (\"\" for the whole document)", error)
+
+
+#: The APIError title the contract prescribes for each ``strategies.invalid`` rule (design notes, D1/D3/D13).
+_RULE_TITLES = {
+    "invalid_type": "Invalid type", "cart_item_required": "Required", "adjustment_required": "Required",
+    "quantity_minimum": "Below minimum", "point_payment_minimum": "Below minimum",
+    "remaining_price_minimum": "Below minimum", "name_min_length": "Too short", "sku_min_length": "Too short",
+    "session_state_enum": "Invalid value", "session_unknown_field": "Unknown field",
+    "cart_items_limit": "Too many items", "attribute_depth_limit": "Nested too deeply",
+}
+
+
+def _error_titles_at(body: Any, pointer: str) -> set[Any]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return {e.get("title") for e in errors or [] if isinstance(e, dict) and isinstance(e.get("source"), dict)
+            and e["source"].get("pointer") == pointer}
+
+
+@_domain_check
+def invalid_body_rejected(obs: Observation, case: Any) -> bool | None:
+    """D1/D3/D13: a body from ``strategies.invalid`` (tagged by the hooks with the rule it breaks and the
+    pointer of the offending member) is refused with its status (400) and an error naming that pointer."""
+    x = obs.exchange
+    if x.method != "PUT" or not x.json_body or x.entity_id is None or not valid_id(x.entity_id) or x.status >= 500:
+        return SKIP
+    if x.content_type.split(";")[0].strip().lower() != "application/json":
+        return SKIP
+    invalid = runtime_for(case).tag_of(x.body)
+    if invalid is None or invalid.operation != x.operation:
+        return SKIP
+    expected = {"status": invalid.status, "source.pointer": invalid.pointer}
+    if x.status != invalid.status:
+        _fail("invalid_body_rejected", obs, f"a body breaking `{invalid.breaks}` at {invalid.pointer!r} was not "
+              f"refused with {invalid.status}", expected, x.response)
+    titles = _error_titles_at(x.response, invalid.pointer)
+    if not titles:
+        _fail("invalid_body_rejected", obs, f"the error for a body breaking `{invalid.breaks}` does not point at "
+              f"{invalid.pointer!r}", expected, x.response)
+    title = _RULE_TITLES.get(invalid.breaks)
+    if title is not None and title not in titles:  # e.g. "Session closed": validation ran after state rules
+        _fail("invalid_body_rejected", obs, f"a body breaking `{invalid.breaks}` was refused for another reason "
+              f"(validation must come first, whatever the stored state)", {**expected, "title": title}, x.response)
 
 
 DOMAIN_CHECKS: tuple[str, ...] = tuple(n for n in __all__ if n not in ("DOMAIN_CHECKS", "RuleViolation"))

@@ -10,6 +10,11 @@ Load with ``SCHEMATHESIS_HOOKS=contracts.hooks`` (``harness.check`` does) or imp
   positive cases, edge bodies built from ``strategies.edges`` constants into the body; cases negative at a
   location stay negative there (invalid ids go only into cases already negative at the path).
   ``before_generate_case`` (fuzzing) mixes Hypothesis-drawn ``strategies`` edge bodies into positive cases.
+- Invalid inputs: ``before_call`` (coverage and fuzzing, i.e. at send time) replaces the body of cases that
+  are negative only in the body with a ``strategies.invalid`` example tagged with the rule it breaks and
+  its pointer (registered in the run's ``CheckRuntime``). The first cases of each operation cycle through
+  every rule in order (so every rule is on the wire within the first few dozen negative cases), then one
+  negative case in three. ``contracts.checks.invalid_body_rejected`` judges the answer.
 - ``filter_failure``: drops ``positive_data_acceptance`` (ST202) failures where the 400 is a domain-rule
   rejection the model confirms (illegal transition, change to a closed session, totalSales overflow): the
   schema cannot express state, so schema-valid data may be rightly refused.
@@ -17,7 +22,9 @@ Load with ``SCHEMATHESIS_HOOKS=contracts.hooks`` (``harness.check`` does) or imp
 
 from __future__ import annotations
 
+import copy
 import itertools
+import os
 import threading
 from typing import Any
 
@@ -37,7 +44,9 @@ from strategies.edges import (
     edge_customer_profiles,
     edge_customer_sessions,
 )
-from strategies.wire import Credentials, auth_headers
+from strategies.invalid import invalid_examples
+from strategies.types import Invalid
+from strategies.wire import PROFILE, SESSION, Credentials, auth_headers
 
 __all__ = ["EDGE_PATH_IDS", "INVALID_PATH_IDS", "SignedAuth", "edge_profile_bodies", "edge_session_bodies"]
 
@@ -52,6 +61,8 @@ EDGE_PATH_IDS: tuple[str, ...] = (
 INVALID_PATH_IDS: tuple[str, ...] = ("\x00", "a\x00b", "\x1f", "\x7f", "\x85", "x" * 1001, "tab\there")
 _DOMAIN_TITLES = frozenset({"Illegal state transition", "Session closed", "Out of range"})
 _EVERY = 3  # one case in three gets edge data
+_NON_BODY = ("path", "query", "header", "cookie")
+_MAX_SENT_DEPTH = 64  # schemathesis deep-copies bodies (curl lines) with a ~255-level recursion limit
 
 
 def _edge_items() -> list[dict[str, Any]]:
@@ -83,9 +94,13 @@ class _Cycles:
         self.lock = threading.Lock()
         self.counter = itertools.count()
         self.ids = itertools.cycle(EDGE_PATH_IDS)
-        self.invalid = itertools.cycle(INVALID_PATH_IDS)
+        self.invalid_ids = itertools.cycle(INVALID_PATH_IDS)
         self.sessions = itertools.cycle(edge_session_bodies())
         self.profiles = itertools.cycle(edge_profile_bodies())
+        seed = int(os.environ.get("TALON_CHECK_SEED", "0") or 0)
+        self.invalid: dict[str, tuple[Invalid, ...]] = {
+            op: invalid_examples(op, seed=seed, json_only=True, max_depth=_MAX_SENT_DEPTH) for op in (SESSION, PROFILE)}
+        self.invalid_turns = {op: itertools.count() for op in (SESSION, PROFILE)}
 
 
 _CYCLES = _Cycles()  # deterministic pickers only; no run state lives here
@@ -108,6 +123,29 @@ def _path_param(case: Any) -> str | None:
     return next(iter(params), None)
 
 
+def _negative_only_in_body(case: Any) -> bool:
+    return _negative_at(case, "body") and not any(_negative_at(case, where) for where in _NON_BODY)
+
+
+def _tagged_invalid_body(case: Any) -> bool:
+    """Negative body cases get ``strategies.invalid`` bodies tagged with the rule they break: the first
+    ``len(pool)`` SENT of each operation cycle through every rule in order, then one case in three. Done
+    at send time (``before_call``): the coverage phase sends its cases in another order than it maps them."""
+    if _phase(case) not in ("coverage", "fuzzing") or case.method.upper() != "PUT":
+        return False
+    if not _negative_only_in_body(case) or (case.media_type or "application/json") != "application/json":
+        return False
+    operation = SESSION if "session" in case.operation.path else PROFILE
+    pool = _CYCLES.invalid[operation]
+    turn = next(_CYCLES.invalid_turns[operation])
+    if not pool or (turn >= len(pool) and turn % _EVERY):
+        return False
+    invalid = pool[turn % len(pool)]
+    case.body = copy.deepcopy(invalid.body)
+    runtime_for(case).tag(case.body, invalid)
+    return True
+
+
 @schemathesis.hook
 def map_case(ctx: Any, case: Any) -> Any:
     """Edge ids and bodies into coverage and fuzzing cases (one in three; every other negative-path case gets
@@ -120,7 +158,7 @@ def map_case(ctx: Any, case: Any) -> Any:
         if _negative_at(case, "path"):  # every other invalid id becomes one of ours (still invalid)
             current = str(case.path_parameters.get(name, "")) if name else ""
             if name is not None and turn % 2 == 0 and not valid_id(current):
-                case.path_parameters[name] = next(_CYCLES.invalid)
+                case.path_parameters[name] = next(_CYCLES.invalid_ids)
             return case
         if turn % _EVERY:
             return case
@@ -195,7 +233,10 @@ class SignedAuth(requests.auth.AuthBase):
 
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """Authenticate every request with the run's credentials (overriding any generated auth header)."""
+    """Tagged invalid bodies into negative body cases (``_tagged_invalid_body``), then authenticate every
+    request with the run's credentials (overriding any generated auth header)."""
+    with _CYCLES.lock:
+        _tagged_invalid_body(case)
     creds = runtime_for(case).credentials
     if creds is not None:
         kwargs["auth"] = SignedAuth(creds)
@@ -203,10 +244,15 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 @schemathesis.hook
 def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep every failure except a ST202 whose 400 is a domain-rule rejection the model agrees with."""
+    """Keep every failure except a ST202 whose 400 is a domain-rule rejection the model agrees with, or the
+    rejection of a tagged ``strategies.invalid`` body (the generation view of the contract is looser than
+    the contract at depth, so schemathesis may take such a body for valid)."""
     if getattr(failure, "code", "") != "ST202" or response.status_code != 400:
         return True
-    obs = runtime_for(case).observe(response)
+    runtime = runtime_for(case)
+    obs = runtime.observe(response)
+    if obs.exchange.json_body and runtime.tag_of(obs.exchange.body) is not None:
+        return False
     if obs.exchange.entity_id is not None and not valid_id(obs.exchange.entity_id):
         return False  # e.g. a link carrying an anonymous session's profileId "": D12 makes it a 400
     try:

@@ -12,6 +12,7 @@ module-level mutable. ``st run`` reads its settings from the environment (set by
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -48,6 +49,7 @@ class CheckRuntime:
     probe_timeout: float = 5.0
     _memo: OrderedDict[int, tuple[Any, Observation]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tags: OrderedDict[str, Any] = field(default_factory=OrderedDict)
 
     @classmethod
     def from_env(cls) -> CheckRuntime:
@@ -66,6 +68,33 @@ class CheckRuntime:
             while len(self._memo) > _MEMO_SIZE:
                 self._memo.popitem(last=False)
             return obs
+
+
+    def tag(self, body: Any, invalid: Any) -> None:
+        """Remember that ``body`` (a JSON value about to be sent) breaks ``invalid.breaks`` at ``invalid.pointer``."""
+        key = _body_key(body)
+        if key is None:
+            return
+        with self._lock:
+            self._tags[key] = invalid
+            self._tags.move_to_end(key)
+            while len(self._tags) > _MEMO_SIZE:
+                self._tags.popitem(last=False)
+
+    def tag_of(self, body: Any) -> Any:
+        """The ``strategies.types.Invalid`` tagged for this (parsed) request body, or None."""
+        if not self._tags:
+            return None
+        key = _body_key(body)
+        with self._lock:
+            return self._tags.get(key) if key is not None else None
+
+
+def _body_key(body: Any) -> str | None:
+    try:
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def exchange_of(response: Any) -> Exchange:

@@ -135,13 +135,14 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
     return argv
 
 
-def _env(config: CheckConfig) -> dict[str, str]:
+def _env(config: CheckConfig, seed: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALON_CHECK_")}
     env.update(
         SCHEMATHESIS_HOOKS="contracts.hooks",
         PYTHONPATH=os.pathsep.join(filter(None, (str(_PROJECT_ROOT), env.get("PYTHONPATH")))),
         TALON_CHECK_FRESH="1" if config.fresh_server else "0",
         TALON_CHECK_WORKERS=str(config.workers),
+        TALON_CHECK_SEED=str(seed),
     )
     creds = config.credentials
     if creds is not None and creds.api_key:
@@ -246,7 +247,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     hard_limit = config.max_time + 60 + config.request_timeout
     message = ""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(_argv(config, seed, paths), env=_env(config), cwd=report_dir,
+        process = subprocess.Popen(_argv(config, seed, paths), env=_env(config, seed), cwd=report_dir,
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             counter = LiveCounter(paths["ndjson"])
@@ -258,10 +259,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                         message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
                     time.sleep(0.25)
         except KeyboardInterrupt:
-            process.kill()
-            process.wait()
-            _scrub(report_dir, config.credentials)
-            return CheckResult(130, seed, time.monotonic() - started, None, report_dir, "interrupted")
+            return _interrupted(config, process, seed, started, paths, console)
         returncode = process.wait()
     _scrub(report_dir, config.credentials)
     seconds = time.monotonic() - started
@@ -281,6 +279,28 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
            report_dir=report_dir, base_url=config.base_url)
     return CheckResult(exit_code, seed, seconds, report, report_dir, message)
+
+
+def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
+                 paths: dict[str, Path], console: Console) -> CheckResult:
+    """Ctrl-C: stop schemathesis (it got the SIGINT too; give it a moment to flush its event stream), then
+    summarise what ran so far. Exit code 130; a second Ctrl-C only skips the wait."""
+    try:
+        process.wait(timeout=3)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    _scrub(paths["dir"], config.credentials)
+    seconds = time.monotonic() - started
+    message = "interrupted (Ctrl-C): partial results, the run did not finish"
+    report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
+    from harness._check_render import render
+
+    render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
+           report_dir=paths["dir"], base_url=config.base_url)
+    return CheckResult(130, seed, seconds, report, paths["dir"], message)
 
 
 def _progress(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> Table:

@@ -32,6 +32,7 @@ __all__ = [
     "SESSION_RULES",
     "Invalid",
     "invalid_bodies",
+    "invalid_examples",
     "invalid_profile_bodies",
     "invalid_session_bodies",
     "json_pointer",
@@ -317,3 +318,68 @@ def invalid_bodies() -> st.SearchStrategy[Invalid]:
     """Invalid requests for either operation (see ``invalid_profile_bodies`` and
     ``invalid_session_bodies``); ``Invalid.operation`` says where to send each."""
     return st.one_of(invalid_profile_bodies(), invalid_session_bodies())
+
+
+def _draw_examples(strategy: st.SearchStrategy[Invalid], count: int, seed: int) -> list[Invalid]:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    drawn: list[Invalid] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value: Invalid) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn[:count]
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def invalid_examples(
+    operation: str, *, seed: int = 0, per_rule: int = 2, json_only: bool = False, max_depth: int | None = None
+) -> tuple[Invalid, ...]:
+    """Deterministic (for a given *seed*) concrete examples of every rule for *operation*, interleaved
+    round-robin: the first ``len(rules)`` entries hold one example of each rule, and so on.
+
+    ``json_only`` keeps only requests that are JSON documents sent as ``application/json`` and refused
+    with 400 (no raw bytes, no content-type or size rules): bodies a JSON-serialising client can send.
+    ``max_depth`` drops bodies nested deeper than that (some clients cannot copy or serialise them).
+    Must not be called from inside a running Hypothesis test (it runs its own ``@given``).
+    """
+    rules = _session_rules() if operation == SESSION else _profile_rules()
+    per: list[list[Invalid]] = []
+    for index, strategy in enumerate(rules.values()):
+        examples = _draw_examples(strategy, per_rule * (1 if max_depth is None else 4), seed * 1000 + index)
+        if json_only:
+            examples = [e for e in examples if not isinstance(e.body, bytes | bytearray)
+                        and e.content_type == "application/json" and e.status == 400 and e.parameter is None]
+        if max_depth is not None:
+            examples = [e for e in examples if isinstance(e.body, bytes | bytearray) or _depth(e.body) <= max_depth]
+        examples = examples[:per_rule]
+        if examples:
+            per.append(examples)
+    rounds = max((len(p) for p in per), default=0)
+    interleaved = [p[r] for r in range(rounds) for p in per if r < len(p)]
+    if operation == SESSION:  # every top-level member with a wrong type, right after the first round
+        first = len(per)
+        interleaved[first:first] = _top_level_wrong_types(seed)
+    return tuple(interleaved)
+
+
+def _top_level_wrong_types(seed: int) -> list[Invalid]:
+    """One ``{member: <wrong type>}`` session body per top-level member (the value picked by *seed*)."""
+    out = []
+    for key, kind in _SESSION_TYPES.items():
+        wrong = _WRONG[kind]
+        out.append(Invalid({key: wrong[seed % len(wrong)]}, "invalid_type", json_pointer(key), operation=SESSION))
+    return out

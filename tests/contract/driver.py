@@ -25,7 +25,7 @@ import uvicorn
 import contracts.checks as domain
 from contracts.hooks import SignedAuth
 from contracts.model import Model
-from contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env
+from contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env, runtime_for
 from contracts.spec import CONTRACT_FILE
 from refserver import ServerConfig, Store, create_app
 
@@ -166,12 +166,15 @@ class Driver:
         self.schema = schemathesis.openapi.from_path(CONTRACT_FILE)
         attach_runtime(self.schema, CheckRuntime(Model(fresh=self.fresh), credentials=self.credentials))
 
-    def put(self, kind: str, entity_id: str, body: Any, *, flagged: bool = False) -> int:
-        """Send one PUT; record every domain-check failure; return the status code."""
+    def put(self, kind: str, entity_id: str, body: Any, *, flagged: bool = False, invalid: Any = None) -> int:
+        """Send one PUT; record every domain-check failure; return the status code. ``invalid``: the
+        ``strategies.invalid`` tag of ``body`` (as the hooks register it for negative cases)."""
         operation = self.schema[PATHS[kind]]["PUT"]
         case = operation.Case(path_parameters={PARAMS[kind]: entity_id}, body=body,
                               media_type="application/json",
                               headers={"X-Talon-Fault": "1"} if flagged else None)
+        if invalid is not None:
+            runtime_for(case).tag(body, invalid)
         auth = {"auth": SignedAuth(self.credentials)} if self.credentials else {}
         response = case.call(base_url=self.base_url, **auth)
         checks = [getattr(domain, name) for name in domain.DOMAIN_CHECKS]

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from contracts.checks import DOMAIN_CHECKS
+from strategies.types import Invalid
+from strategies.wire import SESSION
 from tests.contract.driver import Driver, Flagged, running
 
 
@@ -63,6 +65,13 @@ def _drop_accept_coupon(flagged: Flagged) -> tuple[int, Any]:
 def _point_nowhere(flagged: Flagged) -> tuple[int, Any]:
     body = copy.deepcopy(flagged.response)
     body["errors"][0]["source"] = {"pointer": "/cartItems/7/sku"}
+    return flagged.status, body
+
+
+def _refuse_for_state(flagged: Flagged) -> tuple[int, Any]:
+    """Keep the 400 and its pointer but give a state reason: validation ran after the state rules."""
+    body = copy.deepcopy(flagged.response)
+    body["errors"][0]["title"] = "Session closed"
     return flagged.status, body
 
 
@@ -140,6 +149,12 @@ def _bad_item(d: Driver, flag: bool) -> None:
     assert d.put("session", _uid("s"), {"cartItems": [{"name": "x"}]}, flagged=flag) == 400
 
 
+def _tagged_invalid(d: Driver, flag: bool) -> None:
+    body = {"cartItems": [{"name": "n", "sku": "s", "quantity": 0, "price": 1.0}]}
+    tag = Invalid(body, "quantity_minimum", "/cartItems/0/quantity", operation=SESSION)
+    assert d.put("session", _uid("s"), body, flagged=flag, invalid=tag) == 400
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("path_id_echoed", _chain(_edit("session.integrationId", "someone-else"),
                                    _edit("event.sessionId", "someone-else")), _path_id),
@@ -158,6 +173,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("effects_well_formed", _drop_accept_coupon, _coupon),
     Fault("discounts_reflect_effects", _edit("session.discounts", {}), _coupon),
     Fault("error_response_pointer", _point_nowhere, _bad_item),
+    Fault("invalid_body_rejected", _refuse_for_state, _tagged_invalid),
 )
 
 
