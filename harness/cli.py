@@ -171,10 +171,15 @@ def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival,
 @_load_options
 def load(**options) -> None:
     """Replay realistic profile-then-session traffic with Locust and gate on SLOs."""
+    from rich.console import Console
+
+    from harness.load_render import render_load_summary
     from loadtests.run import run_load
 
     with _target(options, "load") as base_url:
         result = run_load(_load_config(**{**options, "base_url": base_url}))
+    if result.summary:
+        render_load_summary(result.summary, Console())
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:

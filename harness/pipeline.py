@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.check import CheckConfig, run_check
+from harness.load_render import render_load_summary
 from harness.target import target
 from loadtests.config import LoadConfig
 from loadtests.gates import SloSet
@@ -17,7 +18,7 @@ __all__ = ["run_pipeline"]
 
 CHECK_MAX_EXAMPLES = 25
 CHECK_MAX_TIME_S = 60.0
-LOAD_USERS = 10
+LOAD_RATE = 20.0  # journeys per second (open workload), about 60 requests per second
 
 
 def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, console: Console | None = None) -> int:
@@ -33,10 +34,12 @@ def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, con
             report_dir=report_dir / "check", fresh_server=True,
         ))
         loaded = run_load(LoadConfig(
-            base_url=base_url, users=LOAD_USERS, rate=None, arrival="poisson", duration_s=duration, shape=None,
+            base_url=base_url, users=None, rate=LOAD_RATE, arrival="poisson", duration_s=duration, shape=None,
             workers=0, slo=SloSet.default(), report_dir=report_dir / "load", max_rate=None, credentials=None,
             validate_share=0.05, journey_weights=None, seed=seed,
         ))
+    if loaded.summary:
+        render_load_summary(loaded.summary, console)
     table = Table(title="talon-harness run")
     table.add_column("step")
     table.add_column("verdict")
