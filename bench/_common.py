@@ -58,8 +58,8 @@ def write_results(name: str, data: dict[str, Any], table: list[str], *, started:
         f"# {name}",
         "",
         f"Command: `{data['command']}`  ",
-        f"Machine: {m['cores']} cores ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
-        f"load average at start {m['loadavg_at_start'][0]:.2f}",
+        (f"Machine: {m['cores']} cores ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
+         f"load average at start {m['loadavg_at_start'][0]:.2f}"),
         "",
         *table,
         "",

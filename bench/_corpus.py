@@ -15,7 +15,7 @@ from pathlib import Path
 from strategies.journeys import build_journey
 from strategies.wire import PROFILE, build_put
 
-__all__ = ["Corpus", "DEFAULT_WEIGHTS", "build_corpus", "write_wrk_corpus"]
+__all__ = ["DEFAULT_WEIGHTS", "Corpus", "build_corpus", "write_wrk_corpus"]
 
 # Same as loadtests.locustfile.DEFAULT_WEIGHTS (importing that module needs Locust's gevent patching).
 DEFAULT_WEIGHTS: dict[str, int] = {

@@ -23,7 +23,7 @@ __all__ = ["OpenLoopResult", "run_closed_loop", "run_open_loop"]
 def _percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
-    index = min(len(sorted_values) - 1, max(0, int(round(p / 100.0 * len(sorted_values) + 0.5)) - 1))
+    index = min(len(sorted_values) - 1, max(0, round(p / 100.0 * len(sorted_values) + 0.5) - 1))
     return sorted_values[index] * 1000.0
 
 

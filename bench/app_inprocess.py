@@ -20,11 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import median  # noqa: E402
-from bench._corpus import build_corpus  # noqa: E402
-from refserver.app import create_app  # noqa: E402
-from refserver.config import ServerConfig  # noqa: E402
-from refserver.store import Store  # noqa: E402
+from bench._common import median
+from bench._corpus import build_corpus
+from refserver.app import create_app
+from refserver.config import ServerConfig
+from refserver.store import Store
 
 
 def _scopes(requests: tuple[bytes, ...]) -> list[tuple[dict[str, Any], bytes]]:

@@ -18,10 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, median, write_results  # noqa: E402
-from harness._check_report import read_report  # noqa: E402
-from harness.check import BUDGETS, CheckConfig, run_check  # noqa: E402
-from refserver import ServerProcess  # noqa: E402
+from bench._common import ROOT, machine, median, write_results
+from harness._check_report import read_report
+from harness.check import BUDGETS, CheckConfig, run_check
+from refserver import ServerProcess
 
 CONTRACT = ROOT / "contracts" / "integration-v1.yaml"
 
@@ -47,7 +47,7 @@ def _plain(base_url: str, budget: Any, seed: int, report_dir: Path) -> dict[str,
             "--suppress-health-check", "all", "--report", "ndjson", "--report-ndjson-path", str(ndjson),
             "--no-color"]
     started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=report_dir, capture_output=True, text=True,
+    proc = subprocess.run(argv, cwd=report_dir, capture_output=True, text=True, check=False,
                           timeout=budget.max_time + 120)
     seconds = time.perf_counter() - started
     report = read_report(ndjson, report_dir / "none.json", creds=None, curl=lambda *_a, **_k: "")
@@ -81,9 +81,9 @@ def main() -> None:
                for name, rs in runs.items()}
     ours, plain = summary["talon-harness check"], summary["plain st run"]
     table = [
-        f"Budget `{args.budget}`: {budget.max_examples} examples per operation, time limit {budget.max_time:g} s; "
-        f"seed {args.seed}; all phases, positive + negative; each run against a fresh reference server. "
-        f"Medians of {args.runs} rounds. `check` adds 13 domain checks, edge ids/bodies and auth hooks.",
+        (f"Budget `{args.budget}`: {budget.max_examples} examples per operation, time limit {budget.max_time:g} s; "
+         f"seed {args.seed}; all phases, positive + negative; each run against a fresh reference server. "
+         f"Medians of {args.runs} rounds. `check` adds 13 domain checks, edge ids/bodies and auth hooks."),
         "",
         "| runner | cases | requests | total s | cases / s |",
         "|---|---|---|---|---|",

@@ -28,9 +28,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, median, write_results  # noqa: E402
-from bench._corpus import build_corpus, write_wrk_corpus  # noqa: E402
-from bench._openloop import run_closed_loop, run_open_loop  # noqa: E402
+from bench._common import ROOT, machine, median, write_results
+from bench._corpus import build_corpus, write_wrk_corpus
+from bench._openloop import run_closed_loop, run_open_loop
 
 SERVER_CORE, GENERATOR_CORE = 0, 1
 LABELS = ("session", "profile")
@@ -68,7 +68,7 @@ def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> 
     port = _free_port()
     home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE, nice),
+    proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE, nice),  # noqa: PLW1509 - no threads here
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -223,15 +223,15 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: Any, body: float) -> list[str]:
     lines = [
-        f"Journey mix (default weights), mean body {body:.0f} B; server on core {SERVER_CORE}, generator on "
-        f"core {GENERATOR_CORE}; saturation: {generator} ({args.connections} connections, {args.seconds:g} s); "
-        f"latency: open loop at 50% of that round's saturation, 64 connections, measured from the due time "
-        f"(service = from the actual send; generator lag = how far our Python generator fell behind its "
-        f"schedule, which the due-time latencies include). Medians of {args.runs} rounds; spread = "
-        f"(max - min) / median of the saturation runs.",
+        (f"Journey mix (default weights), mean body {body:.0f} B; server on core {SERVER_CORE}, generator on "
+         f"core {GENERATOR_CORE}; saturation: {generator} ({args.connections} connections, {args.seconds:g} s); "
+         f"latency: open loop at 50% of that round's saturation, 64 connections, measured from the due time "
+         f"(service = from the actual send; generator lag = how far our Python generator fell behind its "
+         f"schedule, which the due-time latencies include). Medians of {args.runs} rounds; spread = "
+         f"(max - min) / median of the saturation runs."),
         "",
-        "| server | req/s at saturation | spread | server CPU us/request | rate for latency | p50 ms | p99 ms | session p50/p99 | "
-        "profile p50/p99 | service p50/p99 | generator lag ms |",
+        ("| server | req/s at saturation | spread | server CPU us/request | rate for latency | p50 ms | p99 ms | "
+         "session p50/p99 | profile p50/p99 | service p50/p99 | generator lag ms |"),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for target in runs:

@@ -24,7 +24,7 @@ import orjson
 
 from .errors import MalformedBody, json_pointer
 
-__all__ = ["is_json_media_type", "parse_body"]
+__all__ = ["is_json_media_type", "parse_body", "parse_checked"]
 
 _BOM = b"\xef\xbb\xbf"
 # At most this many "[" / "{" bytes (so nesting at most this deep): far below the depth where json's
@@ -128,6 +128,13 @@ def parse_body(raw: bytes) -> Any:
                 return doc
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # encode: nesting past orjson's 254 levels
             pass
+    return parse_checked(raw)
+
+
+def parse_checked(raw: bytes) -> Any:
+    """`parse_body` without the orjson fast path (the reference the fast path must agree with)."""
+    if not raw:
+        return {}
     if raw.startswith(_BOM):
         raise MalformedBody("Invalid encoding", "The body starts with a UTF-8 byte order mark.")
     try:

@@ -222,7 +222,7 @@ class Store:
             return
         try:
             self._conn.execute("COMMIT")
-        except Exception as exc:  # e.g. disk full: nothing of the group was committed
+        except sqlite3.Error as exc:  # e.g. disk full: nothing of the group was committed
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             if group is not None and not group.done():
