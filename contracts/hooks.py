@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import os
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import requests
@@ -62,6 +64,7 @@ INVALID_PATH_IDS: tuple[str, ...] = ("\x00", "a\x00b", "\x1f", "\x7f", "\x85", "
 _DOMAIN_TITLES = frozenset({"Illegal state transition", "Session closed", "Out of range"})
 _EVERY = 3  # one case in three gets edge data
 _NON_BODY = ("path", "query", "header", "cookie")
+_MAX_REPLAYS = 4096
 _MAX_SENT_DEPTH = 64  # schemathesis deep-copies bodies (curl lines) with a ~255-level recursion limit
 
 
@@ -73,7 +76,8 @@ def _edge_items() -> list[dict[str, Any]]:
 def edge_session_bodies() -> tuple[dict[str, Any], ...]:
     """Deterministic valid session bodies with edge strings (NUL, BOM, RTL, astral...) and numbers."""
     items = _edge_items()
-    bodies: list[dict[str, Any]] = [{"cartItems": [item], "total": item["price"]} for item in items]
+    bodies: list[dict[str, Any]] = [{"cartItems": [], "total": 0}]  # an emptied cart
+    bodies += [{"cartItems": [item], "total": item["price"]} for item in items]
     bodies += [{"attributes": {s or "k": s}, "coupon": s, "referral": s} for s in EDGE_STRINGS]
     bodies += [{"total": n, "profileId": ""} for n in EDGE_NUMBERS]
     bodies += [{"cartItems": items, "attributes": {"deep": [[[[[[[[[["10"]]]]]]]]]]}}]
@@ -101,6 +105,7 @@ class _Cycles:
         self.invalid: dict[str, tuple[Invalid, ...]] = {
             op: invalid_examples(op, seed=seed, json_only=True, max_depth=_MAX_SENT_DEPTH) for op in (SESSION, PROFILE)}
         self.invalid_turns = {op: itertools.count() for op in (SESSION, PROFILE)}
+        self.replays: OrderedDict[str, Invalid | None] = OrderedDict()
 
 
 _CYCLES = _Cycles()  # deterministic pickers only; no run state lives here
@@ -137,13 +142,31 @@ def _tagged_invalid_body(case: Any) -> bool:
         return False
     operation = SESSION if "session" in case.operation.path else PROFILE
     pool = _CYCLES.invalid[operation]
-    turn = next(_CYCLES.invalid_turns[operation])
-    if not pool or (turn >= len(pool) and turn % _EVERY):
-        return False
-    invalid = pool[turn % len(pool)]
+    # fuzzing: Hypothesis replays a failing case while shrinking; the same generated body gets the same answer
+    replay_key = _replay_key(operation, case.body) if _phase(case) == "fuzzing" else None
+    if replay_key is not None and replay_key in _CYCLES.replays:
+        invalid = _CYCLES.replays[replay_key]
+        if invalid is None:
+            return False
+    else:
+        turn = next(_CYCLES.invalid_turns[operation])
+        invalid = pool[turn % len(pool)] if pool and (turn < len(pool) or turn % _EVERY == 0) else None
+        if replay_key is not None:
+            _CYCLES.replays[replay_key] = invalid
+            while len(_CYCLES.replays) > _MAX_REPLAYS:
+                _CYCLES.replays.popitem(last=False)
+        if invalid is None:
+            return False
     case.body = copy.deepcopy(invalid.body)
     runtime_for(case).tag(case.body, invalid)
     return True
+
+
+def _replay_key(operation: str, body: Any) -> str | None:
+    try:
+        return operation + json.dumps(body, sort_keys=True, allow_nan=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 @schemathesis.hook

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from contracts.hooks import _MAX_SENT_DEPTH
 from harness.check import CheckConfig, run_check
+from strategies.invalid import PROFILE_RULES, SESSION_RULES, invalid_examples
+from strategies.wire import PROFILE, SESSION
 from tests.contract.driver import reference_app, serve
 
 
@@ -58,6 +61,24 @@ def test_edge_ids_and_bodies_are_sent(tmp_path: Path) -> None:
     assert any(any(n in b for n in numbers) for b in bodies), "a boundary number"
     decoded = [json.loads(b) for b in bodies if b[:1] == b"{" and _parses(b)]
     assert any(isinstance(d.get("cartItems"), list) and d["cartItems"] for d in decoded)
+    _every_json_invalid_rule_sent(recorder.requests, seed=7)
+    assert result.report is not None and result.report.checks["invalid_body_rejected"]["success"] > 0
+
+
+def _every_json_invalid_rule_sent(requests: list[tuple[str, bytes]], *, seed: int) -> None:
+    """Every JSON-level ``strategies.invalid`` rule reached the wire, for both operations (tagged bodies)."""
+    sent = {(("session" if "customer_sessions" in path else "profile"), _canonical(body)) for path, body in requests}
+    for operation, kind, rules in ((SESSION, "session", SESSION_RULES), (PROFILE, "profile", PROFILE_RULES)):
+        pool = invalid_examples(operation, seed=seed, json_only=True, max_depth=_MAX_SENT_DEPTH)
+        reached = {i.breaks for i in pool if (kind, json.dumps(i.body, sort_keys=True)) in sent}
+        assert reached == {i.breaks for i in pool} and reached <= set(rules), (kind, sorted({i.breaks for i in pool} - reached))
+
+
+def _canonical(body: bytes) -> str | None:
+    try:
+        return json.dumps(json.loads(body or b"{}"), sort_keys=True)
+    except ValueError:
+        return None
 
 
 def _parses(raw: bytes) -> bool:
