@@ -26,6 +26,14 @@ from refserver import ServerProcess
 CONTRACT = ROOT / "contracts" / "integration-v1.yaml"
 
 
+def _details(report: Any) -> list[dict[str, str]]:
+    """What failed (check, operation, phase, title, first message line, curl), so a surprise can be chased."""
+    if report is None:
+        return []
+    return [{"check": f.check, "operation": f.operation, "phase": f.phase, "title": f.title,
+             "message": f.message.split("\n", 1)[0][:300], "curl": f.curl[:500]} for f in report.failures]
+
+
 def _ours(base_url: str, budget: Any, seed: int, report_dir: Path) -> dict[str, Any]:
     config = CheckConfig(base_url=base_url, max_examples=budget.max_examples, max_time=budget.max_time,
                          seed=seed, fresh_server=True, quiet=True, report_dir=report_dir)
@@ -35,7 +43,7 @@ def _ours(base_url: str, budget: Any, seed: int, report_dir: Path) -> dict[str, 
     cases = result.report.total_cases if result.report else 0
     requests = result.report.requests if result.report else 0
     return {"seconds": seconds, "cases": cases, "requests": requests, "exit_code": result.exit_code,
-            "failures": result.failures}
+            "failures": result.failures, "failure_details": _details(result.report)}
 
 
 def _plain(base_url: str, budget: Any, seed: int, report_dir: Path) -> dict[str, Any]:
@@ -53,7 +61,7 @@ def _plain(base_url: str, budget: Any, seed: int, report_dir: Path) -> dict[str,
     report = read_report(ndjson, report_dir / "none.json", creds=None, curl=lambda *_a, **_k: "")
     return {"seconds": seconds, "cases": report.total_cases if report else 0,
             "requests": report.requests if report else 0, "exit_code": proc.returncode,
-            "failures": len(report.failures) if report else 0}
+            "failures": len(report.failures) if report else 0, "failure_details": _details(report)}
 
 
 def main() -> None:

@@ -190,6 +190,9 @@ class Store:
         none is). A raise rolls back this request's writes only. On success the group's COMMIT is
         scheduled for the next event-loop iteration: await `group_committed()` before answering.
         Must run on the event-loop thread (it needs the running loop)."""
+        loop = asyncio.get_running_loop()
+        if self._group is not None and self._group.get_loop() is not loop:  # left by a loop that ended
+            self._end_group()
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN IMMEDIATE")
         self._conn.execute("SAVEPOINT request")
@@ -203,7 +206,6 @@ class Store:
             raise
         self._conn.execute("RELEASE request")
         if self._group is None:
-            loop = asyncio.get_running_loop()
             self._group = loop.create_future()
             loop.call_soon(self._end_group)
 

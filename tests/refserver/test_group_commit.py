@@ -61,3 +61,21 @@ def test_plain_transaction_after_grouped_requests_commits_the_group_first(tmp_pa
         asyncio.run(grouped_then_plain())
         assert _committed_session(db, "a") is not None
         assert _committed_session(db, "b") is not None
+
+
+def test_group_left_open_by_an_ended_event_loop_is_committed_by_the_next_one(tmp_path: Path) -> None:
+    db = tmp_path / "ended.db"
+    with Store(db) as store:
+
+        async def write_without_waiting(session_id: str) -> None:
+            with store.grouped_transaction() as tx:
+                tx.put_session({"integrationId": session_id, "state": "open"})
+
+        async def write_and_wait(session_id: str) -> None:
+            await write_without_waiting(session_id)
+            await store.group_committed()
+
+        asyncio.run(write_without_waiting("left"))  # the loop ends before its COMMIT callback runs
+        asyncio.run(asyncio.wait_for(write_and_wait("next"), timeout=5))
+        assert _committed_session(db, "left") is not None
+        assert _committed_session(db, "next") is not None
