@@ -3,7 +3,7 @@
 For each of `--runs` rounds, each target gets a fresh process pinned to core 0 (the generator runs on
 core 1): a 1 s warm-up, then requests/s at saturation (wrk replaying the journey-mix corpus through
 bench/wrk_replay.lua, or our closed-loop generator when wrk is absent), then an open-loop run at 50% of
-that saturation rate (bench/_openloop.py: latencies from the due time, per endpoint). Figures are
+that saturation rate (bench/_openloop.py: latencies from the due time, per endpoint) after `--settle` s of quiet. Figures are
 medians over the rounds; the targets alternate within a round so machine noise hits both alike.
 
     python bench/server_throughput.py [--runs 5] [--seconds 5] [--connections 32] [--generator auto]
@@ -108,6 +108,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each saturation / open-loop run")
     ap.add_argument("--connections", type=int, default=32, help="saturation connections (open loop: 64)")
     ap.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds of quiet between the saturation run and the latency runs")
     ap.add_argument("--fixed-rates", default="",
                     help="comma list of extra open-loop rates (req/s) to measure latency at, e.g. 500,1000")
     ap.add_argument("--nice", type=int, default=0,
@@ -153,6 +155,7 @@ def main() -> None:
                         sat = {"rps": closed.rate, "requests": closed.completed, "non_2xx": closed.non_2xx}
                     cpu_used = sum(server_cpu.cpu_times()[:2]) - cpu_before
                     sat["server_cpu_us_per_request"] = cpu_used / sat["requests"] * 1e6 if sat["requests"] else 0.0
+                    time.sleep(args.settle)  # let the saturation run's backlog (e.g. checkpoints) drain
                     half = run_open_loop("127.0.0.1", port, pairs, LABELS, rate=sat["rps"] / 2,
                                          seconds=args.seconds, offset=n // 2)
                     fixed = {rate: asdict(run_open_loop("127.0.0.1", port, pairs, LABELS, rate=rate,
