@@ -214,10 +214,11 @@ class HarnessError(click.ClickException):
 @contextlib.contextmanager
 def _target(options: dict, command: str) -> Iterator[str]:
     """Resolve the target for ``command``; refuse remote load targets without --allow-remote."""
-    from harness.target import TargetError, is_loopback, target
+    from harness.target import TargetError, target
+    from loadtests.config import is_loopback_url
 
     base_url = options.get("base_url")
-    if command == "load" and base_url and not is_loopback(base_url) and not options.get("allow_remote"):
+    if command == "load" and base_url and not is_loopback_url(base_url) and not options.get("allow_remote"):
         raise click.UsageError(f"{base_url} is not a loopback address; pass --allow-remote to load it")
     creds = _credentials(options.get("api_key"), options.get("hmac"))
     try:
@@ -226,6 +227,7 @@ def _target(options: dict, command: str) -> Iterator[str]:
             api_key=creds.api_key if creds else None,
             hmac_key=creds.hmac_key if creds else None,
             application_id=(creds.hmac_application_id if creds else None) or 1,
+            quiet=command == "load",
         ) as url:
             yield url
     except TargetError as exc:
