@@ -3,9 +3,11 @@ fresh ids.
 
 ``build_journey`` (model replay, random carts) costs tens of microseconds per call; doing it per
 journey would spend generator CPU on every request. The book builds ``size`` journeys once, with a
-marker id prefix, and encodes their bodies. ``issue()`` then picks one and swaps the marker for a new
-prefix in the ids and the body bytes (a byte replace), and builds the PUT through
-``strategies.wire.build_put`` (so auth headers, HMAC included, are computed for the final bytes).
+marker id prefix, and encodes their bodies and builds their PUTs through ``strategies.wire.build_put``.
+``issue()`` then picks one and swaps the marker for a new prefix in the ids, paths and body bytes (a
+byte replace). With credentials the PUT is rebuilt by ``build_put`` (so auth headers, HMAC included, are
+computed for the final bytes); without, the template's headers are reused and the path is patched, which
+gives the same bytes ``build_put`` would (the prefix is a leading, percent-encoding-free part of each id).
 
 Guarantees: every issued journey's ids start with the prefix passed to ``issue`` (unique prefixes give
 disjoint entities); its bodies equal the template's with only the id prefix changed; kinds follow
@@ -17,11 +19,14 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from strategies.journeys import JOURNEY_KINDS, Call, build_journey
 from strategies.wire import PROFILE, Credentials, PreparedPut, build_put, encode_body
 
-__all__ = ["DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall", "request_name"]
+__all__ = ["ACCEPT_ENCODING", "DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall", "request_name"]
+
+ACCEPT_ENCODING = "gzip, deflate, br"  # what Locust's FastHttpSession adds when a request has none
 
 DEFAULT_WEIGHTS: dict[str, int] = {
     "returning_customer": 30,
@@ -48,13 +53,30 @@ class PreparedCall:
     call: Call
     put: PreparedPut
     name: str
+    headers: dict[str, str]  # as sent: put.headers plus Locust's default Accept-Encoding (never mutated)
+
+
+def _sent_headers(headers: dict[str, str]) -> dict[str, str]:
+    if "Accept-Encoding" in headers or "accept-encoding" in headers:
+        return headers
+    return {**headers, "Accept-Encoding": ACCEPT_ENCODING}
+
+
+@dataclass(frozen=True)
+class _TemplateCall:
+    call: Call
+    body: bytes
+    put: PreparedPut  # built without credentials, ids under the template prefix
+    sent_headers: dict[str, str]
+    name: str
+    path_head: str | None  # the path before the id when the id starts with the template prefix, else None
 
 
 @dataclass(frozen=True)
 class _Template:
     kind: str
     prefix: str
-    calls: tuple[tuple[Call, bytes], ...]
+    calls: tuple[_TemplateCall, ...]
 
 
 class JourneyBook:
@@ -79,24 +101,50 @@ class JourneyBook:
     @staticmethod
     def _template(kind: str, rng: random.Random, prefix: str) -> _Template:
         journey = build_journey(kind, rng, id_prefix=prefix)
-        return _Template(
-            kind, prefix, tuple((c, b"" if c.body is None else encode_body(c.body)) for c in journey.calls)
-        )
+        calls = []
+        for c in journey.calls:
+            body = b"" if c.body is None else encode_body(c.body)
+            put = build_put(c.operation, c.entity_id, body)
+            head = put.path[: len(put.path) - len(quote(c.entity_id, safe=""))]
+            path_head = (
+                head if c.entity_id.startswith(prefix) and put.path[len(head) :].startswith(prefix) else None
+            )
+            calls.append(
+                _TemplateCall(c, body, put, _sent_headers(put.headers), request_name(c.operation), path_head)
+            )
+        return _Template(kind, prefix, tuple(calls))
 
     def issue(self, rng: random.Random, prefix: str, creds: Credentials | None) -> list[PreparedCall]:
         """One journey with ids under ``prefix`` (letters, digits and '-' only), requests built."""
         t = rng.choice(self.templates)
         old, new = t.prefix.encode(), prefix.encode()
-        return [
-            PreparedCall(
-                call,
-                build_put(
-                    call.operation,
-                    call.entity_id.replace(t.prefix, prefix, 1),
-                    body.replace(old, new),
-                    creds=creds,
-                ),
-                request_name(call.operation),
-            )
-            for call, body in t.calls
-        ]
+        if creds is None and prefix.isascii() and prefix.replace("-", "").isalnum():
+            cut = len(t.prefix)
+            return [
+                PreparedCall(
+                    tc.call,
+                    PreparedPut(
+                        tc.path_head + prefix + tc.put.path[len(tc.path_head) + cut :],
+                        tc.put.headers,
+                        tc.body.replace(old, new),
+                    ),
+                    tc.name,
+                    tc.sent_headers,
+                )
+                if tc.path_head is not None
+                else self._build(tc, t.prefix, prefix, old, new, creds)
+                for tc in t.calls
+            ]
+        return [self._build(tc, t.prefix, prefix, old, new, creds) for tc in t.calls]
+
+    @staticmethod
+    def _build(
+        tc: _TemplateCall, tprefix: str, prefix: str, old: bytes, new: bytes, creds: Credentials | None
+    ) -> PreparedCall:
+        put = build_put(
+            tc.call.operation,
+            tc.call.entity_id.replace(tprefix, prefix, 1),
+            tc.body.replace(old, new),
+            creds=creds,
+        )
+        return PreparedCall(tc.call, put, tc.name, _sent_headers(put.headers))

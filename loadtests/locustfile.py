@@ -30,7 +30,9 @@ import gevent
 import orjson
 from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, events, task
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS
 from locust.env import Environment
+from locust.exception import CatchResponseError
 
 from loadtests._contract import ResponseValidator
 from loadtests._plugin import TalonPlugin, add_arguments
@@ -42,7 +44,7 @@ from strategies.wire import Credentials, redact
 __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
 
 CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
-_NO_CONTEXT: dict[str, float] = {}  # shared and never mutated (Locust copies it)
+_NO_CONTEXT: dict[str, float] = {}  # shared; request listeners only read the context
 _BATCH = 16  # journeys issued at a time, between journeys (never while a journey runs)
 _user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
 
@@ -85,6 +87,7 @@ class TalonBaseUser(FastHttpUser):
         self.validator = ResponseValidator.shared()  # already built at init (see TalonPlugin.install)
         self._share = self.settings.validate_share
         self._paced = self.plugin.limiter.interval > 0
+        self._fire = self.environment.events.request.fire
 
     # -- the single request path ---------------------------------------------------------------
     def _send(self, pc: PreparedCall, intended: float | None = None, *, first: bool = False) -> None:
@@ -98,20 +101,39 @@ class TalonBaseUser(FastHttpUser):
             context["talon_lateness_ms"] = lateness_ms
             if first and self._open is not None:
                 self._open.note_first_start(lateness_ms)
-        with self.client.request(
-            "PUT",
-            pc.put.path,
-            data=pc.put.body,
-            headers=pc.put.headers,
-            name=pc.name,
-            catch_response=True,
-            context=context,
-        ) as resp:
+        # FastHttpSession.request(catch_response=True) + success()/failure(), minus the response
+        # wrapper: send, time it exactly as Locust does (send through reading the body), judge, then
+        # fire events.request once (Locust's stats, our HDR recorder) with the verdict.
+        client = self.client
+        headers = pc.headers
+        if client.auth_header:  # user:password in --host, as FastHttpSession.request adds it
+            headers = {**headers, "Authorization": client.auth_header}
+        url = client.base_url + pc.put.path
+        start_time = time.time()
+        start = time.perf_counter()
+        resp = client._send_request_safe_mode("PUT", url, payload=pc.put.body, headers=headers)
+        try:
+            length = len(resp.content) if resp.content else 0
+        except FAILURE_EXCEPTIONS as exc:  # the body could not be read: a transport error
+            response_time = (time.perf_counter() - start) * 1000.0
+            length = 0
+            reason: str | None = f"{pc.call.step}: transport error {type(exc).__name__}: {exc}"
+        else:
+            response_time = (time.perf_counter() - start) * 1000.0
             reason = self._judge(resp, pc.call)
-            if reason is None:
-                resp.success()
-            else:
-                resp.failure(reason)
+        if extra := self.context():  # User.context(), merged under ours as FastHttpSession does
+            context = {**extra, **context}
+        self._fire(
+            request_type="PUT",
+            name=pc.name,
+            context=context,
+            response=resp,
+            exception=None if reason is None else CatchResponseError(reason),
+            start_time=start_time,
+            url=url,
+            response_length=length,
+            response_time=response_time,
+        )
 
     def _judge(self, resp: Any, call: Call) -> str | None:
         """None when the response is what the journey expects (and, if sampled, fits the contract)."""

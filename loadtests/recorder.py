@@ -40,8 +40,10 @@ def _fast_record(h: HdrHistogram, v: int) -> None:
     b = (v | h.sub_bucket_mask).bit_length() - shm - 1
     h.counts[((b + 1) << shm) + (v >> b) - h.sub_bucket_half_count] += 1
     h.total_count += 1
-    h.min_value = min(h.min_value, v)
-    h.max_value = max(h.max_value, v)
+    if v < h.min_value:  # noqa: PLR1730 - hot path, no calls
+        h.min_value = v
+    if v > h.max_value:  # noqa: PLR1730 - hot path, no calls
+        h.max_value = v
 
 
 def _to_us(ms: float) -> int:
@@ -105,8 +107,14 @@ class LatencyRecorder:
         """Record one request finished at epoch time ``at``; ``lateness_ms`` (open mode) = actual - intended start."""
         us = int(response_time_ms * 1000.0 + 0.5)
         us = _LOWEST_US if us < _LOWEST_US else _HIGHEST_US if us > _HIGHEST_US else us  # noqa: FURB136 - hot path, no calls
-        _fast_record(self._hist(self.raw, name), us)  # the overall histogram is their sum, built on read
-        w = self._window(int(at // self.window_s))
+        h = self.raw.get(name)
+        if h is None:
+            h = self.raw[name] = _new()
+        _fast_record(h, us)  # the overall histogram is their sum, built on read
+        index = int(at // self.window_s)
+        w = self.timeline.get(index)
+        if w is None:
+            w = self.timeline[index] = _Window()
         _fast_record(w.hist, us)
         if lateness_ms is not None:
             corrected_us = _to_us(response_time_ms + max(0.0, lateness_ms))
@@ -116,11 +124,14 @@ class LatencyRecorder:
         if c is None:
             c = self.counts[name] = Counts()
         c.requests += 1
-        c.failures += failed
         w.requests += 1
-        w.failures += failed
-        self.first_t = at if self.first_t is None else min(self.first_t, at)
-        self.last_t = at if self.last_t is None else max(self.last_t, at)
+        if failed:
+            c.failures += 1
+            w.failures += 1
+        if self.first_t is None or at < self.first_t:
+            self.first_t = at
+        if self.last_t is None or at > self.last_t:
+            self.last_t = at
 
     def count_arrival(self, *, dropped: bool = False) -> None:
         """Open mode: one arrival reached its intended time; ``dropped`` = no room to start it."""
@@ -144,7 +155,7 @@ class LatencyRecorder:
         """Listener for Locust's ``events.request``; names rows "<METHOD> <name>" like Locust does."""
         if response_time is None:
             return
-        lateness = (context or {}).get("talon_lateness_ms")
+        lateness = context.get("talon_lateness_ms") if context else None
         at = (start_time or 0.0) + response_time / 1000.0
         self.record(
             f"{request_type} {name}", response_time, failed=exception is not None, at=at, lateness_ms=lateness

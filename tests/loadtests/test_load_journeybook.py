@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from loadtests.journeybook import JourneyBook
-from strategies.wire import Credentials
+from loadtests.journeybook import JourneyBook, PreparedCall
+from strategies.wire import Credentials, build_put
 
 
 def test_issued_journeys_use_only_the_new_prefix() -> None:
@@ -50,3 +50,29 @@ def test_hmac_signs_the_bytes_actually_sent() -> None:
         digest = hmac.new(bytes.fromhex("0011223344556677"), pc.put.body, hashlib.md5).hexdigest()
         assert pc.put.headers["Content-Signature"] == f"signer=7; signature={digest}"
         assert pc.put.headers["Authorization"] == "ApiKey-v1 k"
+
+
+def test_issue_sends_what_build_put_builds() -> None:
+    """Without credentials issue() patches the template's path and reuses its headers: the same bytes."""
+    book = JourneyBook(
+        {
+            k: 1
+            for k in ("returning_customer", "coupon_hunter", "retry", "illegal_transition", "multi_session")
+        },
+        seed=5,
+        marker="q7",
+        size=40,
+    )
+    rng = random.Random(2)
+    for n in range(200):
+        prefix = f"tok-{n}-x"
+        for pc in book.issue(rng, prefix, None):
+            want = build_put(
+                pc.call.operation, pc.call.entity_id.replace(_template_prefix(pc), prefix, 1), pc.put.body
+            )
+            assert (pc.put.path, pc.put.headers) == (want.path, want.headers)
+            assert pc.headers == {**want.headers, "Accept-Encoding": "gzip, deflate, br"}
+
+
+def _template_prefix(pc: PreparedCall) -> str:
+    return pc.call.entity_id.split("-")[0]
