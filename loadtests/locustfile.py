@@ -232,8 +232,9 @@ class TalonUser(TalonBaseUser):
             self._open.run(refill=self._refill)  # runs until the user is stopped
             return
         self._refill()
+        think = self.settings.think_scale > 0
         for i, pc in enumerate(self._take()):
-            if i:
+            if i and think:
                 self._think()
             self._send(pc)
 
