@@ -184,8 +184,9 @@ def load(**options) -> None:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:
         click.secho("load: every SLO held", fg="green")
-    for breach in result.breaches:
-        click.secho(f"SLO breached: {breach}", fg="red")
+    if not result.summary:  # otherwise the summary's verdict lines above name every breach
+        for breach in result.breaches:
+            click.secho(breach, fg="red")
     if not result.trustworthy:
         click.secho("warning: the load generator's CPU saturated; latency figures are untrustworthy", fg="yellow")
     if result.summary_path:
