@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from strategies.journeys import build_journey
-from strategies.wire import PROFILE, build_put
+from talon_harness.strategies.journeys import build_journey
+from talon_harness.strategies.wire import PROFILE, build_put
 
 __all__ = ["DEFAULT_WEIGHTS", "Corpus", "build_corpus", "write_wrk_corpus"]
 

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import median
 from bench._corpus import build_corpus
-from refserver.app import create_app
-from refserver.config import ServerConfig
-from refserver.store import Store
+from talon_harness.refserver.app import create_app
+from talon_harness.refserver.config import ServerConfig
+from talon_harness.refserver.store import Store
 
 
 def _scopes(requests: tuple[bytes, ...]) -> list[tuple[dict[str, Any], bytes]]:

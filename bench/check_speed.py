@@ -19,9 +19,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, machine, median, write_results
-from harness._check_report import read_report
-from harness.check import BUDGETS, CheckConfig, run_check
-from refserver import ServerProcess
+from talon_harness.harness._check_report import read_report
+from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
+from talon_harness.refserver import ServerProcess
 
 CONTRACT = ROOT / "contracts" / "integration-v1.yaml"
 

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hdrh.histogram import HdrHistogram
 
 from bench.load_common import run_probed, write
-from loadtests import LoadConfig, build_argv
-from refserver import ServerProcess
+from talon_harness.loadtests import LoadConfig, build_argv
+from talon_harness.refserver import ServerProcess
 
 PCTS = (50.0, 90.0, 95.0, 99.0, 99.9)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from locust import FastHttpUser, constant, task
 
-from strategies.journeys import build_journey
-from strategies.wire import PROFILE, build_put, path_for
+from talon_harness.strategies.journeys import build_journey
+from talon_harness.strategies.wire import PROFILE, build_put, path_for
 
 _seq = itertools.count()
 

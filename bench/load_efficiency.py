@@ -27,9 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load_common import ROOT, run_probed, write
-from loadtests import LoadConfig, build_argv
-from loadtests.journeybook import DEFAULT_WEIGHTS
-from refserver import ServerProcess
+from talon_harness.loadtests import LoadConfig, build_argv
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS
+from talon_harness.refserver import ServerProcess
 
 MIX = {k: w for k, w in DEFAULT_WEIGHTS.items() if k != "illegal_transition"}
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 from tests.robustness.concurrency import concurrent_updates
 from tests.robustness.durability import audit, kill_mid_load, restart_and_probe
 

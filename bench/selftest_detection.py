@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness._selftest_render import markdown
-from harness.selftest import SelftestConfig, run_selftest
+from talon_harness.harness._selftest_render import markdown
+from talon_harness.harness.selftest import SelftestConfig, run_selftest
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -55,7 +55,7 @@ def _pin(core: int, nice: int = 0) -> Any:
 
 
 def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
-    refserver = [sys.executable, "-m", "refserver", "--quiet", "--port", str(port),
+    refserver = [sys.executable, "-m", "talon_harness.refserver", "--quiet", "--port", str(port),
                  "--db", str(workdir / f"ref-{port}.db")]
     return {
         "refserver": refserver,

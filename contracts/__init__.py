@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.spec import (
+from talon_harness.contracts.spec import (
     CONTRACT_FILE,
     OPERATIONS,
     load_contract,

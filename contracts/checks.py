@@ -21,9 +21,9 @@ from typing import Any
 
 import schemathesis
 
-from contracts import rules
-from contracts.model import PROFILE, SESSION, Observation, valid_id
-from contracts.runtime import probe, runtime_for
+from talon_harness.contracts import rules
+from talon_harness.contracts.model import PROFILE, SESSION, Observation, valid_id
+from talon_harness.contracts.runtime import probe, runtime_for
 
 __all__ = ["DOMAIN_CHECKS", "RuleViolation"] + [
     "path_id_echoed", "session_state_machine", "illegal_transition_rejected", "retry_counts_nothing_twice",

@@ -34,21 +34,21 @@ import requests
 import schemathesis
 from hypothesis import strategies as st
 
-import contracts.checks  # noqa: F401  (registers the domain checks)
-from contracts import rules
-from contracts.model import valid_id
-from contracts.runtime import runtime_for
-from strategies.bodies import cart_items
-from strategies.edges import (
+import talon_harness.contracts.checks  # noqa: F401  (registers the domain checks)
+from talon_harness.contracts import rules
+from talon_harness.contracts.model import valid_id
+from talon_harness.contracts.runtime import runtime_for
+from talon_harness.strategies.bodies import cart_items
+from talon_harness.strategies.edges import (
     EDGE_INTEGERS,
     EDGE_NUMBERS,
     EDGE_STRINGS,
     edge_customer_profiles,
     edge_customer_sessions,
 )
-from strategies.invalid import invalid_examples
-from strategies.types import Invalid
-from strategies.wire import PROFILE, SESSION, Credentials, auth_headers
+from talon_harness.strategies.invalid import invalid_examples
+from talon_harness.strategies.types import Invalid
+from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, auth_headers
 
 __all__ = ["EDGE_PATH_IDS", "INVALID_PATH_IDS", "SignedAuth", "edge_profile_bodies", "edge_session_bodies"]
 

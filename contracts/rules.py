@@ -12,8 +12,15 @@ from typing import Any
 
 import jsonschema_rs
 
-from contracts.model import ALLOWED_TRANSITIONS, PROFILE, SESSION, Observation, finite_sum, valid_id
-from contracts.spec import request_schema
+from talon_harness.contracts.model import (
+    ALLOWED_TRANSITIONS,
+    PROFILE,
+    SESSION,
+    Observation,
+    finite_sum,
+    valid_id,
+)
+from talon_harness.contracts.spec import request_schema
 
 __all__ = [
     "bookkeeping_delta",

@@ -19,8 +19,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.model import Exchange, Model, Observation
-from strategies.wire import Credentials, build_put
+from talon_harness.contracts.model import Exchange, Model, Observation
+from talon_harness.strategies.wire import Credentials, build_put
 
 __all__ = ["CheckRuntime", "attach_runtime", "credentials_from_env", "probe", "runtime_for"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CONTRACT_FILE", "load_contract", "operation", "request_schema", "response_schema", "OPERATIONS"]
+__all__ = ["CONTRACT_FILE", "OPERATIONS", "load_contract", "operation", "request_schema", "response_schema"]
 
-CONTRACT_FILE: Path = Path(str(resources.files("contracts") / "integration-v1.yaml"))
+CONTRACT_FILE: Path = Path(str(resources.files("talon_harness.contracts") / "integration-v1.yaml"))
 OPERATIONS: tuple[str, ...] = ("updateCustomerProfile", "updateCustomerSession")
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

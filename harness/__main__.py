@@ -1,3 +1,3 @@
-from harness.cli import main
+from talon_harness.harness.cli import main
 
 main()

@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from contracts.checks import DOMAIN_CHECKS
-from harness._check_report import PHASES, Report
+from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.harness._check_report import PHASES, Report
 
 __all__ = ["render"]
 

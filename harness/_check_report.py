@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strategies.wire import Credentials, redact
+from talon_harness.strategies.wire import Credentials, redact
 
 __all__ = ["FailureRow", "LiveCounter", "Report", "read_report"]
 

@@ -9,8 +9,8 @@ from collections import defaultdict
 from rich.console import Console
 from rich.table import Table
 
-from harness.selftest import CORRECT, Detection, SelftestResult
-from refserver.faults import FAULTS
+from talon_harness.harness.selftest import CORRECT, Detection, SelftestResult
+from talon_harness.refserver.faults import FAULTS
 
 __all__ = ["markdown", "render"]
 

@@ -27,10 +27,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from contracts.checks import DOMAIN_CHECKS
-from contracts.spec import CONTRACT_FILE, load_contract
-from harness._check_report import LiveCounter, Report, read_report
-from strategies.wire import Credentials, auth_headers, redact
+from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
+from talon_harness.harness._check_report import LiveCounter, Report, read_report
+from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
 
@@ -40,7 +40,6 @@ BUILTIN_CHECKS: tuple[str, ...] = (
     "missing_required_header", "unsupported_method", "allow_header_conformance", "use_after_free",
     "ensure_resource_availability", "ignored_auth", "object_level_authorization",
 )
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -138,8 +137,7 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
 def _env(config: CheckConfig, seed: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALON_CHECK_")}
     env.update(
-        SCHEMATHESIS_HOOKS="contracts.hooks",
-        PYTHONPATH=os.pathsep.join(filter(None, (str(_PROJECT_ROOT), env.get("PYTHONPATH")))),
+        SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks",
         TALON_CHECK_FRESH="1" if config.fresh_server else "0",
         TALON_CHECK_WORKERS=str(config.workers),
         TALON_CHECK_SEED=str(seed),
@@ -274,7 +272,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
-    from harness._check_render import render
+    from talon_harness.harness._check_render import render
 
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
            report_dir=report_dir, base_url=config.base_url)
@@ -296,7 +294,7 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     seconds = time.monotonic() - started
     message = "interrupted (Ctrl-C): partial results, the run did not finish"
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
-    from harness._check_render import render
+    from talon_harness.harness._check_render import render
 
     render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
            report_dir=paths["dir"], base_url=config.base_url)

@@ -20,7 +20,7 @@ _HMAC_HELP = "APP_ID:KEY for the v1 HMAC Content-Signature (env TALON_HMAC). Nev
 
 
 def _credentials(api_key: str | None, hmac: str | None):  # -> strategies.wire.Credentials | None
-    from strategies.wire import Credentials
+    from talon_harness.strategies.wire import Credentials
 
     if api_key and hmac:
         raise click.UsageError("give either --api-key or --hmac, not both")
@@ -59,8 +59,8 @@ def serve(host: str, port: int, db: Path | None, api_key: str | None, hmac_key: 
           application_id: int, account_id: int, rules_file: Path | None, faults: tuple[str, ...],
           quiet: bool) -> None:
     """Run the reference server until Ctrl-C."""
-    from refserver import RuleSet, ServerConfig
-    from refserver import serve as run_server
+    from talon_harness.refserver import RuleSet, ServerConfig
+    from talon_harness.refserver import serve as run_server
 
     rules = RuleSet.from_file(rules_file) if rules_file else RuleSet.default()
     config = ServerConfig(application_id=application_id, account_id=account_id, api_key=api_key,
@@ -93,7 +93,7 @@ def _check_options(func):
 
 def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, workers, checks,
                   exclude_checks, baseline, report_dir, fresh_server=False):
-    from harness.check import CheckConfig
+    from talon_harness.harness.check import CheckConfig
 
     defaults = CheckConfig(base_url="")
     return CheckConfig(
@@ -115,7 +115,7 @@ def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, work
 @_check_options
 def check(**options) -> None:
     """Check a server against the contract and the domain rules (schemathesis, all phases)."""
-    from harness.check import run_check
+    from talon_harness.harness.check import run_check
 
     embedded = not options.get("base_url")
     with _target(options, "check") as base_url:
@@ -153,8 +153,8 @@ def _load_options(func):
 
 def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival, duration, shape, workers,
                  max_rate, slo_file, validate_share, seed, report_dir):
-    from loadtests.config import LoadConfig
-    from loadtests.gates import SloSet
+    from talon_harness.loadtests.config import LoadConfig
+    from talon_harness.loadtests.gates import SloSet
 
     if users and rate:
         raise click.UsageError("give either --users (closed model) or --rate (open model), not both")
@@ -173,8 +173,8 @@ def load(**options) -> None:
     """Replay realistic profile-then-session traffic with Locust and gate on SLOs."""
     from rich.console import Console
 
-    from harness.load_render import render_load_summary
-    from loadtests.run import run_load
+    from talon_harness.harness.load_render import render_load_summary
+    from talon_harness.loadtests.run import run_load
 
     with _target(options, "load") as base_url:
         result = run_load(_load_config(**{**options, "base_url": base_url}))
@@ -201,7 +201,7 @@ def load(**options) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 def run(report_dir: Path, duration: float, seed: int) -> None:
     """The main job: a short `check`, then a 20-second `load`, against the embedded reference server."""
-    from harness.pipeline import run_pipeline
+    from talon_harness.harness.pipeline import run_pipeline
 
     sys.exit(run_pipeline(report_dir=report_dir, duration=duration, seed=seed))
 
@@ -215,8 +215,8 @@ class HarnessError(click.ClickException):
 @contextlib.contextmanager
 def _target(options: dict, command: str) -> Iterator[str]:
     """Resolve the target for ``command``; refuse remote load targets without --allow-remote."""
-    from harness.target import TargetError, target
-    from loadtests.config import is_loopback_url
+    from talon_harness.harness.target import TargetError, target
+    from talon_harness.loadtests.config import is_loopback_url
 
     base_url = options.get("base_url")
     if command == "load" and base_url and not is_loopback_url(base_url) and not options.get("allow_remote"):
@@ -252,8 +252,8 @@ def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshol
     schemathesis against it; exit 1 if the detection rate is below --threshold or the correct server fails."""
     from rich.console import Console
 
-    from harness._selftest_render import render
-    from harness.selftest import SelftestConfig, run_selftest
+    from talon_harness.harness._selftest_render import render
+    from talon_harness.harness.selftest import SelftestConfig, run_selftest
 
     try:
         config = SelftestConfig(faults=tuple(f.strip() for f in fault_list.split(",") if f.strip()), seeds=seeds,

@@ -7,12 +7,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.check import CheckConfig, run_check
-from harness.load_render import render_load_summary
-from harness.target import target
-from loadtests.config import LoadConfig
-from loadtests.gates import SloSet
-from loadtests.run import run_load
+from talon_harness.harness.check import CheckConfig, run_check
+from talon_harness.harness.load_render import render_load_summary
+from talon_harness.harness.target import target
+from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.gates import SloSet
+from talon_harness.loadtests.run import run_load
 
 __all__ = ["run_pipeline"]
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from refserver import ServerProcess
-from strategies.invalid import invalid_examples
-from strategies.wire import PROFILE, SESSION, build_put
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.invalid import invalid_examples
+from talon_harness.strategies.wire import PROFILE, SESSION, build_put
 
 __all__ = [
     "PROBES", "ProbeResult", "acknowledged_write_durable", "concurrent_closes_all_counted",

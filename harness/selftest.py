@@ -26,16 +26,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.spec import CONTRACT_FILE
-from harness.check import CheckConfig, run_check
-from harness.probes import (
+from talon_harness.contracts.spec import CONTRACT_FILE
+from talon_harness.harness.check import CheckConfig, run_check
+from talon_harness.harness.probes import (
     ProbeResult,
     acknowledged_write_durable,
     concurrent_closes_all_counted,
     invalid_bodies_rejected,
 )
-from refserver import ServerProcess
-from refserver.faults import FAULTS
+from talon_harness.refserver import ServerProcess
+from talon_harness.refserver.faults import FAULTS
 
 __all__ = ["Detection", "SelftestConfig", "SelftestResult", "first_failure", "run_selftest"]
 
@@ -146,9 +146,9 @@ def _probe_row(seed: int, fault: str, started: float, before: int, probe: ProbeR
 
 
 def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tuple[str, ...]:
-    from loadtests.config import LoadConfig
-    from loadtests.gates import SloSet
-    from loadtests.run import run_load
+    from talon_harness.loadtests.config import LoadConfig
+    from talon_harness.loadtests.gates import SloSet
+    from talon_harness.loadtests.run import run_load
 
     slo = SloSet.from_mapping({"overall": {"error_ratio": 0.001, "p99_ms": 500},
                                "endpoints": {"PUT /v1/customer_sessions/[id]": {"p95_ms": 45}}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 __all__ = ["TargetError", "target"]
 

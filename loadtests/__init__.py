@@ -6,11 +6,11 @@ lives in ``loadtests/locustfile.py`` and runs in its own process via :func:`run_
 
 from __future__ import annotations
 
-from loadtests.config import LoadConfig, UnsafeTargetError, is_loopback_url
-from loadtests.gates import Slo, SloSet, Verdict, evaluate
-from loadtests.recorder import LatencyRecorder
-from loadtests.run import LoadResult, build_argv, run_load
-from loadtests.shapes import SHAPES
+from talon_harness.loadtests.config import LoadConfig, UnsafeTargetError, is_loopback_url
+from talon_harness.loadtests.gates import Slo, SloSet, Verdict, evaluate
+from talon_harness.loadtests.recorder import LatencyRecorder
+from talon_harness.loadtests.run import LoadResult, build_argv, run_load
+from talon_harness.loadtests.shapes import SHAPES
 
 __all__ = [
     "SHAPES",

@@ -1,6 +1,6 @@
 """Response-schema validation for sampled load-test responses (jsonschema_rs, compiled once per process).
 
-The contract YAML is read as *data* through ``importlib.resources.files("contracts")``; no contracts
+The contract YAML is read as *data* through ``importlib.resources.files("talon_harness.contracts")``; no contracts
 code is imported. 2xx bodies must match ``IntegrationState``, 4xx bodies ``ErrorResponse``.
 """
 
@@ -38,7 +38,7 @@ class ResponseValidator:
     @functools.cache
     def shared() -> ResponseValidator:
         """The process-wide instance, built from the packaged contract on first use."""
-        text = (importlib.resources.files("contracts") / CONTRACT_RESOURCE).read_text(encoding="utf-8")
+        text = (importlib.resources.files("talon_harness.contracts") / CONTRACT_RESOURCE).read_text(encoding="utf-8")
         components = yaml.safe_load(text)["components"]
         return ResponseValidator(
             _validator(components, "IntegrationState"), _validator(components, "ErrorResponse")

@@ -21,9 +21,9 @@ import psutil
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests.gates import SloSet
-from loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
-from loadtests.recorder import LatencyRecorder
+from talon_harness.loadtests.gates import SloSet
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
+from talon_harness.loadtests.recorder import LatencyRecorder
 
 __all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
 
@@ -156,7 +156,7 @@ class TalonPlugin:
 
     def _prepare_ahead(self) -> None:
         """Build the journey book and compile the response schemas before the test starts."""
-        from loadtests._contract import ResponseValidator
+        from talon_harness.loadtests._contract import ResponseValidator
 
         ResponseValidator.shared()
         self.journey_book()
@@ -224,7 +224,7 @@ class TalonPlugin:
             self.machine_cpu.append(psutil.cpu_percent(None))
 
     def _on_quitting(self, environment: Environment, **_: Any) -> None:
-        from loadtests.report import finish
+        from talon_harness.loadtests.report import finish
 
         if self._sampler is not None:
             self._sampler.kill(block=False)
@@ -242,6 +242,6 @@ class TalonPlugin:
 
     def cpu_verdict(self) -> tuple[bool, dict[str, Any]]:
         """(trustworthy, details) from the CPU samples taken during the run; see ``report.cpu_trust``."""
-        from loadtests.report import cpu_trust
+        from talon_harness.loadtests.report import cpu_trust
 
         return cpu_trust(self.cpu_samples, self.machine_cpu, locust_warnings=self.cpu_warnings)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from loadtests.gates import SloSet
-from loadtests.openload import ARRIVALS
-from loadtests.shapes import SHAPES
-from strategies.wire import Credentials
+from talon_harness.loadtests.gates import SloSet
+from talon_harness.loadtests.openload import ARRIVALS
+from talon_harness.loadtests.shapes import SHAPES
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["LoadConfig", "UnsafeTargetError", "is_loopback_url"]
 
@@ -89,7 +89,7 @@ class LoadConfig:
         if not 0.0 <= self.validate_share <= 1.0:
             raise ValueError(f"validate_share must be within [0, 1], got {self.validate_share}")
         if self.journey_weights is not None:
-            from strategies.journeys import JOURNEY_KINDS
+            from talon_harness.strategies.journeys import JOURNEY_KINDS
 
             unknown = sorted(set(self.journey_weights) - set(JOURNEY_KINDS))
             if unknown or not any(w > 0 for w in self.journey_weights.values()):

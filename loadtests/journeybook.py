@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from strategies.journeys import JOURNEY_KINDS, Call, build_journey
-from strategies.wire import PROFILE, Credentials, PreparedPut, build_put, encode_body
+from talon_harness.strategies.journeys import JOURNEY_KINDS, Call, build_journey
+from talon_harness.strategies.wire import PROFILE, Credentials, PreparedPut, build_put, encode_body
 
 __all__ = ["ACCEPT_ENCODING", "DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall", "request_name"]
 

@@ -34,12 +34,12 @@ from locust.contrib.fasthttp import FAILURE_EXCEPTIONS
 from locust.env import Environment
 from locust.exception import CatchResponseError
 
-from loadtests._contract import ResponseValidator
-from loadtests._plugin import TalonPlugin, add_arguments
-from loadtests.journeybook import DEFAULT_WEIGHTS, PreparedCall
-from loadtests.openload import ArrivalPlan, OpenWorkload
-from strategies.journeys import Call
-from strategies.wire import Credentials, redact
+from talon_harness.loadtests._contract import ResponseValidator
+from talon_harness.loadtests._plugin import TalonPlugin, add_arguments
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, PreparedCall
+from talon_harness.loadtests.openload import ArrivalPlan, OpenWorkload
+from talon_harness.strategies.journeys import Call
+from talon_harness.strategies.wire import Credentials, redact
 
 __all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
 

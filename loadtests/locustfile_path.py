@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["LOCUSTFILE", "PROJECT_ROOT", "SHAPEFILE"]
+__all__ = ["LOCUSTFILE", "SHAPEFILE"]
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SHAPEFILE = Path(__file__).with_name("shapefile.py")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent

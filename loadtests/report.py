@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats, Verdict, breached, evaluate
-from loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
+from talon_harness.loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats, Verdict, breached, evaluate
+from talon_harness.loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
 
 if TYPE_CHECKING:
-    from loadtests._plugin import TalonPlugin
+    from talon_harness.loadtests._plugin import TalonPlugin
 
 __all__ = [
     "HDR_FILE",

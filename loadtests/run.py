@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.config import LoadConfig
-from loadtests.locustfile_path import LOCUSTFILE, PROJECT_ROOT, SHAPEFILE
-from loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE
+from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
+from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE
 
 __all__ = ["CREDENTIALS_ENV", "LoadResult", "build_argv", "run_load"]
 
@@ -145,7 +145,6 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
 
 def _child_env(config: LoadConfig) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != CREDENTIALS_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     creds = config.credentials
     if creds is not None:
         env[CREDENTIALS_ENV] = json.dumps(

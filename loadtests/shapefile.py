@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-from loadtests.shapes import stages_for, users_at
+from talon_harness.loadtests.shapes import stages_for, users_at
 
 __all__ = ["TalonShape"]
 

@@ -1,4 +1,4 @@
-"""`python -m refserver`: command-line entry to `serve` (the harness CLI calls `serve` the same way)."""
+"""`python -m talon_harness.refserver`: command-line entry to `serve` (the harness CLI calls `serve` the same way)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .server import serve
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m refserver", description="Talon.One v1 reference server")
+    p = argparse.ArgumentParser(prog="python -m talon_harness.refserver", description="Talon.One v1 reference server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (see --port-file)")
     p.add_argument("--db", default=None, help="SQLite file (default: fresh temporary file)")

@@ -1,4 +1,4 @@
-"""`ServerProcess`: the reference server in a subprocess (`python -m refserver`), for tests and tools.
+"""`ServerProcess`: the reference server in a subprocess (`python -m talon_harness.refserver`), for tests and tools.
 
 `start()` returns once the port file exists and a TCP connect succeeds (bounded by `startup_timeout`),
 or raises `ServerStartError` with the tail of the log. `stop()` sends SIGTERM then SIGKILL; `kill()`
@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import IO, Self
 
 __all__ = ["ServerProcess", "ServerStartError"]
-
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ServerStartError(RuntimeError):
@@ -113,13 +111,12 @@ class ServerProcess:
         self._port_file.unlink(missing_ok=True)
         self.port = None
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
         env.pop("REFSERVER_API_KEY", None)
         env.pop("REFSERVER_HMAC_KEY", None)
         env.update(self._secret_env)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "refserver", *self._args],
+            [sys.executable, "-m", "talon_harness.refserver", *self._args],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -5,7 +5,7 @@ valid / realistic / edge / invalid bodies, journeys, and the settings profiles. 
 private. Example::
 
     from hypothesis import given
-    from strategies import SESSION, build_put, new_customer_sessions, session_ids
+    from talon_harness.strategies import SESSION, build_put, new_customer_sessions, session_ids
 
     @given(session_ids(), new_customer_sessions())
     def test_accepts(session_id, body):
@@ -15,7 +15,7 @@ private. Example::
 
 from __future__ import annotations
 
-from strategies.bodies import (
+from talon_harness.strategies.bodies import (
     CART_ITEM_OPTIONAL_FIELDS,
     CART_ITEM_REQUIRED_FIELDS,
     SESSION_FIELDS,
@@ -27,7 +27,7 @@ from strategies.bodies import (
     new_customer_profiles,
     new_customer_sessions,
 )
-from strategies.catalogue import (
+from talon_harness.strategies.catalogue import (
     ACCEPTED_COUPONS,
     ACCEPTED_REFERRALS,
     DISCOUNTS,
@@ -36,13 +36,13 @@ from strategies.catalogue import (
     REJECTED_REFERRALS,
     Product,
 )
-from strategies.edges import (
+from talon_harness.strategies.edges import (
     deep_attribute_values,
     edge_cart_items,
     edge_customer_profiles,
     edge_customer_sessions,
 )
-from strategies.ids import (
+from talon_harness.strategies.ids import (
     edge_ids,
     entity_ids,
     invalid_ids,
@@ -51,7 +51,7 @@ from strategies.ids import (
     realistic_ids,
     session_ids,
 )
-from strategies.invalid import (
+from talon_harness.strategies.invalid import (
     INVALID_RULES,
     PROFILE_RULES,
     SESSION_RULES,
@@ -61,7 +61,7 @@ from strategies.invalid import (
     invalid_session_bodies,
     json_pointer,
 )
-from strategies.journeys import (
+from talon_harness.strategies.journeys import (
     JOURNEY_KINDS,
     Call,
     Journey,
@@ -71,7 +71,7 @@ from strategies.journeys import (
     build_journey,
     session_journeys,
 )
-from strategies.realistic import (
+from talon_harness.strategies.realistic import (
     coupon_codes,
     realistic_cart_items,
     realistic_carts,
@@ -80,8 +80,8 @@ from strategies.realistic import (
     realistic_profile_attributes,
     referral_codes,
 )
-from strategies.settings import load_profile
-from strategies.wire import (
+from talon_harness.strategies.settings import load_profile
+from talon_harness.strategies.wire import (
     PROFILE,
     SESSION,
     Credentials,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from strategies.catalogue import DISCOUNTS
-from strategies.wire import PROFILE, SESSION
+from talon_harness.strategies.catalogue import DISCOUNTS
+from talon_harness.strategies.wire import PROFILE, SESSION
 
 __all__ = ["Model", "Outcome", "ProfileOutcome", "SessionOutcome"]
 

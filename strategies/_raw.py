@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
-from strategies.wire import PROFILE, SESSION, encode_body
+from talon_harness.strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
+from talon_harness.strategies.wire import PROFILE, SESSION, encode_body
 
 __all__ = ["raw_rules"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from strategies.catalogue import (
+from talon_harness.strategies.catalogue import (
     CITIES,
     COUNTRIES,
     EMAIL_DOMAINS,

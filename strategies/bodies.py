@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.ids import entity_ids
+from talon_harness.strategies.ids import entity_ids
 
 __all__ = [
     "ADJUSTMENT_FIELDS",

@@ -10,8 +10,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies.bodies import MAX_ATTRIBUTE_DEPTH, SESSION_FIELDS, SESSION_STATES
-from strategies.ids import edge_ids
+from talon_harness.strategies.bodies import MAX_ATTRIBUTE_DEPTH, SESSION_FIELDS, SESSION_STATES
+from talon_harness.strategies.ids import edge_ids
 
 __all__ = [
     "EDGE_INTEGERS",

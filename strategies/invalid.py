@@ -14,16 +14,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies._raw import raw_rules
-from strategies.bodies import (
+from talon_harness.strategies._raw import raw_rules
+from talon_harness.strategies.bodies import (
     SESSION_FIELDS,
     cart_items,
     json_texts,
     new_customer_profiles,
     new_customer_sessions,
 )
-from strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
-from strategies.wire import PROFILE, SESSION
+from talon_harness.strategies.types import MAX_BODY_BYTES, Invalid, json_pointer
+from talon_harness.strategies.wire import PROFILE, SESSION
 
 __all__ = [
     "INVALID_RULES",

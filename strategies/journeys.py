@@ -15,10 +15,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies._model import Model, Outcome, ProfileOutcome, SessionOutcome
-from strategies._shop import cart_total, random_cart, random_profile_attributes
-from strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
-from strategies.wire import PROFILE, SESSION
+from talon_harness.strategies._model import Model, Outcome, ProfileOutcome, SessionOutcome
+from talon_harness.strategies._shop import cart_total, random_cart, random_profile_attributes
+from talon_harness.strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
+from talon_harness.strategies.wire import PROFILE, SESSION
 
 __all__ = [
     "JOURNEY_KINDS",

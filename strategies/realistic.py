@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from strategies._shop import cart_item_for, cart_total
-from strategies.catalogue import (
+from talon_harness.strategies._shop import cart_item_for, cart_total
+from talon_harness.strategies.catalogue import (
     ACCEPTED_COUPONS,
     ACCEPTED_REFERRALS,
     CITIES,
@@ -20,7 +20,7 @@ from strategies.catalogue import (
     REJECTED_COUPONS,
     REJECTED_REFERRALS,
 )
-from strategies.ids import realistic_ids
+from talon_harness.strategies.ids import realistic_ids
 
 __all__ = [
     "coupon_codes",

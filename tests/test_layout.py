@@ -22,10 +22,18 @@ def _imported_packages(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(_package_of(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+            found.add(_package_of(node.module))
+            if node.module == "talon_harness":
+                found.update(alias.name for alias in node.names)
     return found & set(PACKAGES)
+
+
+def _package_of(module: str) -> str:
+    """``talon_harness.contracts.checks`` -> ``contracts``; a bare old name (``contracts.x``) counts too."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "talon_harness" and len(parts) > 1 else parts[0]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -22,12 +22,12 @@ from typing import Any
 import schemathesis
 import uvicorn
 
-import contracts.checks as domain
-from contracts.hooks import SignedAuth
-from contracts.model import Model
-from contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env, runtime_for
-from contracts.spec import CONTRACT_FILE
-from refserver import ServerConfig, Store, create_app
+import talon_harness.contracts.checks as domain
+from talon_harness.contracts.hooks import SignedAuth
+from talon_harness.contracts.model import Model
+from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env, runtime_for
+from talon_harness.contracts.spec import CONTRACT_FILE
+from talon_harness.refserver import ServerConfig, Store, create_app
 
 __all__ = ["Driver", "FaultyApp", "Flagged", "Mutation", "reference_app", "running", "serve", "user_credentials"]
 

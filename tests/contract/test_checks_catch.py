@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from contracts.checks import DOMAIN_CHECKS
-from strategies.types import Invalid
-from strategies.wire import SESSION
+from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.strategies.types import Invalid
+from talon_harness.strategies.wire import SESSION
 from tests.contract.driver import Driver, Flagged, running
 
 

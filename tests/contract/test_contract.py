@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as builtin
 
-import contracts.checks as domain
-from contracts.model import Model
-from contracts.runtime import CheckRuntime, attach_runtime
-from harness.check import BUDGETS, CheckConfig, generation_contract, run_check
-from refserver import ServerProcess
-from strategies import SESSION, session_journeys
+import talon_harness.contracts.checks as domain
+from talon_harness.contracts.model import Model
+from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
+from talon_harness.harness.check import BUDGETS, CheckConfig, generation_contract, run_check
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies import SESSION, session_journeys
 from tests.contract.driver import Driver, user_credentials
 
 USER_URL = os.environ.get("TALON_BASE_URL")
@@ -101,7 +101,7 @@ def test_stateful_links_with_domain_checks(shared_target: str, tmp_path: Path) -
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
-            from contracts.hooks import SignedAuth
+            from talon_harness.contracts.hooks import SignedAuth
 
             creds = user_credentials()
             return {"auth": SignedAuth(creds)} if creds else {}

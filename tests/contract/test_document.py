@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from openapi_spec_validator import validate
 
-import contracts
+from talon_harness import contracts
 
 MODELS = (
     "NewCustomerProfile", "NewCustomerSession", "CartItem", "CartItemAdjustment", "IntegrationState",

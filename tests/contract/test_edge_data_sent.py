@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from contracts.hooks import _MAX_SENT_DEPTH
-from harness.check import CheckConfig, run_check
-from strategies.invalid import PROFILE_RULES, SESSION_RULES, invalid_examples
-from strategies.wire import PROFILE, SESSION
+from talon_harness.contracts.hooks import _MAX_SENT_DEPTH
+from talon_harness.harness.check import CheckConfig, run_check
+from talon_harness.strategies.invalid import PROFILE_RULES, SESSION_RULES, invalid_examples
+from talon_harness.strategies.wire import PROFILE, SESSION
 from tests.contract.driver import reference_app, serve
 
 

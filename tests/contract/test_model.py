@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from contracts import rules
-from contracts.model import Exchange, Model, entity_of, merge_attributes, valid_id
+from talon_harness.contracts import rules
+from talon_harness.contracts.model import Exchange, Model, entity_of, merge_attributes, valid_id
 
 BASE = "http://127.0.0.1:1"
 

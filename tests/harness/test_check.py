@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from harness.check import CheckConfig, run_check
-from refserver import ServerProcess
-from strategies.wire import Credentials
+from talon_harness.harness.check import CheckConfig, run_check
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import Credentials
 from tests.contract.driver import reference_app, serve
 
 QUICK: dict[str, Any] = {"max_examples": 5, "max_time": 8, "phases": ("examples", "fuzzing"), "seed": 3}

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from refserver import ServerConfig, Store, create_app
+from talon_harness.refserver import ServerConfig, Store, create_app
 
 _ERROR_BODY = json.dumps(
     {"message": "injected fault", "errors": [{"title": "Injected", "source": {"pointer": ""}}]}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, evaluate
+from talon_harness.loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, evaluate
 
 SESSION = "PUT /v1/customer_sessions/[id]"
 
@@ -95,7 +95,7 @@ def test_bad_input_is_refused_with_the_value() -> None:
 
 
 def test_generator_cpu_saturation_marks_the_run_untrustworthy() -> None:
-    from loadtests.report import cpu_trust
+    from talon_harness.loadtests.report import cpu_trust
 
     ok, details = cpu_trust([20.0, 35.0, 95.0] + [40.0] * 17, [50.0])
     assert ok and details["saturated_share"] == 0.05

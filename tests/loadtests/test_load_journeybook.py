@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from loadtests.journeybook import JourneyBook, PreparedCall
-from strategies.wire import Credentials, build_put
+from talon_harness.loadtests.journeybook import JourneyBook, PreparedCall
+from talon_harness.strategies.wire import Credentials, build_put
 
 
 def test_issued_journeys_use_only_the_new_prefix() -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from loadtests import LoadConfig, SloSet, run_load
-from refserver import ServerProcess
-from strategies.wire import Credentials
+from talon_harness.loadtests import LoadConfig, SloSet, run_load
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import Credentials
 
 pytestmark = pytest.mark.timeout(90)
 

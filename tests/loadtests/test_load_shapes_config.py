@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import LoadConfig, UnsafeTargetError, build_argv
-from loadtests.openload import arrival_offsets
-from loadtests.run import CREDENTIALS_ENV, _child_env
-from loadtests.shapes import SHAPES, stages_for, users_at
-from strategies.wire import Credentials
+from talon_harness.loadtests import LoadConfig, UnsafeTargetError, build_argv
+from talon_harness.loadtests.openload import arrival_offsets
+from talon_harness.loadtests.run import CREDENTIALS_ENV, _child_env
+from talon_harness.loadtests.shapes import SHAPES, stages_for, users_at
+from talon_harness.strategies.wire import Credentials
 
 
 def _curve(name: str) -> list[int | None]:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from refserver import ServerConfig, ServerProcess, Store, create_app
+from talon_harness.refserver import ServerConfig, ServerProcess, Store, create_app
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import hmac
 import httpx
 import pytest
 
-from refserver import ServerConfig, ServerProcess
+from talon_harness.refserver import ServerConfig, ServerProcess
 
 from .conftest import error_sources, session_url
 

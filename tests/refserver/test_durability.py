@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 from .conftest import profile_url, session_url
 

@@ -12,10 +12,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refserver import validation
-from refserver.body import parse_body, parse_checked
-from refserver.errors import MalformedBody
-from strategies import (
+from talon_harness.refserver import validation
+from talon_harness.refserver.body import parse_body, parse_checked
+from talon_harness.refserver.errors import MalformedBody
+from talon_harness.strategies import (
     edge_customer_profiles,
     edge_customer_sessions,
     invalid_profile_bodies,

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from refserver.app import create_app
-from refserver.config import ServerConfig
-from refserver.store import Store
+from talon_harness.refserver.app import create_app
+from talon_harness.refserver.config import ServerConfig
+from talon_harness.refserver.store import Store
 
 
 def _committed_session(db: Path, session_id: str) -> Any:

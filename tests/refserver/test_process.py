@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from refserver import RuleSet, ServerConfig, ServerProcess, Store, create_app
-from refserver.process import ServerStartError
+from talon_harness.refserver import RuleSet, ServerConfig, ServerProcess, Store, create_app
+from talon_harness.refserver.process import ServerStartError
 
 from .conftest import session_url
 
@@ -70,7 +70,7 @@ def test_cli_writes_port_file_and_stops_on_sigterm(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "refserver",
+            "talon_harness.refserver",
             "--port",
             "0",
             "--port-file",

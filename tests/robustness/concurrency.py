@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 from .rawhttp import RawClient, RawResponse
 

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 from .rawhttp import Dropped, Hang, RawClient
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from strategies.wire import Credentials, auth_headers, encode_body
+from talon_harness.strategies.wire import Credentials, auth_headers, encode_body
 
 __all__ = ["KINDS", "SEED_REQUESTS", "Hostile", "catalogue"]
 

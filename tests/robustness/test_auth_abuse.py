@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from refserver import ServerProcess, auth
-from strategies.wire import Credentials, auth_headers
+from talon_harness.refserver import ServerProcess, auth
+from talon_harness.strategies.wire import Credentials, auth_headers
 
 from .dbstate import DbWatch
 from .rawhttp import RawClient

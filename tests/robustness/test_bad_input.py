@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
-from refserver import ServerProcess
-from strategies.wire import Credentials, auth_headers, encode_body
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import Credentials, auth_headers, encode_body
 
 from .dbstate import DbWatch
 from .hostile import KINDS, SEED_REQUESTS, Hostile, catalogue

@@ -4,7 +4,7 @@ server's ``lost_update_on_close`` fault (profile booked from a stale snapshot) i
 
 from __future__ import annotations
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 from .concurrency import concurrent_updates
 

@@ -6,7 +6,7 @@ has teeth: with the server's ``ack_before_commit`` fault (acknowledge, commit la
 
 from __future__ import annotations
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 from .durability import audit, kill_mid_load, restart_and_probe
 

@@ -32,7 +32,7 @@ CI_LOAD_MODES = ("stall", "reset", "gigantic", "error_storm")
 
 
 def _harness(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness", *args]
+    return [sys.executable, "-m", "talon_harness.harness", *args]
 
 
 def _check_argv(url: str, report_dir: Path, max_time: float = CHECK_MAX_TIME) -> list[str]:

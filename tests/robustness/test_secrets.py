@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from refserver import ServerProcess
+from talon_harness.refserver import ServerProcess
 
 API_KEY = "leak-canary-9c41e7d2b8"
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def _run(argv: list[str], cwd: Path, env_key: str | None, timeout: float) -> sub
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if env_key is not None:
         env["TALON_API_KEY"] = env_key
-    return subprocess.run([sys.executable, "-m", "harness", *argv], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "talon_harness.harness", *argv], cwd=cwd, env=env, capture_output=True,
                           timeout=timeout, check=False)
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from contracts.checks import DOMAIN_CHECKS
-from harness.check import BUILTIN_CHECKS
-from harness.probes import PROBES
-from loadtests.gates import METRICS
-from refserver import ServerConfig, Store, create_app
-from refserver.fault_layer import LAYER_FAULTS, with_faults
-from refserver.faults import FAULT_CLASSES, FAULTS, SUPPRESSED_ERRORS, check_fault_names
-from strategies.invalid import INVALID_RULES
+from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.harness.check import BUILTIN_CHECKS
+from talon_harness.harness.probes import PROBES
+from talon_harness.loadtests.gates import METRICS
+from talon_harness.refserver import ServerConfig, Store, create_app
+from talon_harness.refserver.fault_layer import LAYER_FAULTS, with_faults
+from talon_harness.refserver.faults import FAULT_CLASSES, FAULTS, SUPPRESSED_ERRORS, check_fault_names
+from talon_harness.strategies.invalid import INVALID_RULES
 
 REFSERVER = Path(__file__).resolve().parents[2] / "refserver"
 KNOWN_RULES = set(DOMAIN_CHECKS) | set(BUILTIN_CHECKS) | set(INVALID_RULES) | set(PROBES) | set(METRICS)

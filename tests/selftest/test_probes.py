@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from harness.probes import acknowledged_write_durable, concurrent_closes_all_counted, invalid_bodies_rejected
-from refserver import ServerProcess
+from talon_harness.harness.probes import (
+    acknowledged_write_durable,
+    concurrent_closes_all_counted,
+    invalid_bodies_rejected,
+)
+from talon_harness.refserver import ServerProcess
 
 
 def test_acknowledged_write_durable_no_false_positive_on_correct_server() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.selftest import CORRECT, SelftestConfig, first_failure, run_selftest
+from talon_harness.harness.selftest import CORRECT, SelftestConfig, first_failure, run_selftest
 
 FAST_FAULTS = ("event_id_as_string", "crash_on_empty_cart", "created_status_201", "ack_before_commit")
 

@@ -10,10 +10,10 @@ import httpx
 import jsonschema
 import pytest
 
-from contracts import request_schema, response_schema
-from refserver import ServerProcess
-from strategies import PROFILE, SESSION, Credentials, PreparedPut, build_put
-from strategies.settings import load_profile
+from talon_harness.contracts import request_schema, response_schema
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies import PROFILE, SESSION, Credentials, PreparedPut, build_put
+from talon_harness.strategies.settings import load_profile
 
 load_profile()
 

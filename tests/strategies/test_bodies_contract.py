@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts import load_contract
-from strategies import (
+from talon_harness.contracts import load_contract
+from talon_harness.strategies import (
     PROFILE,
     SESSION,
     edge_cart_items,
@@ -23,8 +23,8 @@ from strategies import (
     realistic_customer_profiles,
     realistic_customer_sessions,
 )
-from strategies.bodies import cart_items
-from strategies.realistic import realistic_carts
+from talon_harness.strategies.bodies import cart_items
+from talon_harness.strategies.realistic import realistic_carts
 
 VALID_PROFILES = {
     "valid": new_customer_profiles(),

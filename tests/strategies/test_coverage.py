@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from strategies import (
+from talon_harness.strategies import (
     CART_ITEM_OPTIONAL_FIELDS,
     INVALID_RULES,
     JOURNEY_KINDS,

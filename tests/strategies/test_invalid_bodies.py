@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from hypothesis import given
 
-from strategies import (
+from talon_harness.strategies import (
     PROFILE,
     PROFILE_RULES,
     SESSION,

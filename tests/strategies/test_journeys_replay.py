@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strategies import JOURNEY_KINDS, PROFILE, SESSION, Journey, build_journey, session_journeys
+from talon_harness.strategies import JOURNEY_KINDS, PROFILE, SESSION, Journey, build_journey, session_journeys
 
 _RUN = uuid.uuid4().hex[:8]  # the server's database may outlive one run
 _tokens = itertools.count()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from strategies import (
+from talon_harness.strategies import (
     PROFILE,
     SESSION,
     edge_customer_profiles,
