@@ -15,8 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from talon_harness.strategies._model import Model, Outcome, ProfileOutcome, SessionOutcome
+from talon_harness.strategies._model import JourneyModel, Outcome, ProfileOutcome, SessionOutcome
 from talon_harness.strategies._shop import cart_total, random_cart, random_profile_attributes
+from talon_harness.strategies.bodies import cart_items
 from talon_harness.strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
 from talon_harness.strategies.wire import PROFILE, SESSION
 
@@ -28,6 +29,7 @@ __all__ = [
     "ProfileOutcome",
     "SessionOutcome",
     "build_journey",
+    "journey_steps",
     "session_journeys",
 ]
 
@@ -72,7 +74,7 @@ class Journey:
 class _Script:
     rng: random.Random
     prefix: str
-    model: Model = field(default_factory=Model)
+    model: JourneyModel = field(default_factory=JourneyModel)
     calls: list[Call] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=itertools.count)
 
@@ -293,4 +295,18 @@ def session_journeys(
         st.sampled_from(chosen),
         st.randoms(use_true_random=False),
         prefixes,
+    )
+
+
+def journey_steps() -> st.SearchStrategy[dict[str, Any]]:
+    """Session bodies a real integration sends after opening a session. Always valid (for an open
+    session). Varies: a cart update (1-3 items and a total), a close, a cancel, a repeat of a state, a
+    catalogue coupon or referral code, or a read (``{}``). Never a profileId (callers keep their own)."""
+    cart = st.lists(cart_items(), min_size=1, max_size=3)
+    return st.one_of(
+        st.builds(lambda items, total: {"cartItems": items, "total": total}, cart,
+                  st.floats(0, 1000, allow_nan=False).map(lambda t: round(t, 2))),
+        st.sampled_from(({"state": "closed"}, {"state": "cancelled"}, {"state": "open"}, {})),
+        st.sampled_from(ACCEPTED_COUPONS).map(lambda code: {"coupon": code}),
+        st.sampled_from(ACCEPTED_REFERRALS).map(lambda code: {"referral": code}),
     )
