@@ -86,7 +86,9 @@ def assert_supported(case: Any) -> None:
     need({"path", "query", "header", "cookie", "body"} <= {loc.value for loc in ParameterLocation},
          "the ParameterLocation values")
     meta = getattr(case, "meta", None)
-    need(meta is not None and hasattr(meta, "is_negative_at"), "Case.meta.is_negative_at")
+    if meta is None:
+        raise ValueError("assert_supported needs a generated case (one with metadata)")
+    need(hasattr(meta, "is_negative_at"), "Case.meta.is_negative_at")
     need(hasattr(meta.phase, "name") and isinstance(getattr(meta.phase.name, "value", None), str),
          "Case.meta.phase.name.value")
     need(hasattr(meta.phase, "data"), "Case.meta.phase.data")

@@ -247,12 +247,12 @@ def failed_request_changes_nothing(obs: Observation, case: Any) -> bool | None:
         diff = {"attributes": (before.attributes, got.get("attributes"))} if before and before.attributes != got.get(
             "attributes") else {}
     profile, before_profile = after.response_profile, after.before_profile
-    if profile and before_profile and profile.get("integrationId") == after.target_profile_id:
-        if profile.get("closedSessions") != before_profile.closed_sessions or not rules.same_number(
-                profile.get("totalSales"), before_profile.total_sales):
-            diff["profile.closedSessions/totalSales"] = (
-                (before_profile.closed_sessions, before_profile.total_sales),
-                (profile.get("closedSessions"), profile.get("totalSales")))
+    if profile and before_profile and profile.get("integrationId") == after.target_profile_id and (
+            profile.get("closedSessions") != before_profile.closed_sessions
+            or not rules.same_number(profile.get("totalSales"), before_profile.total_sales)):
+        diff["profile.closedSessions/totalSales"] = (
+            (before_profile.closed_sessions, before_profile.total_sales),
+            (profile.get("closedSessions"), profile.get("totalSales")))
     if diff:
         _fail("failed_request_changes_nothing", obs, "a rejected call changed stored state (seen by PUT {} after it)",
               {k: v[0] for k, v in diff.items()}, {k: v[1] for k, v in diff.items()})
@@ -439,11 +439,11 @@ def error_response_pointer(obs: Observation, case: Any) -> bool | None:
     if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not isinstance(errors, list):
         _fail("error_response_pointer", obs, "the error body is not an ErrorResponse",
               '{"message": str, "errors": [...]}', body)
-    for error in errors:  # type: ignore[union-attr]
+    for error in errors:
         source = error.get("source") if isinstance(error, dict) else None
         if not isinstance(source, dict) or not isinstance(error.get("title"), str):
             _fail("error_response_pointer", obs, "an APIError lacks title/source", "{title, source}", error)
-        pointer, parameter = source.get("pointer"), source.get("parameter")  # type: ignore[union-attr]
+        pointer, parameter = source.get("pointer"), source.get("parameter")
         if parameter is not None:
             if parameter not in _PARAMETERS:
                 _fail("error_response_pointer", obs, "source.parameter names no request parameter",

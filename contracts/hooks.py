@@ -23,8 +23,8 @@ import requests
 import schemathesis
 from hypothesis import strategies as st
 
-import talon_harness.contracts.checks as checks  # registers the domain checks
 from talon_harness.contracts import _schemathesis as st_adapter
+from talon_harness.contracts import checks  # registers the domain checks
 from talon_harness.contracts.generation import coverage_case_wanted
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
 from talon_harness.strategies.edges import edge_customer_profiles, edge_customer_sessions
@@ -44,9 +44,8 @@ class SignedAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        request.headers.update(auth_headers(self.creds, body))
+        raw = body.encode("utf-8") if isinstance(body, str) else body if isinstance(body, bytes) else b""
+        request.headers.update(auth_headers(self.creds, raw))  # schemathesis always sends bytes or str
         return request
 
 

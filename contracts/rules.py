@@ -80,7 +80,7 @@ def schema_valid(obs: Observation) -> bool:
     try:
         if not _validator(x.operation).is_valid(x.body):
             return False
-    except Exception:
+    except (ValueError, TypeError, OverflowError, RecursionError):  # a body the validator cannot take
         return False
     return _no_duplicate_keys(x.raw_body)
 
