@@ -123,16 +123,16 @@ class _Script:
     def set_state(self, step: str, session_id: str, state: str) -> None:
         self.put(step, SESSION, session_id, {"state": state})
 
+    def import_order(self, step: str, profile_id: str, state: str, max_items: int) -> None:
+        """A legacy order created directly in a final *state* (D5) on a new session."""
+        cart = random_cart(self.rng, max_items=max_items)
+        body = {"profileId": profile_id, "state": state, "cartItems": cart, "total": cart_total(cart)}
+        self.put(step, SESSION, self.new_session_id(), body)
+
 
 def _returning_customer(s: _Script) -> None:
     profile_id = s.upsert_profile()
-    past_cart = random_cart(s.rng, max_items=5)
-    s.put(
-        "import_past_order",
-        SESSION,
-        s.new_session_id(),
-        {"profileId": profile_id, "state": "closed", "cartItems": past_cart, "total": cart_total(past_cart)},
-    )
+    s.import_order("import_past_order", profile_id, "closed", max_items=5)
     session_id, cart = s.open_session(profile_id)
     s.add_items(session_id, cart, s.rng.randint(1, 3))
     s.set_state("close_session", session_id, "closed")
@@ -194,13 +194,7 @@ def _profile_only(s: _Script) -> None:
 def _multi_session(s: _Script) -> None:
     profile_id = s.upsert_profile()
     if s.rng.random() < 0.3:  # a legacy order imported as cancelled counts nothing (D6)
-        cart = random_cart(s.rng, max_items=3)
-        s.put(
-            "import_cancelled_order",
-            SESSION,
-            s.new_session_id(),
-            {"profileId": profile_id, "state": "cancelled", "cartItems": cart, "total": cart_total(cart)},
-        )
+        s.import_order("import_cancelled_order", profile_id, "cancelled", max_items=3)
     for _ in range(s.rng.randint(2, 4)):
         session_id, cart = s.open_session(profile_id)
         s.add_items(session_id, cart, s.rng.randint(1, 2))

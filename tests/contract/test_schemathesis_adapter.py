@@ -3,10 +3,11 @@ release moves what the hooks and checks rely on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
@@ -25,24 +26,17 @@ def _session_operation() -> tuple[Any, Any]:
     return schema, schema[PATH_PREFIXES[SESSION] + "{customerSessionId}"]["PUT"]
 
 
-def _draw(strategy: st.SearchStrategy[Any], count: int = 1) -> list[Any]:
-    drawn: list[Any] = []
-
-    @settings(max_examples=count, database=None, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def collect(case: Any) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
+def _first(strategy: st.SearchStrategy[Any], condition: Callable[[Any], bool]) -> Any:
+    """The first generated case meeting ``condition`` (NoSuchExample, loudly, if none of 20 does)."""
+    return find(strategy, condition, settings=settings(max_examples=20, database=None, phases=[Phase.generate],
+                                                      suppress_health_check=list(HealthCheck)))
 
 
 def test_generated_cases_expose_what_the_adapter_reads() -> None:
     _, operation = _session_operation()
-    positive = _draw(operation.as_strategy(generation_mode=GenerationMode.POSITIVE))[0]
-    negatives = _draw(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE), 10)
-    negative = next(c for c in negatives if any(adapter.is_negative_at(c, where) for where in _LOCATIONS))
+    positive = _first(operation.as_strategy(generation_mode=GenerationMode.POSITIVE), lambda case: True)
+    negative = _first(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+                      lambda case: any(adapter.is_negative_at(case, where) for where in _LOCATIONS))
     adapter.assert_supported(positive)
     adapter.assert_supported(negative)
     assert adapter.phase_of(positive) == adapter.phase_of(negative) == "fuzzing"
