@@ -18,6 +18,7 @@ swap (``contracts.hooks.before_generate_case``).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import threading
@@ -56,8 +57,7 @@ class CaseMix:
         self._invalid_ids = itertools.cycle(INVALID_PATH_IDS)
         self._bodies = {SESSION: itertools.cycle(edge_session_bodies()),
                         PROFILE: itertools.cycle(edge_profile_bodies())}
-        self._invalid = {op: invalid_examples(op, seed=seed, json_only=True, max_depth=MAX_SENT_DEPTH)
-                         for op in OPERATIONS}
+        self._invalid = {op: _invalid_pool(op, seed) for op in OPERATIONS}
         self._invalid_turns = {op: itertools.count() for op in OPERATIONS}
         self._replays: OrderedDict[str, Invalid | None] = OrderedDict()
 
@@ -111,6 +111,11 @@ class CaseMix:
         if invalid is not None:
             case.body = copy.deepcopy(invalid.body)
         return invalid
+
+
+@functools.cache  # a pure function of its arguments (deterministic draws), shared by every run in a process
+def _invalid_pool(operation: str, seed: int) -> tuple[Invalid, ...]:
+    return invalid_examples(operation, seed=seed, json_only=True, max_depth=MAX_SENT_DEPTH)
 
 
 def _replay_key(operation: str, body: Any) -> str | None:
