@@ -89,7 +89,7 @@ def _domain_check(func: _Check) -> Callable[..., bool | None]:
     def check(ctx: Any, response: Any, case: Any) -> bool | None:
         try:
             obs = runtime_for(case).observe(response)
-        except (ValueError, TypeError, KeyError, RecursionError):  # undecodable: says nothing about the rules
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # undecodable: no verdict
             return SKIP
         return func(obs, case)
 
