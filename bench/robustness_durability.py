@@ -58,12 +58,12 @@ def main() -> None:
               f"problems={len(result['problems'])}", flush=True)
     conc = []
     for i in range(args.concurrency_rounds):
-        with tempfile.TemporaryDirectory(prefix="bench-conc-") as tmp:
-            with ServerProcess(db=Path(tmp) / "c.db", quiet=True) as proc:
-                started = time.monotonic()
-                outcome = concurrent_updates(proc, seed=args.seed * 1000 + i)
-                conc.append({"seed": args.seed * 1000 + i, "statuses": outcome.statuses,
-                             "problems": outcome.problems[:10], "seconds": round(time.monotonic() - started, 2)})
+        with tempfile.TemporaryDirectory(prefix="bench-conc-") as tmp, \
+                ServerProcess(db=Path(tmp) / "c.db", quiet=True) as proc:
+            started = time.monotonic()
+            outcome = concurrent_updates(proc, seed=args.seed * 1000 + i)
+            conc.append({"seed": args.seed * 1000 + i, "statuses": outcome.statuses,
+                         "problems": outcome.problems[:10], "seconds": round(time.monotonic() - started, 2)})
         print(f"concurrency {i + 1}/{args.concurrency_rounds}: {conc[-1]['statuses']} "
               f"problems={len(conc[-1]['problems'])}", flush=True)
     failed = [r for r in rounds + conc if r["problems"]]
@@ -82,9 +82,9 @@ def main() -> None:
     lines = [
         "# Durability under SIGKILL and 1,000 concurrent updates", "",
         f"Command: `{summary['command']}`", "",
-        f"- SIGKILL rounds: {len(rounds)}, failed: {summary['durability_failed']}; acknowledged writes audited: "
-        f"{summary['acked_total']} (median {summary['acked_median']} per round); requests in flight at the kill: "
-        f"{summary['in_flight_total']}",
+        (f"- SIGKILL rounds: {len(rounds)}, failed: {summary['durability_failed']}; acknowledged writes audited: "
+         f"{summary['acked_total']} (median {summary['acked_median']} per round); requests in flight at the kill: "
+         f"{summary['in_flight_total']}"),
         f"- 1,000-concurrent-update rounds: {len(conc)}, failed: {summary['concurrency_failed']}", "",
         "| round | workers | kill after | acked | in flight | problems | s |", "|---|---|---|---|---|---|---|",
         *(f"| {i + 1} | {r['workers']} | {r['kill_after']} | {r['acked']} | {r['in_flight']} | {len(r['problems'])} "

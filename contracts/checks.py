@@ -8,7 +8,10 @@ Schemathesis reports it as ``Custom check failed: `<rule>```; the name is also t
 Checks skip (return None) when the model cannot know the answer: an id it has not seen on a server that
 did not start empty, concurrent workers for order-dependent rules. Retries (a known session sent its
 current state again) belong to ``retry_counts_nothing_twice`` only, so one fault fails one check.
-Sources: contract-decisions.md D1-D15, mirrored as ``x-decision`` notes in ``integration-v1.yaml``.
+Decisions D1-D15 are in ``contracts/DECISIONS.md`` and cited as ``x-decision`` notes in ``integration-v1.yaml``.
+
+:func:`domain_refusal` is the domain's word on schemathesis' own ``positive_data_acceptance``: a
+schema-valid body that the state rules rightly refuse (``contracts.hooks.filter_failure`` uses it).
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import schemathesis
 
 from talon_harness.contracts import rules
-from talon_harness.contracts.model import PROFILE, SESSION, Observation, valid_id
+from talon_harness.contracts.model import Observation
 from talon_harness.contracts.runtime import probe, runtime_for
+from talon_harness.strategies.ids import valid_id
+from talon_harness.strategies.invalid import RULE_TITLES
+from talon_harness.strategies.wire import DOMAIN_ERROR_TITLES, PROFILE, SESSION
 
-__all__ = ["DOMAIN_CHECKS", "RuleViolation"] + [
+__all__ = ["DOMAIN_CHECKS", "RuleViolation", "domain_refusal"] + [
     "path_id_echoed", "session_state_machine", "illegal_transition_rejected", "retry_counts_nothing_twice",
     "attributes_merge", "failed_request_changes_nothing", "first_session_and_profile_autocreation",
     "closed_sessions_bookkeeping", "event_id_strictly_increasing", "event_type", "effects_well_formed",
@@ -58,7 +64,7 @@ class RuleViolation(AssertionError):
                 f"  received: {self.received}")
 
 
-def _fail(rule: str, obs: Observation, summary: str, expected: Any, received: Any) -> None:
+def _fail(rule: str, obs: Observation, summary: str, expected: Any, received: Any) -> NoReturn:
     x = obs.exchange
     before = ""
     if obs.before_session is not None:
@@ -71,7 +77,8 @@ def _fail(rule: str, obs: Observation, summary: str, expected: Any, received: An
 
 
 _Check = Callable[[Observation, Any], "bool | None"]
-#: Returned when a rule does not apply to a response (schemathesis then records no result for it).
+#: Returned when a rule does not apply to a response (schemathesis then records no result for it);
+#: a check that returns None passed.
 SKIP = True
 
 
@@ -82,7 +89,7 @@ def _domain_check(func: _Check) -> Callable[..., bool | None]:
     def check(ctx: Any, response: Any, case: Any) -> bool | None:
         try:
             obs = runtime_for(case).observe(response)
-        except Exception:  # a request the model cannot decode says nothing about the rules
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # undecodable: no verdict
             return SKIP
         return func(obs, case)
 
@@ -112,6 +119,7 @@ def path_id_echoed(obs: Observation, case: Any) -> bool | None:
         if profile.get("integrationId") != x.entity_id:
             _fail("path_id_echoed", obs, "the response names another profile than the path",
                   {"profile.integrationId": x.entity_id}, {"profile.integrationId": profile.get("integrationId")})
+    return None
 
 
 @_domain_check
@@ -125,6 +133,7 @@ def session_state_machine(obs: Observation, case: Any) -> bool | None:
     if wanted is not None and got != wanted:
         _fail("session_state_machine", obs, "the session is not in the state the call asked for",
               {"session.state": wanted}, {"session.state": got})
+    return None
 
 
 @_domain_check
@@ -148,6 +157,7 @@ def illegal_transition_rejected(obs: Observation, case: Any) -> bool | None:
                                       for n in named):
             _fail("illegal_transition_rejected", obs, f"{why} was not rejected as such",
                   f"400 with an error pointer in {sorted(pointers)}", x.response)
+    return None
 
 
 @_domain_check
@@ -160,7 +170,7 @@ def retry_counts_nothing_twice(obs: Observation, case: Any) -> bool | None:
     if not x.accepted:
         if rules.schema_valid(obs) and not rules.changed_fields(obs) and x.status == 400:
             _fail("retry_counts_nothing_twice", obs, "a retry of the current state was rejected", "200", x.response)
-        return
+        return None
     event_type = (obs.event or {}).get("type")
     if event_type != "talon_session_updated":
         _fail("retry_counts_nothing_twice", obs, "a retry recorded a state-change event",
@@ -173,6 +183,7 @@ def retry_counts_nothing_twice(obs: Observation, case: Any) -> bool | None:
         _fail("retry_counts_nothing_twice", obs, "a retry changed the profile's bookkeeping",
               {"closedSessions": before.closed_sessions, "totalSales": before.total_sales},
               {"closedSessions": profile.get("closedSessions"), "totalSales": profile.get("totalSales")})
+    return None
 
 
 @_domain_check
@@ -193,7 +204,7 @@ def attributes_merge(obs: Observation, case: Any) -> bool | None:
         missing = {k: v for k, v in sent.items() if v is not None and (not isinstance(got, dict) or got.get(k) != v)}
         if missing:
             _fail("attributes_merge", obs, "sent attributes are missing from the response", missing, got)
-        return
+        return None
     expected = {**stored, **{k: v for k, v in sent.items() if v is not None}}
     if got != expected:
         _fail("attributes_merge", obs, "attributes are not the key-by-key merge of stored and sent",
@@ -203,6 +214,7 @@ def attributes_merge(obs: Observation, case: Any) -> bool | None:
             and profile.get("integrationId") == obs.target_profile_id and profile.get("attributes") != before.attributes):
         _fail("attributes_merge", obs, "a session call changed its profile's attributes",
               {"profile.attributes": before.attributes}, {"profile.attributes": profile.get("attributes")})
+    return None
 
 
 @_domain_check
@@ -223,7 +235,7 @@ def failed_request_changes_nothing(obs: Observation, case: Any) -> bool | None:
         if event_type not in ("talon_profile_created", "talon_session_created"):
             _fail("failed_request_changes_nothing", obs, "the rejected call created the entity",
                   "a PUT {} afterwards creates it (event *_created)", {"probe event.type": event_type})
-        return
+        return None
     if x.operation == SESSION:
         expected = rules.expected_session(after) or {}
         got = after.response_session or {}
@@ -235,15 +247,16 @@ def failed_request_changes_nothing(obs: Observation, case: Any) -> bool | None:
         diff = {"attributes": (before.attributes, got.get("attributes"))} if before and before.attributes != got.get(
             "attributes") else {}
     profile, before_profile = after.response_profile, after.before_profile
-    if profile and before_profile and profile.get("integrationId") == after.target_profile_id:
-        if profile.get("closedSessions") != before_profile.closed_sessions or not rules.same_number(
-                profile.get("totalSales"), before_profile.total_sales):
-            diff["profile.closedSessions/totalSales"] = (
-                (before_profile.closed_sessions, before_profile.total_sales),
-                (profile.get("closedSessions"), profile.get("totalSales")))
+    if profile and before_profile and profile.get("integrationId") == after.target_profile_id and (
+            profile.get("closedSessions") != before_profile.closed_sessions
+            or not rules.same_number(profile.get("totalSales"), before_profile.total_sales)):
+        diff["profile.closedSessions/totalSales"] = (
+            (before_profile.closed_sessions, before_profile.total_sales),
+            (profile.get("closedSessions"), profile.get("totalSales")))
     if diff:
         _fail("failed_request_changes_nothing", obs, "a rejected call changed stored state (seen by PUT {} after it)",
               {k: v[0] for k, v in diff.items()}, {k: v[1] for k, v in diff.items()})
+    return None
 
 
 @_domain_check
@@ -281,6 +294,7 @@ def first_session_and_profile_autocreation(obs: Observation, case: Any) -> bool 
     if wanted is not None and got is not wanted:
         _fail("first_session_and_profile_autocreation", obs, "firstSession is wrong",
               {"session.firstSession": wanted}, {"session.firstSession": got})
+    return None
 
 
 @_domain_check
@@ -298,7 +312,7 @@ def closed_sessions_bookkeeping(obs: Observation, case: Any) -> bool | None:
             _fail("closed_sessions_bookkeeping", obs, "a profile update changed closedSessions/totalSales",
                   {"closedSessions": before.closed_sessions, "totalSales": before.total_sales},
                   {"closedSessions": profile.get("closedSessions"), "totalSales": profile.get("totalSales")})
-        return
+        return None
     delta = rules.bookkeeping_delta(obs)
     if delta is None or profile.get("integrationId") != obs.target_profile_id:
         return SKIP
@@ -311,6 +325,7 @@ def closed_sessions_bookkeeping(obs: Observation, case: Any) -> bool | None:
         _fail("closed_sessions_bookkeeping", obs, "closedSessions/totalSales do not follow the session's state",
               {"closedSessions": closed, "totalSales": sales},
               {"closedSessions": profile.get("closedSessions"), "totalSales": profile.get("totalSales")})
+    return None
 
 
 @_domain_check
@@ -323,6 +338,7 @@ def event_id_strictly_increasing(obs: Observation, case: Any) -> bool | None:
             obs.strict_order and obs.last_event_id is not None and event_id <= obs.last_event_id):
         _fail("event_id_strictly_increasing", obs, "the event id is not new and increasing",
               f"an integer id > {obs.last_event_id}", {"event.id": event_id})
+    return None
 
 
 @_domain_check
@@ -351,6 +367,7 @@ def event_type(obs: Observation, case: Any) -> bool | None:
         _fail("event_type", obs, "the event does not describe the call",
               {"event.type": sorted(allowed), "event.profileId": (obs.response_session or {}).get("profileId", x.entity_id)},
               {"event.type": got, "event.profileId": event.get("profileId"), "event.sessionId": event.get("sessionId")})
+    return None
 
 
 def _is_int(v: Any) -> bool:
@@ -376,7 +393,7 @@ def effects_well_formed(obs: Observation, case: Any) -> bool | None:
     if obs.exchange.operation == PROFILE:
         if effects:
             _fail("effects_well_formed", obs, "a profile update produced effects", [], effects)
-        return
+        return None
     session = obs.response_session or {}
     for field_name, names in (("coupon", ("acceptCoupon", "rejectCoupon")),
                               ("referral", ("acceptReferral", "rejectReferral"))):
@@ -390,6 +407,7 @@ def effects_well_formed(obs: Observation, case: Any) -> bool | None:
         if e[3][0] == "setDiscount" and not (len(e[3]) == 3 and isinstance(e[3][1], str)
                                               and isinstance(e[3][2], (int, float)) and not isinstance(e[3][2], bool)):
             _fail("effects_well_formed", obs, "setDiscount args are not [label, amount]", "[label, amount]", e)
+    return None
 
 
 @_domain_check
@@ -407,6 +425,7 @@ def discounts_reflect_effects(obs: Observation, case: Any) -> bool | None:
     if not ok:
         _fail("discounts_reflect_effects", obs, "session.discounts differ from the setDiscount effects",
               {k: v[-1] for k, v in amounts.items()}, {"session.discounts": got})
+    return None
 
 
 @_domain_check
@@ -420,11 +439,11 @@ def error_response_pointer(obs: Observation, case: Any) -> bool | None:
     if not isinstance(body, dict) or not isinstance(body.get("message"), str) or not isinstance(errors, list):
         _fail("error_response_pointer", obs, "the error body is not an ErrorResponse",
               '{"message": str, "errors": [...]}', body)
-    for error in errors:  # type: ignore[union-attr]
+    for error in errors:
         source = error.get("source") if isinstance(error, dict) else None
         if not isinstance(source, dict) or not isinstance(error.get("title"), str):
             _fail("error_response_pointer", obs, "an APIError lacks title/source", "{title, source}", error)
-        pointer, parameter = source.get("pointer"), source.get("parameter")  # type: ignore[union-attr]
+        pointer, parameter = source.get("pointer"), source.get("parameter")
         if parameter is not None:
             if parameter not in _PARAMETERS:
                 _fail("error_response_pointer", obs, "source.parameter names no request parameter",
@@ -433,16 +452,7 @@ def error_response_pointer(obs: Observation, case: Any) -> bool | None:
                 rules.pointer_resolves(pointer, x.body) if x.json_body else pointer == ""):
             _fail("error_response_pointer", obs, "source.pointer does not point into the request",
                   "a JSON pointer to a member of the sent body (\"\" for the whole document)", error)
-
-
-#: The APIError title the contract prescribes for each ``strategies.invalid`` rule (design notes, D1/D3/D13).
-_RULE_TITLES = {
-    "invalid_type": "Invalid type", "cart_item_required": "Required", "adjustment_required": "Required",
-    "quantity_minimum": "Below minimum", "point_payment_minimum": "Below minimum",
-    "remaining_price_minimum": "Below minimum", "name_min_length": "Too short", "sku_min_length": "Too short",
-    "session_state_enum": "Invalid value", "session_unknown_field": "Unknown field",
-    "cart_items_limit": "Too many items", "attribute_depth_limit": "Nested too deeply",
-}
+    return None
 
 
 def _error_titles_at(body: Any, pointer: str) -> set[Any]:
@@ -460,7 +470,7 @@ def invalid_body_rejected(obs: Observation, case: Any) -> bool | None:
         return SKIP
     if x.content_type.split(";")[0].strip().lower() != "application/json":
         return SKIP
-    invalid = runtime_for(case).tag_of(x.body)
+    invalid = runtime_for(case).tag_of(case)
     if invalid is None or invalid.operation != x.operation:
         return SKIP
     expected = {"status": invalid.status, "source.pointer": invalid.pointer}
@@ -471,10 +481,37 @@ def invalid_body_rejected(obs: Observation, case: Any) -> bool | None:
     if not titles:
         _fail("invalid_body_rejected", obs, f"the error for a body breaking `{invalid.breaks}` does not point at "
               f"{invalid.pointer!r}", expected, x.response)
-    title = _RULE_TITLES.get(invalid.breaks)
+    title = RULE_TITLES.get(invalid.breaks)
     if title is not None and title not in titles:  # e.g. "Session closed": validation ran after state rules
         _fail("invalid_body_rejected", obs, f"a body breaking `{invalid.breaks}` was refused for another reason "
               f"(validation must come first, whatever the stored state)", {**expected, "title": title}, x.response)
+    return None
 
 
-DOMAIN_CHECKS: tuple[str, ...] = tuple(n for n in __all__ if n not in ("DOMAIN_CHECKS", "RuleViolation"))
+def domain_refusal(case: Any, response: Any) -> bool:
+    """A 400 to a schema-valid request that the domain explains, so ``positive_data_acceptance`` must not
+    count it: a tagged ``strategies.invalid`` body (the generation view of the contract is looser at depth
+    than the contract, so schemathesis may take it for valid), an id outside D12 (e.g. an anonymous
+    session's ``profileId: ""`` followed as a link), or a refusal titled by a domain rule (D5 transition or
+    final state, D6 totalSales overflow) that the model agrees with, or cannot judge."""
+    if response.status_code != 400:
+        return False
+    runtime = runtime_for(case)
+    obs = runtime.observe(response)
+    if runtime.tag_of(case) is not None:
+        return True
+    if obs.exchange.entity_id is not None and not valid_id(obs.exchange.entity_id):
+        return True
+    body = obs.exchange.response
+    errors = body.get("errors") if isinstance(body, dict) else None
+    titles = {e.get("title") for e in errors or [] if isinstance(e, dict)} if isinstance(errors, list) else set()
+    if not titles or not titles <= DOMAIN_ERROR_TITLES:
+        return False
+    if obs.before_session is None or rules.illegal_reason(obs) is not None:
+        return True  # the model cannot tell (take the server's word), or agrees
+    delta = rules.bookkeeping_delta(obs)
+    return "Out of range" in titles and (delta is None or delta[1] is None)
+
+
+DOMAIN_CHECKS: tuple[str, ...] = tuple(n for n in __all__ if n not in ("DOMAIN_CHECKS", "RuleViolation",
+                                                                       "domain_refusal"))

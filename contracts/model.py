@@ -26,10 +26,13 @@ import copy
 import json
 import math
 import threading
-import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from talon_harness.strategies.bodies import ALLOWED_TRANSITIONS
+from talon_harness.strategies.ids import valid_id
+from talon_harness.strategies.wire import PATH_PREFIXES, PROFILE, SESSION
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -45,18 +48,7 @@ __all__ = [
     "valid_id",
 ]
 
-PROFILE = "updateCustomerProfile"
-SESSION = "updateCustomerSession"
-_PREFIXES = {"/v1/customer_profiles/": PROFILE, "/v1/customer_sessions/": SESSION}
-ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
-    {("open", "closed"), ("open", "cancelled"), ("closed", "cancelled")}
-)
 _MISSING = object()
-
-
-def valid_id(entity_id: str) -> bool:
-    """D12: 1..1000 code points, none in Unicode category Cc."""
-    return 1 <= len(entity_id) <= 1000 and not any(unicodedata.category(ch) == "Cc" for ch in entity_id)
 
 
 def entity_of(url: str) -> tuple[str | None, str | None]:
@@ -65,7 +57,7 @@ def entity_of(url: str) -> tuple[str | None, str | None]:
     ``id`` is None when the path names no entity (unknown path, extra segment, undecodable id).
     """
     path = urlsplit(url).path
-    for prefix, op in _PREFIXES.items():
+    for op, prefix in PATH_PREFIXES.items():
         at = path.find(prefix)
         if at >= 0:
             raw = path[at + len(prefix):]

@@ -1,61 +1,61 @@
-"""Per-run state the domain checks share: the model, the credentials, and the observation of each response.
+"""Per-run state the domain checks share: the model, the credentials, the case mix, the invalid-body tags.
 
-Schemathesis calls checks as plain functions, so the state is looked up from the case's schema object
-(one :class:`CheckRuntime` per loaded schema, i.e. per ``st run`` or per pytest schema), never from a
-module-level mutable. ``st run`` reads its settings from the environment (set by
-``harness.check.run_check``), so secrets never appear in argv:
+One :class:`CheckRuntime` per run: ``st run`` builds it from the environment when it loads the schema
+(``contracts.hooks.after_load_schema``), pytest entry points build their own and :func:`attach_runtime`
+it; either way it rides on the schema object every case points to (``contracts._schemathesis``), never in
+a module global. ``st run`` reads its settings from the environment (set by ``harness.check.run_check``),
+so secrets never appear in argv:
 
-- ``TALON_CHECK_API_KEY`` / ``TALON_CHECK_HMAC`` (``APP_ID:KEY``): credentials to send and to probe with;
+- ``strategies.wire.API_KEY_ENV`` / ``HMAC_ENV`` (``APP_ID:KEY``): credentials to send and to probe with;
 - ``TALON_CHECK_FRESH=1``: the server started empty, so ids the model has not seen are known absent;
-- ``TALON_CHECK_WORKERS``: more than 1 turns off order-dependent predictions.
+- ``TALON_CHECK_WORKERS``: more than 1 turns off order-dependent predictions;
+- ``TALON_CHECK_SEED``: the seed of the case mix's invalid examples.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from talon_harness.contracts import _schemathesis as st_adapter
+from talon_harness.contracts.casemix import CaseMix
 from talon_harness.contracts.model import Exchange, Model, Observation
-from talon_harness.strategies.wire import Credentials, build_put
+from talon_harness.strategies.types import Invalid
+from talon_harness.strategies.wire import PATH_PREFIXES, Credentials, build_put, credentials_from_env
 
 __all__ = ["CheckRuntime", "attach_runtime", "credentials_from_env", "probe", "runtime_for"]
 
-# keyed by id(schema); the schema itself is held so that its id cannot be reused (schemas are unhashable)
-_RUNTIMES: dict[int, tuple[Any, CheckRuntime]] = {}
-_RUNTIMES_LOCK = threading.Lock()
 _MEMO_SIZE = 256
-
-
-def credentials_from_env(environ: dict[str, str] | None = None) -> Credentials | None:
-    """Credentials from ``TALON_CHECK_API_KEY`` / ``TALON_CHECK_HMAC`` (``APP_ID:KEY``), or None."""
-    env = os.environ if environ is None else environ
-    api_key = env.get("TALON_CHECK_API_KEY") or None
-    app_id, _, key = (env.get("TALON_CHECK_HMAC") or "").partition(":")
-    if key:
-        return Credentials(api_key=api_key, hmac_application_id=int(app_id), hmac_key=key)
-    return Credentials(api_key=api_key) if api_key else None
 
 
 @dataclass
 class CheckRuntime:
-    """The model plus everything a check needs to interpret one response exactly once."""
+    """The model plus everything a check needs to interpret one response exactly once.
+
+    ``mix`` is None for runs that send only the cases they build themselves (pytest drivers).
+    """
 
     model: Model
     credentials: Credentials | None = None
     probe_timeout: float = 5.0
+    mix: CaseMix | None = None
     _memo: OrderedDict[int, tuple[Any, Observation]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _tags: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    _tags: OrderedDict[str, Invalid] = field(default_factory=OrderedDict)
 
     @classmethod
-    def from_env(cls) -> CheckRuntime:
-        workers = int(os.environ.get("TALON_CHECK_WORKERS", "1") or 1)
-        model = Model(fresh=os.environ.get("TALON_CHECK_FRESH") == "1", strict_order=workers <= 1)
-        return cls(model=model, credentials=credentials_from_env())
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, mixed: bool = True) -> CheckRuntime:
+        """The runtime of an ``st run`` started by ``harness.check`` (see the module docstring); with
+        ``mixed`` it carries a :class:`CaseMix` (build it outside a running Hypothesis test)."""
+        env = os.environ if environ is None else environ
+        workers = int(env.get("TALON_CHECK_WORKERS", "1") or 1)
+        model = Model(fresh=env.get("TALON_CHECK_FRESH") == "1", strict_order=workers <= 1)
+        mix = CaseMix(seed=int(env.get("TALON_CHECK_SEED", "0") or 0)) if mixed else None
+        return cls(model=model, credentials=credentials_from_env(env), mix=mix)
 
     def observe(self, response: Any) -> Observation:
         """The observation for a schemathesis ``Response`` (the model learns from it once)."""
@@ -69,32 +69,20 @@ class CheckRuntime:
                 self._memo.popitem(last=False)
             return obs
 
-
-    def tag(self, body: Any, invalid: Any) -> None:
-        """Remember that ``body`` (a JSON value about to be sent) breaks ``invalid.breaks`` at ``invalid.pointer``."""
-        key = _body_key(body)
-        if key is None:
-            return
+    def tag(self, case: Any, invalid: Invalid) -> None:
+        """Remember that ``case`` is sent with ``invalid.body``, which breaks ``invalid.breaks`` at
+        ``invalid.pointer`` (looked up again by the case, not by its body)."""
+        key = st_adapter.case_key(case)
         with self._lock:
             self._tags[key] = invalid
             self._tags.move_to_end(key)
             while len(self._tags) > _MEMO_SIZE:
                 self._tags.popitem(last=False)
 
-    def tag_of(self, body: Any) -> Any:
-        """The ``strategies.types.Invalid`` tagged for this (parsed) request body, or None."""
-        if not self._tags:
-            return None
-        key = _body_key(body)
+    def tag_of(self, case: Any) -> Invalid | None:
+        """The ``strategies.types.Invalid`` this case was tagged with, or None."""
         with self._lock:
-            return self._tags.get(key) if key is not None else None
-
-
-def _body_key(body: Any) -> str | None:
-    try:
-        return json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        return None
+            return self._tags.get(st_adapter.case_key(case))
 
 
 def exchange_of(response: Any) -> Exchange:
@@ -102,27 +90,26 @@ def exchange_of(response: Any) -> Exchange:
     request = response.request
     try:
         parsed = response.json() if response.content else None
-    except Exception:  # not JSON: the response-format checks report that
+    except (ValueError, RecursionError):  # not JSON: the response-format checks report that
         parsed = None
     return Exchange.of(request.method or "", request.url or "", request.body, dict(request.headers),
                        response.status_code, parsed)
 
 
 def attach_runtime(schema: Any, runtime: CheckRuntime) -> CheckRuntime:
-    """Use ``runtime`` for every case of ``schema`` (pytest entry points call this)."""
-    with _RUNTIMES_LOCK:
-        _RUNTIMES[id(schema)] = (schema, runtime)
+    """Use ``runtime`` for every case of ``schema`` (the run object)."""
+    st_adapter.attach(schema, runtime)
     return runtime
 
 
 def runtime_for(case: Any) -> CheckRuntime:
-    """The runtime of the case's schema, created from the environment on first use."""
-    schema = case.operation.schema
-    with _RUNTIMES_LOCK:
-        hit = _RUNTIMES.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            hit = _RUNTIMES[id(schema)] = (schema, CheckRuntime.from_env())
-        return hit[1]
+    """The runtime of the case's schema. A schema loaded before the hooks were gets one from the
+    environment on first use, without a case mix (its cases are sent as generated)."""
+    runtime = st_adapter.attached(case)
+    if runtime is None:
+        runtime = st_adapter.attach_once(case.operation.schema, CheckRuntime.from_env(mixed=False))
+    assert isinstance(runtime, CheckRuntime)
+    return runtime
 
 
 def probe(runtime: CheckRuntime, url: str, operation: str, entity_id: str) -> Observation | None:
@@ -133,7 +120,7 @@ def probe(runtime: CheckRuntime, url: str, operation: str, entity_id: str) -> Ob
     import requests
 
     put = build_put(operation, entity_id, {}, creds=runtime.credentials)
-    at = url.find("/v1/customer_")
+    at = url.find(PATH_PREFIXES[operation]) if operation in PATH_PREFIXES else -1
     if at < 0:
         return None
     try:

@@ -15,10 +15,11 @@ from typing import Any
 
 import yaml
 
+from talon_harness.strategies.wire import OPERATIONS
+
 __all__ = ["CONTRACT_FILE", "OPERATIONS", "load_contract", "operation", "request_schema", "response_schema"]
 
 CONTRACT_FILE: Path = Path(str(resources.files("talon_harness.contracts") / "integration-v1.yaml"))
-OPERATIONS: tuple[str, ...] = ("updateCustomerProfile", "updateCustomerSession")
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 

@@ -22,13 +22,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
-from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
+from talon_harness.contracts.generation import generation_contract
+from talon_harness.contracts.spec import CONTRACT_FILE
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
@@ -96,21 +96,6 @@ class CheckResult:
     @property
     def failures(self) -> int:
         return len(self.report.failures) if self.report else 0
-
-
-def generation_contract(path: Path) -> Path:
-    """Write the contract as schemathesis should read it and return ``path``.
-
-    Identical to ``integration-v1.yaml`` except that attribute values are spelled out two levels deep and
-    any JSON below (``AttributeValueDepth8: {}``). The ten-level ``anyOf`` chain (D13) makes the coverage
-    phase enumerate tens of thousands of nested permutations (20 s instead of 3 s for the same 225
-    cases); response validation only gets looser, and depth limits are exercised by our edge bodies.
-    """
-    contract = load_contract()
-    contract["components"]["schemas"]["AttributeValueDepth8"] = {
-        "description": "talon-harness generation view: any JSON value below the second level (see D13)."}
-    path.write_text(yaml.safe_dump(contract, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:

@@ -51,7 +51,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Handler = Callable[[Transaction, ServerConfig, str, Any, str], dict[str, Any]]
 LogFn = Callable[[str], None]
 
-MAX_ID_LENGTH = 1000
+MAX_ID_LENGTH = 1000  # the oracle's own copy of D12 (strategies.ids.valid_id is the harness's): no shared code
 _CONTROL_CHAR = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc (D12)
 _JSON_HEADER = (b"content-type", b"application/json")
 
@@ -65,6 +65,7 @@ class Route:
     handler: Handler
 
 
+# the oracle's own copy of the paths (strategies.wire.PATH_PREFIXES is the harness's): no shared code
 ROUTES: tuple[Route, ...] = (
     Route("customer_profiles", "integrationId", upsert_profile),
     Route("customer_sessions", "customerSessionId", upsert_session),

@@ -182,6 +182,7 @@ class InvalidData(ApiError):
         super().__init__(INVALID_DATA, items)
 
 
+# the oracle's own error titles (the harness's: strategies.wire.DOMAIN_ERROR_TITLES, strategies.invalid.RULE_TITLES)
 class IllegalStateTransition(InvalidData):
     def __init__(self, current: str, requested: str) -> None:
         super().__init__(

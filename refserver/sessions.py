@@ -28,12 +28,13 @@ from .validation import validate_session
 __all__ = ["json_equal", "upsert_session"]
 
 _STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
+# the oracle's own copy of D5 (strategies.bodies.ALLOWED_TRANSITIONS is the harness's): no shared code
 _ALLOWED_MOVES = frozenset({("open", "closed"), ("open", "cancelled"), ("closed", "cancelled")})
 _BOOKED_FROM: tuple[str | None, ...] = (None, "open")  # reaching "closed" from these books the session
 _FAULTY_BOOKED_FROM = (*_BOOKED_FROM, "closed")  # fault retry_close_counted_twice: a retried close too
 
 
-def json_equal(a: Any, b: Any) -> bool:
+def json_equal(a: Any, b: Any) -> bool:  # the oracle's own copy (contracts.rules has the harness's): no shared code
     """JSON value equality: numbers by value (1 == 1.0), but booleans are never numbers."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b

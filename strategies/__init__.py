@@ -16,6 +16,7 @@ private. Example::
 from __future__ import annotations
 
 from talon_harness.strategies.bodies import (
+    ALLOWED_TRANSITIONS,
     CART_ITEM_OPTIONAL_FIELDS,
     CART_ITEM_REQUIRED_FIELDS,
     SESSION_FIELDS,
@@ -41,8 +42,12 @@ from talon_harness.strategies.edges import (
     edge_cart_items,
     edge_customer_profiles,
     edge_customer_sessions,
+    edge_profile_bodies,
+    edge_session_bodies,
 )
 from talon_harness.strategies.ids import (
+    EDGE_PATH_IDS,
+    INVALID_PATH_IDS,
     edge_ids,
     entity_ids,
     invalid_ids,
@@ -50,10 +55,12 @@ from talon_harness.strategies.ids import (
     profile_ids,
     realistic_ids,
     session_ids,
+    valid_id,
 )
 from talon_harness.strategies.invalid import (
     INVALID_RULES,
     PROFILE_RULES,
+    RULE_TITLES,
     SESSION_RULES,
     Invalid,
     invalid_bodies,
@@ -69,6 +76,7 @@ from talon_harness.strategies.journeys import (
     ProfileOutcome,
     SessionOutcome,
     build_journey,
+    journey_steps,
     session_journeys,
 )
 from talon_harness.strategies.realistic import (
@@ -82,35 +90,41 @@ from talon_harness.strategies.realistic import (
 )
 from talon_harness.strategies.settings import load_profile
 from talon_harness.strategies.wire import (
+    DOMAIN_ERROR_TITLES,
+    PATH_PREFIXES,
     PROFILE,
     SESSION,
     Credentials,
     PreparedPut,
     auth_headers,
     build_put,
+    credentials_env,
+    credentials_from_env,
     encode_body,
+    operation_of_path,
     path_for,
     redact,
 )
 
 __all__ = [
-    # catalogue
     "ACCEPTED_COUPONS",
     "ACCEPTED_REFERRALS",
-    # valid bodies
+    "ALLOWED_TRANSITIONS",
     "CART_ITEM_OPTIONAL_FIELDS",
     "CART_ITEM_REQUIRED_FIELDS",
     "DISCOUNTS",
-    # invalid bodies
+    "DOMAIN_ERROR_TITLES",
+    "EDGE_PATH_IDS",
+    "INVALID_PATH_IDS",
     "INVALID_RULES",
-    # journeys
     "JOURNEY_KINDS",
+    "PATH_PREFIXES",
     "PRODUCTS",
-    # wire
     "PROFILE",
     "PROFILE_RULES",
     "REJECTED_COUPONS",
     "REJECTED_REFERRALS",
+    "RULE_TITLES",
     "SESSION",
     "SESSION_FIELDS",
     "SESSION_RULES",
@@ -131,15 +145,16 @@ __all__ = [
     "build_put",
     "cart_item_adjustments",
     "cart_items",
-    # realistic bodies
     "coupon_codes",
-    # edge bodies
+    "credentials_env",
+    "credentials_from_env",
     "deep_attribute_values",
     "edge_cart_items",
     "edge_customer_profiles",
     "edge_customer_sessions",
-    # ids
     "edge_ids",
+    "edge_profile_bodies",
+    "edge_session_bodies",
     "encode_body",
     "entity_ids",
     "invalid_bodies",
@@ -147,11 +162,12 @@ __all__ = [
     "invalid_profile_bodies",
     "invalid_raw_id_segments",
     "invalid_session_bodies",
+    "journey_steps",
     "json_pointer",
-    # settings
     "load_profile",
     "new_customer_profiles",
     "new_customer_sessions",
+    "operation_of_path",
     "path_for",
     "profile_ids",
     "realistic_cart_items",
@@ -164,4 +180,5 @@ __all__ = [
     "referral_codes",
     "session_ids",
     "session_journeys",
+    "valid_id",
 ]

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from talon_harness.strategies.bodies import ALLOWED_TRANSITIONS
 from talon_harness.strategies.catalogue import DISCOUNTS
 from talon_harness.strategies.wire import PROFILE, SESSION
 
-__all__ = ["Model", "Outcome", "ProfileOutcome", "SessionOutcome"]
+__all__ = ["JourneyModel", "Outcome", "ProfileOutcome", "SessionOutcome"]
 
 _SESSION_FIELDS = ("profileId", "coupon", "referral", "cartItems", "total", "attributes")
 
@@ -80,7 +81,7 @@ def _discounts(session: _Session) -> dict[str, float]:
     return found
 
 
-class Model:
+class JourneyModel:
     """Applies calls in order; ``apply`` returns (status, pointer) like a correct server would."""
 
     def __init__(self) -> None:
@@ -119,10 +120,9 @@ class Model:
     def _update(self, session: _Session, sent: dict[str, Any]) -> tuple[int, str | None]:
         new_state = sent.get("state", session.state)
         changed = [key for key in sent if key != "state" and self._differs(session, key, sent[key])]
+        if new_state != session.state and (session.state, new_state) not in ALLOWED_TRANSITIONS:
+            return 400, "/state"
         if session.state != "open":
-            allowed = {"closed": ("closed", "cancelled"), "cancelled": ("cancelled",)}[session.state]
-            if new_state not in allowed:
-                return 400, "/state"
             if changed:
                 return 400, "/" + changed[0]
         else:

@@ -15,7 +15,7 @@ from talon_harness.strategies.catalogue import (
     Product,
 )
 
-__all__ = ["cart_item_for", "cart_total", "random_cart", "random_profile_attributes"]
+__all__ = ["cart_item_for", "cart_total", "email_local_part", "random_cart", "random_profile_attributes"]
 
 
 def cart_item_for(product: Product, quantity: int) -> dict[str, Any]:
@@ -44,10 +44,15 @@ def cart_total(cart: list[dict[str, Any]]) -> float:
     return round(sum(item["price"] * item["quantity"] for item in cart), 2)
 
 
+def email_local_part(first: str, last: str) -> str:
+    """The e-mail local part a shop derives from a name: ``first.last``, lower case, no spaces or quotes."""
+    return f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+
+
 def random_profile_attributes(rng: random.Random) -> dict[str, Any]:
     """Name, Email, BirthDate and billing data, mutually consistent."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+    local = email_local_part(first, last)
     return {
         "Name": f"{first} {last}",
         "Email": f"{local}{rng.randint(1, 999)}@{rng.choice(EMAIL_DOMAINS)}",

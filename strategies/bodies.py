@@ -17,6 +17,7 @@ from talon_harness.strategies.ids import entity_ids
 
 __all__ = [
     "ADJUSTMENT_FIELDS",
+    "ALLOWED_TRANSITIONS",
     "CART_ITEM_OPTIONAL_FIELDS",
     "CART_ITEM_REQUIRED_FIELDS",
     "MAX_ATTRIBUTE_DEPTH",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 SESSION_STATES: tuple[str, ...] = ("open", "closed", "cancelled")
+#: D5: the state changes a session may make (sending the current state again is always allowed).
+ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {("open", "closed"), ("open", "cancelled"), ("closed", "cancelled")}
+)
 SESSION_FIELDS: tuple[str, ...] = (
     "profileId",
     "coupon",

@@ -22,6 +22,8 @@ __all__ = [
     "edge_cart_items",
     "edge_customer_profiles",
     "edge_customer_sessions",
+    "edge_profile_bodies",
+    "edge_session_bodies",
 ]
 
 MAX_CART_ITEMS = 1000
@@ -221,3 +223,30 @@ def edge_customer_profiles() -> st.SearchStrategy[dict[str, Any]]:
             _strings(allow_empty=True),
         ),
     )
+
+
+def _edge_items() -> list[dict[str, Any]]:
+    return [{"name": s, "sku": f"SKU-{i}", "quantity": EDGE_INTEGERS[i % len(EDGE_INTEGERS)],
+             "price": EDGE_NUMBERS[i % len(EDGE_NUMBERS)]} for i, s in enumerate(EDGE_STRINGS)]
+
+
+def edge_session_bodies() -> tuple[dict[str, Any], ...]:
+    """Fixed valid NewCustomerSession bodies built from the constants above (no Hypothesis): an emptied
+    cart, one edge string per item name, per attribute key/value, coupon and referral, every edge number
+    as total, and the whole edge cart with a 10-deep attribute. For callers that cycle through examples
+    in order; always valid for a fresh or open session."""
+    items = _edge_items()
+    bodies: list[dict[str, Any]] = [{"cartItems": [], "total": 0}]
+    bodies += [{"cartItems": [item], "total": item["price"]} for item in items]
+    bodies += [{"attributes": {s or "k": s}, "coupon": s, "referral": s} for s in EDGE_STRINGS]
+    bodies += [{"total": n, "profileId": ""} for n in EDGE_NUMBERS]
+    bodies += [{"cartItems": items, "attributes": {"deep": [[[[[[[[[["10"]]]]]]]]]]}}]
+    return tuple(bodies)
+
+
+def edge_profile_bodies() -> tuple[dict[str, Any], ...]:
+    """Fixed valid NewCustomerProfile bodies: every edge string as an attribute key and value, every edge
+    number as a value next to a null one (D4: keep the stored value)."""
+    bodies: list[dict[str, Any]] = [{"attributes": {s: s}} for s in EDGE_STRINGS]
+    bodies += [{"attributes": {"n": n, "Name": None}} for n in EDGE_NUMBERS]
+    return tuple(bodies)

@@ -6,9 +6,13 @@ U+0000-U+001F and U+007F-U+009F). Ids are str; ``wire.path_for`` percent-encodes
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import strategies as st
 
 __all__ = [
+    "EDGE_PATH_IDS",
+    "INVALID_PATH_IDS",
     "MAX_ID_LENGTH",
     "edge_ids",
     "entity_ids",
@@ -17,13 +21,20 @@ __all__ = [
     "profile_ids",
     "realistic_ids",
     "session_ids",
+    "valid_id",
 ]
 
 MAX_ID_LENGTH = 1000
 
+
+def valid_id(entity_id: str) -> bool:
+    """D12 (the one home of the rule): 1..1000 code points, none in Unicode category Cc."""
+    return 1 <= len(entity_id) <= MAX_ID_LENGTH and not any(unicodedata.category(ch) == "Cc" for ch in entity_id)
+
+
 #: Every character D12 allows (surrogates cannot be encoded as UTF-8, so they are not characters here).
 _ID_CHARS = st.characters(exclude_categories=("Cc", "Cs"))
-_CONTROL_CHARS = st.characters(categories=("Cc",))
+_CONTROL_CHARS = st.characters(categories=["Cc"])
 
 #: Characters that stress routing, encoding and rendering; all allowed by D12.
 _AWKWARD = (
@@ -60,6 +71,19 @@ _AWKWARD = (
     "\u2028",
     "\ufffd",
     "\U0010fffd",
+)
+
+
+#: Fixed valid ids that stress routing and encoding, safe to put unescaped into a URL template (the
+#: contract checks send them through schemathesis, which does not escape path values). Not here: "/",
+#: "?", "#", "%" and dot segments; ``edge_ids`` covers those through ``wire.path_for``.
+EDGE_PATH_IDS: tuple[str, ...] = (
+    " ", " lead", "trail ", "a b", "é", "日本語", "😀", "👩‍💻", "+", "a+b", "~", "\u200b", "\u202eRTL",
+    "\ufeffBOM", "e\u0301", "x" * MAX_ID_LENGTH, "😀" * MAX_ID_LENGTH, "\U0010fffd", "C-10023", "'\"", "<tag>",
+)
+#: Fixed ids outside D12 (control characters, one code point too many), for cases already invalid at the path.
+INVALID_PATH_IDS: tuple[str, ...] = (
+    "\x00", "a\x00b", "\x1f", "\x7f", "\x85", "x" * (MAX_ID_LENGTH + 1), "tab\there",
 )
 
 

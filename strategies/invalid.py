@@ -9,7 +9,8 @@ rejected with ``status`` and change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ __all__ = [
     "INVALID_RULES",
     "MAX_BODY_BYTES",
     "PROFILE_RULES",
+    "RULE_TITLES",
     "SESSION_RULES",
     "Invalid",
     "invalid_bodies",
@@ -46,7 +48,7 @@ _ANY_JSON = st.one_of(
 )
 
 # Values of the wrong JSON type for each schema type. Required members also get null (not nullable).
-_WRONG = {
+_WRONG: dict[str, tuple[Any, ...]] = {
     "string": (0, 1.5, True, [], {}, ["x"]),
     "number": ("1", "NaN", True, False, [], {}, [1]),
     "integer": (1.5, "1", True, [], {}, 5.5),
@@ -274,6 +276,15 @@ def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
         **raw_rules(SESSION, _BASE_SESSIONS),
     }
 
+
+#: The APIError ``title`` the contract prescribes for a rule's error (D1/D3/D13), where it prescribes one.
+RULE_TITLES: Mapping[str, str] = MappingProxyType({
+    "invalid_type": "Invalid type", "cart_item_required": "Required", "adjustment_required": "Required",
+    "quantity_minimum": "Below minimum", "point_payment_minimum": "Below minimum",
+    "remaining_price_minimum": "Below minimum", "name_min_length": "Too short", "sku_min_length": "Too short",
+    "session_state_enum": "Invalid value", "session_unknown_field": "Unknown field",
+    "cart_items_limit": "Too many items", "attribute_depth_limit": "Nested too deeply",
+})
 
 PROFILE_RULES: tuple[str, ...] = tuple(_profile_rules())
 SESSION_RULES: tuple[str, ...] = tuple(_session_rules())

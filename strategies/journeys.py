@@ -15,8 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from talon_harness.strategies._model import Model, Outcome, ProfileOutcome, SessionOutcome
+from talon_harness.strategies._model import JourneyModel, Outcome, ProfileOutcome, SessionOutcome
 from talon_harness.strategies._shop import cart_total, random_cart, random_profile_attributes
+from talon_harness.strategies.bodies import cart_items
 from talon_harness.strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
 from talon_harness.strategies.wire import PROFILE, SESSION
 
@@ -28,6 +29,7 @@ __all__ = [
     "ProfileOutcome",
     "SessionOutcome",
     "build_journey",
+    "journey_steps",
     "session_journeys",
 ]
 
@@ -72,7 +74,7 @@ class Journey:
 class _Script:
     rng: random.Random
     prefix: str
-    model: Model = field(default_factory=Model)
+    model: JourneyModel = field(default_factory=JourneyModel)
     calls: list[Call] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=itertools.count)
 
@@ -121,16 +123,16 @@ class _Script:
     def set_state(self, step: str, session_id: str, state: str) -> None:
         self.put(step, SESSION, session_id, {"state": state})
 
+    def import_order(self, step: str, profile_id: str, state: str, max_items: int) -> None:
+        """A legacy order created directly in a final *state* (D5) on a new session."""
+        cart = random_cart(self.rng, max_items=max_items)
+        body = {"profileId": profile_id, "state": state, "cartItems": cart, "total": cart_total(cart)}
+        self.put(step, SESSION, self.new_session_id(), body)
+
 
 def _returning_customer(s: _Script) -> None:
     profile_id = s.upsert_profile()
-    past_cart = random_cart(s.rng, max_items=5)
-    s.put(
-        "import_past_order",
-        SESSION,
-        s.new_session_id(),
-        {"profileId": profile_id, "state": "closed", "cartItems": past_cart, "total": cart_total(past_cart)},
-    )
+    s.import_order("import_past_order", profile_id, "closed", max_items=5)
     session_id, cart = s.open_session(profile_id)
     s.add_items(session_id, cart, s.rng.randint(1, 3))
     s.set_state("close_session", session_id, "closed")
@@ -192,13 +194,7 @@ def _profile_only(s: _Script) -> None:
 def _multi_session(s: _Script) -> None:
     profile_id = s.upsert_profile()
     if s.rng.random() < 0.3:  # a legacy order imported as cancelled counts nothing (D6)
-        cart = random_cart(s.rng, max_items=3)
-        s.put(
-            "import_cancelled_order",
-            SESSION,
-            s.new_session_id(),
-            {"profileId": profile_id, "state": "cancelled", "cartItems": cart, "total": cart_total(cart)},
-        )
+        s.import_order("import_cancelled_order", profile_id, "cancelled", max_items=3)
     for _ in range(s.rng.randint(2, 4)):
         session_id, cart = s.open_session(profile_id)
         s.add_items(session_id, cart, s.rng.randint(1, 2))
@@ -212,10 +208,10 @@ def _multi_session(s: _Script) -> None:
 def _retry(s: _Script) -> None:
     profile_id = s.upsert_profile()
     session_id, cart = s.open_session(profile_id)
-    s.add_items(session_id, cart, 1)
+    cart = s.add_items(session_id, cart, 1)
     if s.rng.random() < 0.5:
         s.retry_last()
-    s.put("close_session", SESSION, session_id, {"state": "closed", "total": s.calls[-1].body["total"]})
+    s.put("close_session", SESSION, session_id, {"state": "closed", "total": cart_total(cart)})
     for _ in range(s.rng.randint(1, 2)):
         s.retry_last()
 
@@ -293,4 +289,18 @@ def session_journeys(
         st.sampled_from(chosen),
         st.randoms(use_true_random=False),
         prefixes,
+    )
+
+
+def journey_steps() -> st.SearchStrategy[dict[str, Any]]:
+    """Session bodies a real integration sends after opening a session. Always valid (for an open
+    session). Varies: a cart update (1-3 items and a total), a close, a cancel, a repeat of a state, a
+    catalogue coupon or referral code, or a read (``{}``). Never a profileId (callers keep their own)."""
+    cart = st.lists(cart_items(), min_size=1, max_size=3)
+    return st.one_of(
+        st.builds(lambda items, total: {"cartItems": items, "total": total}, cart,
+                  st.floats(0, 1000, allow_nan=False).map(lambda t: round(t, 2))),
+        st.sampled_from(({"state": "closed"}, {"state": "cancelled"}, {"state": "open"}, {})),
+        st.sampled_from(ACCEPTED_COUPONS).map(lambda code: {"coupon": code}),
+        st.sampled_from(ACCEPTED_REFERRALS).map(lambda code: {"referral": code}),
     )

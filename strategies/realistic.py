@@ -7,7 +7,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from talon_harness.strategies._shop import cart_item_for, cart_total
+from talon_harness.strategies._shop import cart_item_for, cart_total, email_local_part
+
+# the same catalogue vocabulary as _shop (an import list, not logic): Hypothesis draws here, random.Random there
 from talon_harness.strategies.catalogue import (
     ACCEPTED_COUPONS,
     ACCEPTED_REFERRALS,
@@ -72,7 +74,7 @@ def realistic_profile_attributes(draw: st.DrawFn) -> dict[str, Any]:
     """Profile attributes a shop sends: Name, Email (matching the name), BirthDate (RFC 3339),
     BillingCity/BillingCountry and sometimes Newsletter. Always mutually consistent."""
     first, last = draw(st.sampled_from(FIRST_NAMES)), draw(st.sampled_from(LAST_NAMES))
-    local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+    local = email_local_part(first, last)
     birth = draw(st.dates(min_value=datetime.date(1940, 1, 1), max_value=datetime.date(2008, 12, 31)))
     attrs: dict[str, Any] = {
         "Name": f"{first} {last}",

@@ -16,29 +16,50 @@ import hashlib
 import hmac
 import json
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import quote
 
 import orjson
 
 __all__ = [
+    "API_KEY_ENV",
+    "DOMAIN_ERROR_TITLES",
+    "HMAC_ENV",
     "OPERATIONS",
+    "PATH_PREFIXES",
     "PROFILE",
     "SESSION",
     "Credentials",
     "PreparedPut",
     "auth_headers",
     "build_put",
+    "credentials_env",
+    "credentials_from_env",
     "encode_body",
+    "operation_of_path",
     "path_for",
     "redact",
 ]
 
+#: The operationIds of the two v1 upserts (the contract's names; the one home of these strings).
 PROFILE = "updateCustomerProfile"
 SESSION = "updateCustomerSession"
 OPERATIONS: tuple[str, ...] = (PROFILE, SESSION)
 
-_PREFIXES = {PROFILE: "/v1/customer_profiles/", SESSION: "/v1/customer_sessions/"}
+#: operationId -> raw path prefix; the entity id (percent-encoded) follows it.
+PATH_PREFIXES: Mapping[str, str] = MappingProxyType(
+    {PROFILE: "/v1/customer_profiles/", SESSION: "/v1/customer_sessions/"}
+)
+#: The APIError titles of domain-rule refusals (D5 illegal transition / change to a final session, D6
+#: totalSales overflow): a schema-valid body may still get a 400 with one of these.
+DOMAIN_ERROR_TITLES: frozenset[str] = frozenset({"Illegal state transition", "Session closed", "Out of range"})
+#: The environment variables that carry credentials to a child process (never argv): the API key, and
+#: the HMAC scheme as ``APP_ID:KEY``.
+API_KEY_ENV = "TALON_CHECK_API_KEY"
+HMAC_ENV = "TALON_CHECK_HMAC"
 _REDACTED = "[REDACTED]"
 
 
@@ -102,13 +123,22 @@ def path_for(operation: str, entity_id: str) -> str:
     '/v1/customer_sessions/%2E%2E'
     """
     try:
-        prefix = _PREFIXES[operation]
+        prefix = PATH_PREFIXES[operation]
     except KeyError:
         raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}") from None
     segment = quote(entity_id, safe="")
     if segment in (".", ".."):
         segment = segment.replace(".", "%2E")
     return prefix + segment
+
+
+def operation_of_path(path: str) -> str | None:
+    """The operationId whose prefix ``path`` contains (a raw path, a URL or a template), else None.
+
+    >>> operation_of_path("/v1/customer_sessions/{customerSessionId}")
+    'updateCustomerSession'
+    """
+    return next((op for op, prefix in PATH_PREFIXES.items() if prefix in path), None)
 
 
 def encode_body(body: object) -> bytes:
@@ -184,3 +214,29 @@ def redact(text: str, creds: Credentials | None) -> str:
     for secret in sorted(creds.secrets(), key=len, reverse=True):
         text = text.replace(secret, _REDACTED)
     return text
+
+
+def credentials_env(creds: Credentials | None) -> dict[str, str]:
+    """The environment entries (``API_KEY_ENV``, ``HMAC_ENV``) that carry *creds* to a child process."""
+    env: dict[str, str] = {}
+    if creds is not None and creds.api_key:
+        env[API_KEY_ENV] = creds.api_key
+    if creds is not None and creds.hmac_key:
+        env[HMAC_ENV] = f"{creds.hmac_application_id}:{creds.hmac_key}"
+    return env
+
+
+def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """The credentials ``credentials_env`` wrote (default: ``os.environ``), or None when there are none.
+
+    Raises ValueError when ``HMAC_ENV`` is not ``APP_ID:KEY`` with an integer APP_ID.
+    """
+    env = os.environ if environ is None else environ
+    api_key = env.get(API_KEY_ENV) or None
+    app_id, _, key = (env.get(HMAC_ENV) or "").partition(":")
+    if key:
+        try:
+            return Credentials(api_key=api_key, hmac_application_id=int(app_id), hmac_key=key)
+        except ValueError:
+            raise ValueError(f"{HMAC_ENV} must be APP_ID:KEY with an integer APP_ID") from None
+    return Credentials(api_key=api_key) if api_key else None

@@ -28,6 +28,7 @@ from talon_harness.contracts.model import Model
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env, runtime_for
 from talon_harness.contracts.spec import CONTRACT_FILE
 from talon_harness.refserver import ServerConfig, Store, create_app
+from talon_harness.strategies.wire import API_KEY_ENV, HMAC_ENV
 
 __all__ = ["Driver", "FaultyApp", "Flagged", "Mutation", "reference_app", "running", "serve", "user_credentials"]
 
@@ -36,8 +37,8 @@ def user_credentials() -> Any:
     """Credentials for ``TALON_BASE_URL`` runs: ``TALON_API_KEY`` or ``TALON_HMAC`` (``APP_ID:KEY``)."""
     import os
 
-    return credentials_from_env({"TALON_CHECK_API_KEY": os.environ.get("TALON_API_KEY", ""),
-                                 "TALON_CHECK_HMAC": os.environ.get("TALON_HMAC", "")})
+    return credentials_from_env({API_KEY_ENV: os.environ.get("TALON_API_KEY", ""),
+                                 HMAC_ENV: os.environ.get("TALON_HMAC", "")})
 
 FLAG = b"x-talon-fault"
 PATHS = {"profile": "/v1/customer_profiles/{integrationId}", "session": "/v1/customer_sessions/{customerSessionId}"}
@@ -174,13 +175,13 @@ class Driver:
                               media_type="application/json",
                               headers={"X-Talon-Fault": "1"} if flagged else None)
         if invalid is not None:
-            runtime_for(case).tag(body, invalid)
+            runtime_for(case).tag(case, invalid)
         auth = {"auth": SignedAuth(self.credentials)} if self.credentials else {}
         response = case.call(base_url=self.base_url, **auth)
         checks = [getattr(domain, name) for name in domain.DOMAIN_CHECKS]
         try:
             case.validate_response(response, checks=checks)
-        except (Exception, BaseExceptionGroup) as exc:  # FailureGroup or a single failure
+        except (AssertionError, BaseExceptionGroup) as exc:  # FailureGroup or a single Failure
             for failure in getattr(exc, "exceptions", [exc]):
                 title = getattr(failure, "title", "") or str(failure)
                 match = _TITLE.search(title)

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as builtin
 
 import talon_harness.contracts.checks as domain
+from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.model import Model
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
-from talon_harness.harness.check import BUDGETS, CheckConfig, generation_contract, run_check
+from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies import SESSION, session_journeys
 from tests.contract.driver import Driver, user_credentials

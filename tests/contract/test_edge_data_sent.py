@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from talon_harness.contracts.hooks import _MAX_SENT_DEPTH
+from talon_harness.contracts.casemix import MAX_SENT_DEPTH as _MAX_SENT_DEPTH
 from talon_harness.harness.check import CheckConfig, run_check
 from talon_harness.strategies.invalid import PROFILE_RULES, SESSION_RULES, invalid_examples
 from talon_harness.strategies.wire import PROFILE, SESSION

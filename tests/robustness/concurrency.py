@@ -18,6 +18,7 @@ read-only. Promises checked (``Outcome.problems`` lists every broken one):
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import random
 import sqlite3
@@ -169,7 +170,7 @@ def _audit_db(db: str, tag: str, ok_sessions: dict[str, list[dict[str, Any]]],
         if sum(types.values()) != len(answers):
             problems.append(f"session {sid}: {sum(types.values())} stored events for {len(answers)} acknowledged calls")
         history = [a["session"]["state"] for a in sorted(answers, key=lambda a: a["event"]["id"])]
-        for before, after in zip(history, history[1:]):
+        for before, after in itertools.pairwise(history):
             if (before, after) not in _LEGAL:
                 problems.append(f"session {sid}: state went {before} -> {after} (history {history})")
                 break

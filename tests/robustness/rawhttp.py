@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Self
 
 __all__ = ["Dropped", "Hang", "RawClient", "RawResponse"]
 
@@ -49,7 +50,7 @@ class RawClient:
             self._sock = None
         self._buffer = b""
 
-    def __enter__(self) -> RawClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
