@@ -35,7 +35,7 @@ import schemathesis
 from hypothesis import strategies as st
 
 import talon_harness.contracts.checks  # noqa: F401  (registers the domain checks)
-from talon_harness.contracts import rules
+from talon_harness.contracts import oracle, rules
 from talon_harness.contracts.model import valid_id
 from talon_harness.contracts.runtime import runtime_for
 from talon_harness.strategies.bodies import cart_items
@@ -109,6 +109,7 @@ class _Cycles:
 
 
 _CYCLES = _Cycles()  # deterministic pickers only; no run state lives here
+schemathesis.hook("after_call")(oracle.record_exchange)  # the oracle check + the journal (contracts.oracle)
 
 
 def _phase(case: Any) -> str:
