@@ -131,7 +131,11 @@ class Answer:
             body: Any = json.loads(content) if content else None
         except (ValueError, RecursionError):
             body = content[:500].decode("utf-8", "backslashreplace")
-        return cls(status, str(headers.get("content-type", "")), body)
+        lower = {str(k).lower(): v for k, v in dict(headers).items()}
+        value = lower.get("content-type", "")
+        if isinstance(value, list):  # schemathesis' Response keeps every header as a list
+            value = value[0] if value else ""
+        return cls(status, str(value), body)
 
     @property
     def accepted(self) -> bool:

@@ -33,6 +33,8 @@ from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.oracle import matches_reference
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
+from talon_harness.refserver import ServerProcess
+from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
@@ -203,8 +205,6 @@ def _oracle_server(config: CheckConfig) -> Iterator[str | None]:
     if not config.oracle:
         yield None
         return
-    from talon_harness.refserver import ServerProcess
-
     creds = config.credentials
     with ServerProcess(api_key=creds.api_key if creds else None, hmac_key=creds.hmac_key if creds else None,
                        application_id=(creds.hmac_application_id if creds else None) or 1,
@@ -297,7 +297,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     with contextlib.ExitStack() as stack:
         try:
             oracle_url = stack.enter_context(_oracle_server(config))
-        except Exception as exc:  # ServerStartError, OSError: the harness cannot do its job
+        except (ServerStartError, OSError) as exc:  # the harness cannot do its job
             problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
             console.print(f"[red]error:[/red] {problem}")
             return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem)
