@@ -158,7 +158,8 @@ class Step:
     def line(self) -> str:
         text = self.body.decode("utf-8", "backslashreplace")
         text = text if len(text) <= 160 else text[:160] + f"... ({len(text)} chars)"
-        return f"#{self.seq} {self.method} {self.path} {text}"
+        path = self.path if len(self.path) <= 120 else self.path[:120] + f"... ({len(self.path)} chars)"
+        return f"#{self.seq} {self.method} {path} {text}"
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "method": self.method, "path": self.path, "content_type": self.content_type,

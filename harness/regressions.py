@@ -34,7 +34,7 @@ from talon_harness.contracts.oracle import EFFECT_FIELDS, Step, entity_closure
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, auth_headers, build_put
 
-__all__ = ["ReplayTarget", "failures_of", "minimise", "replay", "write_regressions"]
+__all__ = ["ReplayTarget", "failures_of", "minimise", "replay", "replay_verdicts", "write_regressions"]
 
 _MAX_TESTS = 24  # ddmin replays per failure (each starts two servers)
 _MAX_SECONDS = 60.0
@@ -72,7 +72,7 @@ def failures_of(ndjson: Path) -> list[tuple[str, str, str]]:
                 if result.get("status") != "failure":
                     continue
                 failure = (result.get("failure_info") or {}).get("failure", {})
-                title = str(failure.get("title", "")) + str(failure.get("message", "")).split("\n", 1)[0]
+                title = f'{failure.get("title", "")}: {str(failure.get("message", "")).split(chr(10), 1)[0]}'
                 found.setdefault((result["name"], title), (result["name"], case_id, title))
     return list(found.values())
 
@@ -260,10 +260,10 @@ def test_replay(base_url: str) -> None:
             if label is not None and not excluded("event.id", EXCLUDE):
                 got["event.id"] = label
             diff = differences(got, step["expected"])
-            assert not diff, (f"step {{index}}/{{len(STEPS)}} {{step['method']}} {{step['path']}} {{step['shown']}}\\n"
+            assert not diff, (f"step {{index}}/{{len(STEPS)}} {{step['method']}} {{step['path'][:120]}} {{step['shown']}}\\n"
                               f"differs at {{diff}}\\n"
-                              f"got:      {{ {{k: got.get(k) for k in diff}} }}\\n"
-                              f"expected: {{ {{k: step['expected'].get(k) for k in diff}} }}")
+                              f"got:      {{ {{k: got.get(k, '(absent)') for k in diff}} }}\\n"
+                              f"expected: {{ {{k: step['expected'].get(k, '(absent)') for k in diff}} }}")
 '''
 
 
@@ -327,3 +327,21 @@ def write_regressions(ndjson: Path, journal: Path, folder: Path, *, creds: Crede
         script.chmod(0o755)
         written.append(test_path)
     return tuple(written)
+
+
+def replay_verdicts(test_file: Path, faults: tuple[str, ...], timeout: float = 120.0) -> tuple[bool, bool]:
+    """Run an emitted regression file with pytest in a subprocess against a fresh server with ``faults``
+    and against a fresh correct one: ``(failed on the faulty server, passed on the correct one)``."""
+    import os
+    import subprocess
+    import sys
+
+    outcomes = []
+    for chosen in (faults, ()):
+        with ServerProcess(faults=chosen, quiet=True) as server:
+            env = {**os.environ, "TALON_BASE_URL": server.base_url}
+            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+                                   str(test_file.parent), str(test_file)], env=env, cwd=test_file.parent,
+                                  capture_output=True, timeout=timeout, check=False)
+            outcomes.append(proc.returncode)
+    return outcomes[0] == 1, outcomes[1] == 0
