@@ -23,6 +23,7 @@ import json
 import shlex
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +146,17 @@ def expected_answers(steps: list[Step], target: ReplayTarget, creds: Credentials
 
 
 def _reproduces(steps: list[Step], target: ReplayTarget, creds: Credentials | None) -> bool:
+    """Replayed on a fresh faulty and a fresh correct server (started side by side), the answers differ."""
     assert target.faults is not None
-    with _server(target.faults, target, creds) as server:
-        got = replay(server.base_url, steps, creds, target.compare_exclude)
-    return any(oracle.differences(a, b) for a, b in zip(got, expected_answers(steps, target, creds), strict=True))
+    servers = [_server(target.faults, target, creds), _server((), target, creds)]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(ServerProcess.start, servers))
+    try:
+        faulty, correct = (replay(s.base_url, steps, creds, target.compare_exclude) for s in servers)
+    finally:
+        for server in servers:
+            server.stop()
+    return any(oracle.differences(a, b) for a, b in zip(faulty, correct, strict=True))
 
 
 def minimise(prefix: list[Step], keep: list[Step], test: Callable[[list[Step]], bool],
