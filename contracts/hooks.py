@@ -24,7 +24,10 @@ import schemathesis
 from hypothesis import strategies as st
 
 from talon_harness.contracts import _schemathesis as st_adapter
-from talon_harness.contracts import checks  # registers the domain checks
+from talon_harness.contracts import (
+    checks,  # registers the domain checks
+    oracle,
+)
 from talon_harness.contracts.generation import coverage_case_wanted
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
 from talon_harness.strategies.edges import edge_customer_profiles, edge_customer_sessions
@@ -53,6 +56,9 @@ class SignedAuth(requests.auth.AuthBase):
 def after_load_schema(ctx: Any, schema: Any) -> None:
     """One run, one runtime: built here, outside any Hypothesis test, from the run's environment."""
     attach_runtime(schema, CheckRuntime.from_env())
+
+
+schemathesis.hook("after_call")(oracle.record_exchange)  # the oracle check + the journal (contracts.oracle)
 
 
 @schemathesis.hook

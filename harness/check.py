@@ -13,12 +13,14 @@ its job (bad options, unreachable target, schemathesis error, time limit).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +30,11 @@ from rich.table import Table
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
+from talon_harness.contracts.oracle import matches_reference
 from talon_harness.contracts.spec import CONTRACT_FILE
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
+from talon_harness.refserver import ServerProcess
+from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
@@ -40,6 +45,7 @@ BUILTIN_CHECKS: tuple[str, ...] = (
     "missing_required_header", "unsupported_method", "allow_header_conformance", "use_after_free",
     "ensure_resource_availability", "ignored_auth", "object_level_authorization",
 )
+ORACLE_CHECK: str = matches_reference.__name__
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,15 @@ class CheckConfig:
     request_timeout: float = 10.0
     quiet: bool = False
     extra_env: tuple[tuple[str, str], ...] = field(default=())
+    #: ``--oracle``: every request also goes to a fresh reference server (``contracts.oracle``), whose rule set
+    #: is ``oracle_rules`` (the ``serve --rules`` format); ``oracle_exclude`` names fields left uncompared.
+    oracle: bool = False
+    oracle_rules: Path | None = None
+    oracle_exclude: tuple[str, ...] = ()
+    #: The target is a refserver the caller started with these faults (selftest, tests): regressions get a
+    #: delta-debugging pass on fresh instances of it. None: a target the harness cannot restart.
+    replay_faults: tuple[str, ...] | None = None
+    max_regressions: int = 5
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,7 @@ class CheckResult:
     report: Report | None
     report_dir: Path
     message: str = ""
+    regressions: tuple[Path, ...] = ()
 
     @property
     def failures(self) -> int:
@@ -108,10 +124,14 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
             "--report-junit-path", str(paths["junit"]), "--report-json-path", str(paths["json"]),
             "--report-ndjson-path", str(paths["ndjson"]), "--report-html-path", str(paths["html"]),
             "--no-color", "--warnings", "off"]
-    if config.checks:
-        argv += ["--checks", ",".join(config.checks)]
-    if config.exclude_checks:
-        argv += ["--exclude-checks", ",".join(config.exclude_checks)]
+    checks, excluded = config.checks, config.exclude_checks
+    if config.oracle:  # the D1 probe of failed_request_changes_nothing would reach the target only: the oracle's
+        checks = (*checks, ORACLE_CHECK) if checks else ()  # own read-back (to both servers) replaces it
+        excluded = (*excluded, "failed_request_changes_nothing")
+    if checks:
+        argv += ["--checks", ",".join(checks)]
+    if excluded:
+        argv += ["--exclude-checks", ",".join(excluded)]
     if config.baseline is not None:
         argv += ["--baseline", str(Path(config.baseline).resolve())]
         if config.baseline_update:
@@ -119,7 +139,8 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
     return argv
 
 
-def _env(config: CheckConfig, seed: int) -> dict[str, str]:
+def _env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url: str | None = None,
+         ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALON_CHECK_")}
     env.update(
         SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks",
@@ -127,6 +148,11 @@ def _env(config: CheckConfig, seed: int) -> dict[str, str]:
         TALON_CHECK_WORKERS=str(config.workers),
         TALON_CHECK_SEED=str(seed),
     )
+    if journal is not None:
+        env["TALON_CHECK_JOURNAL"] = str(journal)
+    if oracle_url is not None:
+        env.update(TALON_CHECK_ORACLE_URL=oracle_url, TALON_CHECK_ORACLE_EXCLUDE=",".join(config.oracle_exclude),
+                   TALON_CHECK_ORACLE_EFFECTS="1" if config.fresh_server or config.oracle_rules else "0")
     creds = config.credentials
     if creds is not None and creds.api_key:
         env["TALON_CHECK_API_KEY"] = creds.api_key
@@ -137,7 +163,7 @@ def _env(config: CheckConfig, seed: int) -> dict[str, str]:
 
 
 def _validate(config: CheckConfig) -> str | None:
-    known = set(BUILTIN_CHECKS) | set(DOMAIN_CHECKS) | {"all"}
+    known = set(BUILTIN_CHECKS) | set(DOMAIN_CHECKS) | {ORACLE_CHECK, "all"}
     unknown = sorted(set(config.checks) | set(config.exclude_checks) - known)
     unknown = [c for c in unknown if c not in known]
     if unknown:
@@ -146,7 +172,29 @@ def _validate(config: CheckConfig) -> str | None:
         return f"baseline file {config.baseline} does not exist"
     if config.max_examples < 1 or config.max_time < 1 or config.workers < 1:
         return "max_examples, max_time and workers must be >= 1"
+    if config.oracle_rules is not None:
+        from talon_harness.refserver import RuleSet
+
+        try:
+            RuleSet.from_file(config.oracle_rules)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            return f"--oracle-rules {config.oracle_rules}: {exc}"
+    if (config.oracle_rules is not None or config.oracle_exclude) and not config.oracle:
+        return "--oracle-rules and --oracle-exclude need --oracle"
     return None
+
+
+@contextlib.contextmanager
+def _oracle_server(config: CheckConfig) -> Iterator[str | None]:
+    """A fresh reference server with the target's credentials and the oracle rule set (or None)."""
+    if not config.oracle:
+        yield None
+        return
+    creds = config.credentials
+    with ServerProcess(api_key=creds.api_key if creds else None, hmac_key=creds.hmac_key if creds else None,
+                       application_id=(creds.hmac_application_id if creds else None) or 1,
+                       rules_file=config.oracle_rules, quiet=True) as server:
+        yield server.base_url
 
 
 def _unreachable(base_url: str, timeout: float) -> str | None:
@@ -226,12 +274,21 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
              else CONTRACT_FILE}
     for stale in ("junit", "json", "ndjson"):
         paths[stale].unlink(missing_ok=True)
+    journal = report_dir / "journal.ndjson"
+    journal.unlink(missing_ok=True)
     log_path = report_dir / "schemathesis.log"
     hard_limit = config.max_time + 60 + config.request_timeout
     message = ""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(_argv(config, seed, paths), env=_env(config, seed), cwd=report_dir,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with contextlib.ExitStack() as stack:
+        try:
+            oracle_url = stack.enter_context(_oracle_server(config))
+        except (ServerStartError, OSError) as exc:  # the harness cannot do its job
+            problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
+            console.print(f"[red]error:[/red] {problem}")
+            return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem)
+        log = stack.enter_context(log_path.open("wb"))
+        process = subprocess.Popen(_argv(config, seed, paths), env=_env(config, seed, journal, oracle_url),
+                                   cwd=report_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             counter = LiveCounter(paths["ndjson"])
             with Live(console=console, refresh_per_second=4, transient=True) as live:
@@ -261,7 +318,20 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
 
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
            report_dir=report_dir, base_url=config.base_url)
-    return CheckResult(exit_code, seed, seconds, report, report_dir, message)
+    written: tuple[Path, ...] = ()
+    if exit_code == 1 and config.max_regressions > 0:
+        from talon_harness.harness.regressions import ReplayTarget, write_regressions
+
+        written = write_regressions(
+            paths["ndjson"], journal, report_dir / "regressions", creds=config.credentials,
+            target=ReplayTarget(config.replay_faults, config.oracle_rules, config.oracle_exclude,
+                                effects=config.fresh_server or config.oracle_rules is not None),
+            limit=config.max_regressions)
+        _scrub(report_dir / "regressions", config.credentials)
+        if written:
+            console.print(f"regressions: {len(written)} replayable sequence(s) in {report_dir / 'regressions'} "
+                          "(pytest file + curl script each; run with TALON_BASE_URL=<server>)")
+    return CheckResult(exit_code, seed, seconds, report, report_dir, message, written)
 
 
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,

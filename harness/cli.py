@@ -83,6 +83,9 @@ def _check_options(func):
         click.option("--checks", default=None, help="Comma-separated checks to run (built-in and domain)."),
         click.option("--exclude-checks", default=None, help="Comma-separated checks to skip."),
         click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Accept known failures."),
+        click.option("--oracle", is_flag=True, help="Also send every request to a fresh reference server; compare."),
+        click.option("--oracle-rules", type=click.Path(dir_okay=False, path_type=Path), help="Oracle rule set (serve --rules format)."),
+        click.option("--oracle-exclude", default=None, help="Comma-separated fields the oracle does not compare."),
         click.option("--report-dir", default=Path("reports/check"), show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
     ]
@@ -92,7 +95,8 @@ def _check_options(func):
 
 
 def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, workers, checks,
-                  exclude_checks, baseline, report_dir, fresh_server=False):
+                  exclude_checks, baseline, report_dir, fresh_server=False, oracle=False, oracle_rules=None,
+                  oracle_exclude=None):
     from talon_harness.harness.check import CheckConfig
 
     defaults = CheckConfig(base_url="")
@@ -108,6 +112,9 @@ def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, work
         baseline=baseline,
         report_dir=report_dir,
         fresh_server=fresh_server,
+        oracle=oracle,
+        oracle_rules=oracle_rules,
+        oracle_exclude=tuple(filter(None, (oracle_exclude or "").split(","))),
     )
 
 

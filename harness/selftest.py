@@ -15,6 +15,7 @@ example database is off). `SelftestResult.passed` is False when our detection ra
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -40,6 +41,7 @@ from talon_harness.refserver.faults import FAULTS
 __all__ = ["Detection", "SelftestConfig", "SelftestResult", "first_failure", "run_selftest"]
 
 CORRECT = ""  # the fault name of the correct server
+ORACLE_TOOL = "talon-harness --oracle"  # the oracle column: check --oracle (+ the same probes and load)
 _STOP_AT_FIRST_FAILURE = "max-failures = 1\n"
 
 
@@ -56,6 +58,7 @@ class SelftestConfig:
     threshold: float = 1.0
     baseline: bool = True
     report_dir: Path = Path("reports/selftest")
+    oracle: bool = False  # also run `check --oracle` and replay the regression test it emits
 
     def chosen_faults(self) -> tuple[str, ...]:
         chosen = self.faults or tuple(FAULTS)
@@ -78,6 +81,9 @@ class Detection:
     seconds_to_failure: float | None
     seconds: float
     note: str = ""
+    regression: str = ""  # the pytest file emitted for the first failure (oracle column)
+    regression_fails_on_fault: bool | None = None
+    regression_passes_on_correct: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -157,32 +163,41 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tu
     return tuple(result.breaches) if not result.passed else ()
 
 
-def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path) -> Detection:
+def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: bool = False) -> Detection:
     started = time.monotonic()
+    tool = ORACLE_TOOL if oracle else "talon-harness"
     with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
         check = run_check(CheckConfig(base_url=server.base_url, max_examples=config.max_examples,
                                       max_time=config.max_time, seed=seed, fresh_server=True, quiet=True,
-                                      report_dir=_stop_at_first_failure(folder / "check")))
+                                      report_dir=_stop_at_first_failure(folder / ("oracle" if oracle else "check")),
+                                      oracle=oracle, replay_faults=(fault,) if fault else (),
+                                      max_regressions=1 if oracle else 0))
         requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
         if check.exit_code == 2:
-            return Detection("talon-harness", fault, seed, False, (), None, None,
+            return Detection(tool, fault, seed, False, (), None, None,
                              time.monotonic() - started, f"check could not run: {check.message[:200]}")
         if failed or check.failures:
             by = failed or tuple(sorted({f.check for f in check.report.failures})) if check.report else ()
-            return Detection("talon-harness", fault, seed, True, tuple(by), requests, to_failure,
-                             time.monotonic() - started)
+            verdicts: tuple[bool | None, bool | None] = (None, None)
+            if check.regressions:
+                from talon_harness.harness.regressions import replay_verdicts
+
+                verdicts = replay_verdicts(check.regressions[0], (fault,) if fault else ())
+            return Detection(tool, fault, seed, True, tuple(by), requests, to_failure,
+                             time.monotonic() - started, "",
+                             str(check.regressions[0]) if check.regressions else "", *verdicts)
         for probe in (lambda: invalid_bodies_rejected(server.base_url, seed=seed),
                       lambda: concurrent_closes_all_counted(server.base_url),
                       lambda: acknowledged_write_durable(server)):
             row = _probe_row(seed, fault, started, total, probe())
             if row is not None:
-                return row
+                return dataclasses.replace(row, tool=tool)
         if not fault or FAULTS[fault].fault_class == "performance":
             breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load")
             if breaches:
-                return Detection("talon-harness", fault, seed, True, ("load_slo",), None,
+                return Detection(tool, fault, seed, True, ("load_slo",), None,
                                  time.monotonic() - started, time.monotonic() - started, "; ".join(breaches)[:300])
-    return Detection("talon-harness", fault, seed, False, (), None, None, time.monotonic() - started)
+    return Detection(tool, fault, seed, False, (), None, None, time.monotonic() - started)
 
 
 def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclude: tuple[str, ...] = (),
@@ -226,7 +241,7 @@ def _rate(rows: list[Detection], tool: str) -> float | None:
 def summarise(rows: list[Detection]) -> dict[str, Any]:
     """Median requests/seconds to first failure per fault class and tool (detected runs only)."""
     out: dict[str, Any] = {}
-    for tool in ("talon-harness", "schemathesis"):
+    for tool in ("talon-harness", ORACLE_TOOL, "schemathesis"):
         per_class: dict[str, Any] = {}
         for fault_class in dict.fromkeys(f.fault_class for f in FAULTS.values()):
             chosen = [r for r in rows if r.tool == tool and r.fault and FAULTS[r.fault].fault_class == fault_class]
@@ -258,18 +273,23 @@ def run_selftest(config: SelftestConfig, *, progress: Any = None) -> SelftestRes
             rows.append(_ours(config, fault, seed, folder))
             if progress:
                 progress(rows[-1])
+            if config.oracle:
+                rows.append(_ours(config, fault, seed, folder, oracle=True))
+                if progress:
+                    progress(rows[-1])
             if config.baseline:
                 rows.append(_baseline(config, fault, seed, folder, excluded.get(seed, ())))
                 if fault == CORRECT:
                     excluded[seed] = rows[-1].by
                 if progress:
                     progress(rows[-1])
-    clean = not any(r.detected for r in rows if r.fault == CORRECT and r.tool == "talon-harness")
+    clean = not any(r.detected for r in rows if r.fault == CORRECT and r.tool in ("talon-harness", ORACLE_TOOL))
     rate = _rate(rows, "talon-harness") or 0.0
     summary = summarise(rows)
     json_path = report_dir / "selftest.json"
     payload = {"config": {**asdict(config), "report_dir": str(config.report_dir)},
                "detection_rate": rate, "baseline_rate": _rate(rows, "schemathesis"),
+               "oracle_rate": _rate(rows, ORACLE_TOOL),
                "correct_server_clean": clean, "per_class": summary,
                "baseline_false_positive_checks": {str(k): v for k, v in excluded.items()},
                "faults": {name: asdict(FAULTS[name]) for name in faults},

@@ -1,0 +1,113 @@
+"""Oracle benchmark: for every semantic fault of the catalogue, requests to the first failure of
+`check` with and without `--oracle` (selftest budget, stop at first failure), and for every oracle
+detection whether the emitted regression test fails on the faulty server and passes on the correct one.
+
+    python bench/oracle_detection.py --seeds 1                # semantic faults, seed 0
+    python bench/oracle_detection.py --correct-seeds 5 --seeds 0   # correct server, seeds 0-4, default budget
+
+Writes bench/results/oracle_detection.{json,md} (or oracle_correct.{json,md} with --seeds 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
+from talon_harness.harness.selftest import SelftestConfig, _ours
+from talon_harness.refserver import ServerProcess
+from talon_harness.refserver.faults import FAULTS
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(__file__).parent, check=False).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--correct-seeds", type=int, default=0)
+    parser.add_argument("--faults", default="")
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/talon-oracle-bench"))
+    args = parser.parse_args()
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    faults = [f for f in args.faults.split(",") if f] or [n for n, f in FAULTS.items() if f.fault_class == "semantics"]
+    config = SelftestConfig(report_dir=args.work_dir)
+    command = "python bench/oracle_detection.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "work_dir" and v)
+    started = time.monotonic()
+    rows = []
+    for seed in range(args.seeds):
+        for fault in faults:
+            for oracle in (False, True):
+                folder = Path(tempfile.mkdtemp(prefix=f"{fault}-s{seed}-", dir=args.work_dir))
+                row = _ours(config, fault, seed, folder, oracle=oracle)
+                print(row, flush=True)
+                rows.append(asdict(row))
+    correct = []
+    for seed in range(args.correct_seeds):
+        with ServerProcess(quiet=True) as server:
+            result = run_check(CheckConfig(base_url=server.base_url, seed=seed, fresh_server=True, oracle=True,
+                                           quiet=True, report_dir=args.work_dir / f"correct-{seed}"))
+        checks = result.report.checks.get("matches_reference", {}) if result.report else {}
+        correct.append({"seed": seed, "exit_code": result.exit_code, "requests": result.report.requests
+                        if result.report else None, "matches_reference": dict(checks), "seconds": round(result.seconds, 1)})
+        print(correct[-1], flush=True)
+    per_fault = {}
+    for fault in faults:
+        entry = {}
+        for tool in ("talon-harness", "talon-harness --oracle"):
+            hits = [r for r in rows if r["fault"] == fault and r["tool"] == tool]
+            reqs = [r["requests"] for r in hits if r["detected"] and r["requests"] is not None]
+            entry[tool] = {"detected": sum(r["detected"] for r in hits), "runs": len(hits),
+                           "median_requests": statistics.median(reqs) if reqs else None,
+                           "by": sorted({b for r in hits for b in r["by"]})}
+        oracle_rows = [r for r in rows if r["fault"] == fault and r["tool"] == "talon-harness --oracle"]
+        entry["regression"] = [[r["regression_fails_on_fault"], r["regression_passes_on_correct"]] for r in oracle_rows]
+        per_fault[fault] = entry
+    machine = f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}, shared 2 cores"
+    payload = {"command": command, "commit": _commit(), "machine": machine, "budget": {
+        "selftest": {"max_examples": config.max_examples, "max_time": config.max_time},
+        "correct": asdict(BUDGETS["default"])}, "minutes": round((time.monotonic() - started) / 60, 1),
+        "per_fault": per_fault, "correct_server": correct, "rows": rows}
+    name = "oracle_detection" if args.seeds else "oracle_correct"
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    lines = [f"# check --oracle: {name.replace('_', ' ')}", "",
+             f"Command: `{command}` at commit {payload['commit']}; machine: {machine}; {payload['minutes']} min.", ""]
+    if rows:
+        lines += ["Selftest budget (15 examples, 20 s, stop at the first failure), seeds 0.." + str(args.seeds - 1)
+                  + ". Requests to the first failure (median over detected seeds).", "",
+                  "| fault | without --oracle | req | with --oracle | req | caught by (oracle run) | regression fails on fault / passes on correct |",
+                  "|---|---|---|---|---|---|---|"]
+        for fault, e in per_fault.items():
+            a, b = e["talon-harness"], e["talon-harness --oracle"]
+            lines.append(f"| {fault} | {a['detected']}/{a['runs']} | {a['median_requests']} | {b['detected']}/{b['runs']} "
+                         f"| {b['median_requests']} | {', '.join(b['by'])} | {e['regression']} |")
+        def med(tool: str) -> float:
+            found = [r["requests"] for r in rows if r["tool"] == tool and r["detected"] and r["requests"] is not None]
+            return statistics.median(found) if found else float("nan")
+
+        lines += ["", (f"Median over all semantic detections: without --oracle {med('talon-harness')}, "
+                       f"with --oracle {med('talon-harness --oracle')} requests.")]
+    if correct:
+        lines += ["", "Correct server, default budget (" + json.dumps(asdict(BUDGETS["default"])) + "):", "",
+                  "| seed | exit | requests | matches_reference | s |", "|---|---|---|---|---|"]
+        lines += [f"| {c['seed']} | {c['exit_code']} | {c['requests']} | {c['matches_reference']} | {c['seconds']} |"
+                  for c in correct]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
