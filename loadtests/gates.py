@@ -6,7 +6,11 @@ or "overall". Metrics:
   error_ratio           upper limit on failures / requests;
   min_rate              lower limit on achieved requests per second;
   max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode).
-Every verdict carries the observed number and the limit, so a breach names itself.
+Every verdict carries the observed number and the limit, so a breach names itself. A latency, rate or
+error gate whose row completed no request is a breach named "no data", never a pass.
+
+Trust: a run is ``trustworthy`` when at least :data:`MIN_REQUESTS` requests completed and the generator's
+CPU did not saturate (:func:`cpu_trust`); :func:`trust` says which and why.
 
 File format (TOML, JSON or YAML, chosen by suffix)::
 
@@ -34,8 +38,11 @@ __all__ = [
     "Slo",
     "SloSet",
     "Verdict",
+    "MIN_REQUESTS",
     "breached",
+    "cpu_trust",
     "evaluate",
+    "trust",
 ]
 
 OVERALL_SCOPE = "overall"
@@ -53,6 +60,12 @@ _DEFAULTS = {
     "min_rate": 1.0,
     "max_dropped_ratio": 0.01,
 }
+
+
+MIN_REQUESTS = 50  # fewer completed requests: a p95 rests on fewer than 3 samples above it
+CPU_SATURATED_PERCENT = 90.0
+SATURATED_SHARE = 0.1
+NO_DATA = "no data (no request completed)"
 
 
 @dataclass(frozen=True)
@@ -101,19 +114,24 @@ class SloSet:
     @classmethod
     def from_file(cls, path: Path, *, base: SloSet | None = None) -> SloSet:
         """Read a .toml, .json, .yaml/.yml file; limits it does not name keep ``base`` (default: defaults)."""
-        text = Path(path).read_text(encoding="utf-8")
         suffix = Path(path).suffix.lower()
-        if suffix == ".toml":
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
+        if suffix not in (".toml", ".json", ".yaml", ".yml"):
             raise ValueError(f"SLO file {path}: unsupported suffix {suffix!r} (use .toml, .json or .yaml)")
-        return cls.from_mapping(data, base=cls.default() if base is None else base)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"SLO file {path}: cannot read it: {exc}") from None
+        try:
+            data = _parse(text, suffix)
+        except ValueError as exc:
+            flat = " ".join(str(exc).split())
+            raise ValueError(f"SLO file {path}: malformed {suffix.lstrip('.').upper()}: {flat}") from None
+        try:
+            if not isinstance(data, Mapping):
+                raise ValueError(f"expected a table of sections, got {type(data).__name__}")
+            return cls.from_mapping(data, base=cls.default() if base is None else base)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"SLO file {path}: {exc}") from None
 
     def with_overall(self, **limits: float | None) -> SloSet:
         """Override overall limits from flags, e.g. ``with_overall(p99_ms=300)``; None means keep."""
@@ -128,6 +146,20 @@ class SloSet:
                 s.metric
             ] = s.limit
         return out
+
+
+def _parse(text: str, suffix: str) -> Any:
+    """The document in ``text``; every parse error is raised as a ValueError."""
+    if suffix == ".toml":
+        return tomllib.loads(text)  # TOMLDecodeError is a ValueError
+    if suffix == ".json":
+        return json.loads(text)  # JSONDecodeError is a ValueError
+    import yaml
+
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -153,16 +185,23 @@ class RunStats:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one SLO: ``observed`` is None when the row had no requests (counted as passed)."""
+    """The outcome of one SLO: ``observed`` is None when the row completed no request (a breach)."""
 
     slo: Slo
     observed: float | None
     passed: bool
 
     def describe(self) -> str:
+        if self.observed is None:
+            return f"BREACH {self.slo.name}: {NO_DATA}"
         op = "<=" if METRICS[self.slo.metric] == "max" else ">="
-        obs = "n/a" if self.observed is None else f"{self.observed:.6g}"
+        obs = f"{self.observed:.6g}"
         return f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}: observed {obs} (limit {op} {self.slo.limit:g})"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """The verdict :meth:`to_dict` wrote."""
+        return cls(Slo(data["scope"], data["metric"], data["limit"]), data["observed"], data["passed"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,7 +219,7 @@ def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float |
     if metric == "max_dropped_ratio":
         return stats.dropped_arrivals / stats.intended_arrivals if stats.intended_arrivals else 0.0
     if row is None or row.requests == 0:
-        return 0.0 if metric == "min_rate" else None
+        return None
     if metric == "error_ratio":
         return row.failures / row.requests
     if metric == "min_rate":
@@ -196,7 +235,7 @@ def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
         row = stats.endpoints.get(slo.scope)
         observed = _observe(slo.metric, row, stats)
         if observed is None:
-            passed = True
+            passed = False
         elif METRICS[slo.metric] == "max":
             passed = observed <= slo.limit
         else:
@@ -208,3 +247,41 @@ def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
 def breached(verdicts: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
     """The verdicts that failed, in SLO order."""
     return tuple(v for v in verdicts if not v.passed)
+
+
+def cpu_trust(
+    samples: list[float], machine: list[float], *, locust_warnings: int = 0
+) -> tuple[bool, dict[str, Any]]:
+    """(trustworthy, details): a run is untrustworthy when at least 10% of the per-second samples show
+    the busiest generator process at >= 90% of a core (it then queues requests and inflates latency)."""
+    saturated = sum(1 for s in samples if s >= CPU_SATURATED_PERCENT)
+    share = saturated / len(samples) if samples else 0.0
+    details = {
+        "samples": len(samples),
+        "max_process_percent": max(samples, default=None),
+        "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
+        "saturated_share": share,
+        "threshold_percent": CPU_SATURATED_PERCENT,
+        "locust_cpu_warnings": locust_warnings,
+        "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None,
+    }
+    return not (samples and share >= SATURATED_SHARE), details
+
+
+def trust(stats: RunStats, *, cpu_ok: bool) -> tuple[bool, tuple[str, ...]]:
+    """(trustworthy, warnings): enough completed requests (:data:`MIN_REQUESTS`) and an unsaturated CPU."""
+    warnings = []
+    overall = stats.endpoints.get(OVERALL_SCOPE)
+    completed = overall.requests if overall else 0
+    if completed == 0:
+        warnings.append("no request completed: nothing was measured")
+    elif completed < MIN_REQUESTS:
+        warnings.append(
+            f"only {completed} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+            "trustworthy; run longer or with more load"
+        )
+    if not cpu_ok:
+        warnings.append(
+            "load generator CPU saturated: latencies include generator queueing; add workers or lower the load"
+        )
+    return not warnings, tuple(warnings)

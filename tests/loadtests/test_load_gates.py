@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, evaluate
+from talon_harness.loadtests.gates import (
+    MIN_REQUESTS,
+    EndpointStats,
+    RunStats,
+    Slo,
+    SloSet,
+    breached,
+    cpu_trust,
+    evaluate,
+    trust,
+)
 
 SESSION = "PUT /v1/customer_sessions/[id]"
 
@@ -62,10 +72,63 @@ def test_min_rate_and_dropped_ratio() -> None:
     assert names == {"overall.min_rate", "overall.max_dropped_ratio"}
 
 
-def test_missing_endpoint_row_is_not_a_breach() -> None:
+def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
     slos = SloSet((Slo("PUT /nothing", "p99_ms", 1.0),))
     (v,) = evaluate(slos, _stats())
-    assert v.passed and v.observed is None
+    assert not v.passed and v.observed is None
+    assert v.describe() == "BREACH PUT /nothing.p99_ms: no data (no request completed)"
+    empty = RunStats(endpoints={}, duration_s=5.0)
+    texts = [v.describe() for v in evaluate(SloSet.default(), empty)]
+    assert texts == [
+        "BREACH overall.p95_ms: no data (no request completed)",
+        "BREACH overall.p99_ms: no data (no request completed)",
+        "BREACH overall.error_ratio: no data (no request completed)",
+        "BREACH overall.min_rate: no data (no request completed)",
+        "PASS overall.max_dropped_ratio: observed 0 (limit <= 0.01)",
+    ]
+    assert not any("n/a" in t for t in texts)
+
+
+def test_trust_needs_a_minimum_of_completed_requests() -> None:
+    def stats(n: int) -> RunStats:
+        return RunStats(endpoints={"overall": EndpointStats("Aggregated", n, 0, {"p95": 1.0})}, duration_s=5.0)
+
+    assert trust(stats(MIN_REQUESTS), cpu_ok=True) == (True, ())
+    ok, warnings = trust(stats(MIN_REQUESTS - 1), cpu_ok=True)
+    assert not ok and warnings == (
+        f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+        "trustworthy; run longer or with more load",
+    )
+    assert trust(RunStats(endpoints={}, duration_s=5.0), cpu_ok=True) == (
+        False,
+        ("no request completed: nothing was measured",),
+    )
+    assert not trust(stats(1000), cpu_ok=False)[0]
+
+
+@pytest.mark.parametrize(
+    "suffix, text, message",
+    [
+        (".toml", "[overall\np99_ms = 1\n", "malformed TOML"),
+        (".toml", "", None),
+        (".json", "{not json", "malformed JSON"),
+        (".yaml", "overall: [1, 2\n", "malformed YAML"),
+        (".toml", "[overall]\np99_ms = 'fast'\n", "could not convert string to float"),
+        (".toml", "[overal]\np99_ms = 1\n", "unknown SLO section"),
+        (".json", "[1, 2]", "expected a table of sections, got list"),
+        (".txt", "", "unsupported suffix"),
+    ],
+)
+def test_a_bad_slo_file_is_one_clear_value_error(tmp_path: Path, suffix: str, text: str, message: str | None) -> None:
+    path = tmp_path / f"slo{suffix}"
+    path.write_text(text)
+    if message is None:  # an empty file names no limit: the defaults
+        assert SloSet.from_file(path) == SloSet.default()
+        return
+    with pytest.raises(ValueError) as caught:
+        SloSet.from_file(path)
+    text_of = str(caught.value)
+    assert text_of.startswith(f"SLO file {path}: ") and message in text_of and "\n" not in text_of, text_of
 
 
 @pytest.mark.parametrize(
@@ -95,8 +158,6 @@ def test_bad_input_is_refused_with_the_value() -> None:
 
 
 def test_generator_cpu_saturation_marks_the_run_untrustworthy() -> None:
-    from talon_harness.loadtests.report import cpu_trust
-
     ok, details = cpu_trust([20.0, 35.0, 95.0] + [40.0] * 17, [50.0])
     assert ok and details["saturated_share"] == 0.05
     saturated, details = cpu_trust([97.0, 99.0, 60.0, 98.0], [100.0], locust_warnings=1)

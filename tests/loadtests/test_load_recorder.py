@@ -96,7 +96,7 @@ def test_arrival_counters_and_timeline_windows() -> None:
 def test_fast_path_matches_hdrhistogram_record_value() -> None:
     from hdrh.histogram import HdrHistogram
 
-    from talon_harness.loadtests.recorder import _fast_record
+    from talon_harness.loadtests._hdr import _fast_record
 
     rng = random.Random(5)
     for digits in (2, 3):
