@@ -28,7 +28,10 @@ def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
                 continue
             counts = (str(row.requests), str(row.failures)) if kind == "service" else ("", "")
             table.add_row(
-                short if kind == "service" else "", kind, *counts, *(f"{latency[p]:.2f}" for p in _PERCENTILES)
+                short if kind == "service" else "",
+                kind,
+                *counts,
+                *(f"{latency[p]:.2f}" for p in _PERCENTILES),
             )
     console.print(table)
     line = f"achieved {outcome.achieved_requests_per_s:.1f} requests/s"
@@ -40,6 +43,8 @@ def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
         )
     console.print(line)
     for verdict in outcome.verdicts:
-        console.print(("[green]" if verdict.passed else "[red]") + verdict.describe() + "[/]", highlight=False)
+        console.print(
+            ("[green]" if verdict.passed else "[red]") + verdict.describe() + "[/]", highlight=False
+        )
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

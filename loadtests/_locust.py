@@ -52,6 +52,7 @@ FAST_PATH: bool = internals_match()
 def make_sender(user: FastHttpUser, judge: Judge, *, fast: bool = FAST_PATH) -> Sender:
     """A function sending PUTs through ``user.client``; ``fast=False`` forces the public-API path."""
     client = user.client
+    base_url = client.base_url or ""
     fire = user.environment.events.request.fire
 
     def send_fast(
@@ -59,7 +60,7 @@ def make_sender(user: FastHttpUser, judge: Judge, *, fast: bool = FAST_PATH) -> 
     ) -> None:
         if client.auth_header:  # user:password in --host, as FastHttpSession.request adds it
             headers = {**headers, "Authorization": client.auth_header}
-        url = client.base_url + path
+        url = base_url + path
         start_time = time.time()
         start = time.perf_counter()
         resp = client._send_request_safe_mode("PUT", url, payload=body, headers=headers)
@@ -89,8 +90,9 @@ def make_sender(user: FastHttpUser, judge: Judge, *, fast: bool = FAST_PATH) -> 
     def send_public(
         path: str, body: bytes, headers: dict[str, str], name: str, context: dict[str, Any], sent: Any
     ) -> None:
+        data: Any = body  # bytes are sent as they are (Locust's annotation says str)
         with client.request(
-            "PUT", path, name=name, data=body, headers=headers, catch_response=True, context=context
+            "PUT", path, name=name, data=data, headers=headers, catch_response=True, context=context
         ) as resp:
             try:
                 resp.content  # noqa: B018 - reading the body may raise the transport error

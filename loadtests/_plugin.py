@@ -124,7 +124,8 @@ class TalonPlugin:
 
     @classmethod
     def of(cls, environment: Environment) -> TalonPlugin:
-        return environment.talon_plugin  # type: ignore[attr-defined]
+        plugin: TalonPlugin = environment.talon_plugin  # type: ignore[attr-defined]
+        return plugin
 
     @classmethod
     def install(cls, environment: Environment) -> TalonPlugin:

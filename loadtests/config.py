@@ -111,7 +111,9 @@ class LoadConfig:
             raise ValueError(f"duration_s must be within (0, 1 week], got {self.duration_s}")
         if self.shape is not None:
             if self.shape not in SHAPES:
-                raise ValueError(f"shape: unknown shape {self.shape!r}; known shapes: {', '.join(sorted(SHAPES))}")
+                raise ValueError(
+                    f"shape: unknown shape {self.shape!r}; known shapes: {', '.join(sorted(SHAPES))}"
+                )
             if self.users is None:
                 raise ValueError("a shape scales users: give users (the peak), not rate")
         if self.workers < 0:
@@ -167,7 +169,9 @@ class LoadConfig:
         hints = get_type_hints(cls)
         unknown = sorted(set(data) - set(hints) | ({"credentials"} & set(data)))
         if unknown:
-            raise ValueError(f"--talon-config: unknown key(s) {unknown}; known: {sorted(set(hints) - {'credentials'})}")
+            raise ValueError(
+                f"--talon-config: unknown key(s) {unknown}; known: {sorted(set(hints) - {'credentials'})}"
+            )
         for name, value in data.items():
             if hints[name] is SloSet:
                 data[name] = SloSet.from_mapping(value)

@@ -32,13 +32,13 @@ from typing import Any
 
 __all__ = [
     "METRICS",
+    "MIN_REQUESTS",
     "OVERALL_SCOPE",
     "EndpointStats",
     "RunStats",
     "Slo",
     "SloSet",
     "Verdict",
-    "MIN_REQUESTS",
     "breached",
     "cpu_trust",
     "evaluate",
@@ -128,7 +128,7 @@ class SloSet:
             raise ValueError(f"SLO file {path}: malformed {suffix.lstrip('.').upper()}: {flat}") from None
         try:
             if not isinstance(data, Mapping):
-                raise ValueError(f"expected a table of sections, got {type(data).__name__}")
+                raise TypeError(f"expected a table of sections, got {type(data).__name__}")
             return cls.from_mapping(data, base=cls.default() if base is None else base)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ValueError(f"SLO file {path}: {exc}") from None

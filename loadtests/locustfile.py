@@ -34,7 +34,7 @@ from locust.env import Environment
 from talon_harness.loadtests._contract import ResponseValidator
 from talon_harness.loadtests._locust import make_sender
 from talon_harness.loadtests._plugin import TalonPlugin, add_arguments
-from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, PreparedCall
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook, PreparedCall
 from talon_harness.loadtests.openload import ArrivalPlan, OpenWorkload
 from talon_harness.strategies.journeys import Call
 from talon_harness.strategies.wire import redact
@@ -71,7 +71,7 @@ class TalonBaseUser(FastHttpUser):
         self.plugin: TalonPlugin = TalonPlugin.of(self.environment)
         self.config = self.plugin.config
         self.seq = self.plugin.next_user_seq()
-        self.rng = random.Random(f"{self.config.seed}:{self.plugin.node}:{self.seq}")
+        self.rng: random.Random = random.Random(f"{self.config.seed}:{self.plugin.node}:{self.seq}")
         self.creds = self.config.credentials
         self.validator = ResponseValidator.shared()  # already built at init (see TalonPlugin.install)
         self._share = self.config.validate_share
@@ -144,7 +144,7 @@ class TalonUser(TalonBaseUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.book = self.plugin.journey_book()
+        self.book: JourneyBook = self.plugin.journey_book()
         self._buffer: deque[list[PreparedCall]] = deque()
         self._counter = itertools.count()
         if self.config.rate:

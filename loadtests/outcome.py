@@ -120,7 +120,9 @@ class LoadOutcome:
                 "late": self.arrivals.late,
                 "dropped": self.arrivals.dropped,
                 "late_ratio": self.arrivals.late / self.arrivals.intended if self.arrivals.intended else 0.0,
-                "dropped_ratio": self.arrivals.dropped / self.arrivals.intended if self.arrivals.intended else 0.0,
+                "dropped_ratio": self.arrivals.dropped / self.arrivals.intended
+                if self.arrivals.intended
+                else 0.0,
                 "late_threshold_ms": self.arrivals.late_threshold_ms,
             },
             "slo": [v.to_dict() for v in self.verdicts],

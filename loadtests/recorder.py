@@ -38,7 +38,8 @@ def _new(digits: int = _DIGITS) -> HdrHistogram:
 
 
 def _to_us(ms: float) -> int:
-    return min(_HIGHEST_US, max(_LOWEST_US, round(ms * 1000.0)))
+    us: int = round(ms * 1000.0)
+    return min(_HIGHEST_US, max(_LOWEST_US, us))
 
 
 def percentiles_ms(hist: HdrHistogram) -> dict[str, float] | None:
@@ -261,7 +262,10 @@ class LatencyRecorder:
             )
         a = self.arrivals
         return RunStats(
-            endpoints=rows, duration_s=duration_s, intended_arrivals=a["intended"], dropped_arrivals=a["dropped"]
+            endpoints=rows,
+            duration_s=duration_s,
+            intended_arrivals=a["intended"],
+            dropped_arrivals=a["dropped"],
         )
 
     def timeline_rows(self) -> list[dict[str, Any]]:

@@ -42,7 +42,9 @@ def log(outcome: LoadOutcome) -> None:
         logger.warning(warning)
 
 
-def write(outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *, cpu: dict[str, Any]) -> Path:
+def write(
+    outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *, cpu: dict[str, Any]
+) -> Path:
     """Write hdr.json, latency.png and summary.json into ``config.report_dir``; returns the summary path."""
     directory = Path(config.report_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -56,7 +58,11 @@ def write(outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *
     doc.update(
         settings=json.loads(config.to_json()),
         generator_cpu=cpu,
-        machine={"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        machine={
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         histograms={"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
         files=[p.name for p in files] + [SUMMARY_FILE],
     )

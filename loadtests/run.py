@@ -112,8 +112,10 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
     rd = Path(config.report_dir).resolve()  # the child runs in the report directory
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
     users = config.locust_users
-    spawn = float(users) if config.rate is not None else config.spawn_rate or users / max(
-        1.0, min(10.0, config.duration_s * 0.1)
+    spawn = (
+        float(users)
+        if config.rate is not None
+        else config.spawn_rate or users / max(1.0, min(10.0, config.duration_s * 0.1))
     )
     argv = [
         sys.executable, "-m", "locust", "-f", files, "--headless",

@@ -91,13 +91,17 @@ def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
 
 def test_trust_needs_a_minimum_of_completed_requests() -> None:
     def stats(n: int) -> RunStats:
-        return RunStats(endpoints={"overall": EndpointStats("Aggregated", n, 0, {"p95": 1.0})}, duration_s=5.0)
+        return RunStats(
+            endpoints={"overall": EndpointStats("Aggregated", n, 0, {"p95": 1.0})}, duration_s=5.0
+        )
 
     assert trust(stats(MIN_REQUESTS), cpu_ok=True) == (True, ())
     ok, warnings = trust(stats(MIN_REQUESTS - 1), cpu_ok=True)
     assert not ok and warnings == (
-        f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
-        "trustworthy; run longer or with more load",
+        (
+            f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+            "trustworthy; run longer or with more load"
+        ),
     )
     assert trust(RunStats(endpoints={}, duration_s=5.0), cpu_ok=True) == (
         False,
@@ -119,7 +123,9 @@ def test_trust_needs_a_minimum_of_completed_requests() -> None:
         (".txt", "", "unsupported suffix"),
     ],
 )
-def test_a_bad_slo_file_is_one_clear_value_error(tmp_path: Path, suffix: str, text: str, message: str | None) -> None:
+def test_a_bad_slo_file_is_one_clear_value_error(
+    tmp_path: Path, suffix: str, text: str, message: str | None
+) -> None:
     path = tmp_path / f"slo{suffix}"
     path.write_text(text)
     if message is None:  # an empty file names no limit: the defaults
