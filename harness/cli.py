@@ -146,6 +146,9 @@ def _load_options(func):
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--report-dir", default=Path("reports/load"), show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
+        click.option("--baseline", type=click.Path(file_okay=False, path_type=Path),
+                     help="A previous run's report directory: fail when a latency percentile regressed."),
+        click.option("--baseline-update", is_flag=True, help="Write this run's histograms into --baseline."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -153,7 +156,7 @@ def _load_options(func):
 
 
 def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival, duration, shape, workers,
-                 max_rate, slo_file, validate_share, seed, report_dir):
+                 max_rate, slo_file, validate_share, seed, report_dir, baseline, baseline_update):
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
 
@@ -169,6 +172,7 @@ def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival,
             duration_s=duration, shape=shape, workers=workers, slo=slo,
             report_dir=report_dir, max_rate=max_rate, credentials=_credentials(api_key, hmac),
             validate_share=validate_share, journey_weights=None, seed=seed, allow_remote=allow_remote,
+            baseline=baseline, baseline_update=baseline_update,
         )
     except ValueError as exc:
         raise HarnessError(str(exc)) from None

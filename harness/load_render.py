@@ -46,5 +46,8 @@ def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
         console.print(
             ("[green]" if verdict.passed else "[red]") + verdict.describe() + "[/]", highlight=False
         )
+    for b in outcome.baseline:
+        color = {"pass": "green", "skip": "yellow"}.get(b.status, "red")
+        console.print(f"[{color}]{b.describe()}[/]", highlight=False)
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

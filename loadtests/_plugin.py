@@ -26,6 +26,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from talon_harness.loadtests import report
+from talon_harness.loadtests.baseline import BaselineVerdict, Histograms, compare, read_histograms
 from talon_harness.loadtests.config import LoadConfig, credentials_from_env
 from talon_harness.loadtests.gates import cpu_trust, evaluate, trust
 from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
@@ -211,10 +212,21 @@ class TalonPlugin:
             rate=cfg.rate,
             max_rate=cfg.max_rate,
             failures=self._failures(),
+            baseline=self._baseline(),
         )
         report.log(outcome)
         report.write(outcome, self.recorder, cfg, cpu=cpu)
         return outcome
+
+    def _baseline(self) -> tuple[BaselineVerdict, ...]:
+        cfg = self.config
+        if cfg.baseline is None or cfg.baseline_update:
+            return ()
+        try:
+            before = read_histograms(cfg.baseline)
+        except ValueError as exc:
+            return (BaselineVerdict("all", "all", "no data", reason=str(exc)),)
+        return compare(Histograms(self.recorder.raw, self.recorder.corrected), before, cfg.slo.margins)
 
     def _failures(self) -> tuple[FailureRow, ...]:
         runner = self.environment.runner

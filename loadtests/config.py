@@ -90,6 +90,8 @@ class LoadConfig:
     connections: int = 10
     late_ms: float = 50.0
     spawn_rate: float | None = None
+    baseline: Path | None = None  # a previous run's report directory: fail on latency regressions against it
+    baseline_update: bool = False  # write this run's histograms into ``baseline`` instead of comparing
 
     def __post_init__(self) -> None:
         if urlsplit(self.base_url).scheme not in ("http", "https"):
@@ -133,6 +135,17 @@ class LoadConfig:
                 )
         if self.connections < 1:
             raise ValueError(f"connections must be >= 1, got {self.connections}")
+        if self.baseline_update and self.baseline is None:
+            raise ValueError("baseline_update needs baseline, the directory to write the new baseline into")
+        if (
+            self.baseline is not None
+            and not self.baseline_update
+            and not (Path(self.baseline) / "hdr.json").is_file()
+        ):
+            raise ValueError(
+                f"baseline: {self.baseline} holds no hdr.json (give a previous run's report directory, or "
+                "write one with --baseline-update)"
+            )
         if self.think_scale < 0 or self.late_ms < 0:
             raise ValueError(f"think_scale and late_ms must be >= 0, got {self.think_scale}, {self.late_ms}")
 
@@ -175,6 +188,6 @@ class LoadConfig:
         for name, value in data.items():
             if hints[name] is SloSet:
                 data[name] = SloSet.from_mapping(value)
-            elif hints[name] is Path:
+            elif hints[name] in (Path, Path | None) and value is not None:
                 data[name] = Path(value)
         return cls(**data, credentials=credentials)

@@ -3,6 +3,8 @@
 An SLO is (scope, metric, limit): scope is an endpoint row name (e.g. "PUT /v1/customer_sessions/[id]")
 or "overall". Metrics:
   p95_ms, p99_ms        upper limits on latency (the CO-corrected histogram when the run has one, else raw);
+  p999_ms, max_ms       upper limits on the tail (p99.9, the slowest request); where a scope has a p99_ms
+                        limit and does not set these, they are derived from it: TAIL_FACTORS x p99_ms;
   error_ratio           upper limit on failures / requests;
   min_rate              lower limit on achieved requests per second;
   max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode).
@@ -19,6 +21,10 @@ File format (TOML, JSON or YAML, chosen by suffix)::
     error_ratio = 0.001
     [endpoints."PUT /v1/customer_sessions/[id]"]
     p95_ms = 150
+    [baseline]            # margins for `load --baseline DIR` (see loadtests.baseline)
+    relative = 0.5        # a percentile regresses when worse by more than 50% ...
+    absolute_ms = 25      # ... and by more than 25 ms
+    min_beyond = 10       # compare percentile p only with >= 10 requests beyond it in both runs
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ __all__ = [
     "METRICS",
     "MIN_REQUESTS",
     "OVERALL_SCOPE",
+    "TAIL_FACTORS",
     "EndpointStats",
+    "Margins",
     "RunStats",
     "Slo",
     "SloSet",
@@ -49,6 +57,8 @@ OVERALL_SCOPE = "overall"
 METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "min" (>= limit)
     "p95_ms": "max",
     "p99_ms": "max",
+    "p999_ms": "max",
+    "max_ms": "max",
     "error_ratio": "max",
     "min_rate": "min",
     "max_dropped_ratio": "max",
@@ -62,6 +72,8 @@ _DEFAULTS = {
 }
 
 
+TAIL_FACTORS = {"p999_ms": 2.0, "max_ms": 4.0}  # derived tail limits, x the scope's p99_ms limit
+_LATENCY_KEYS = {"p95_ms": "p95", "p99_ms": "p99", "p999_ms": "p99.9", "max_ms": "max"}
 MIN_REQUESTS = 50  # fewer completed requests: a p95 rests on fewer than 3 samples above it
 CPU_SATURATED_PERCENT = 90.0
 SATURATED_SHARE = 0.1
@@ -88,10 +100,32 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class Margins:
+    """How much worse than a baseline a percentile may get: ``relative`` (0.5 = 50%) AND ``absolute_ms``
+    both exceeded is a regression; percentile p is compared only when both runs have at least
+    ``min_beyond`` requests beyond it (n x (1 - p/100) >= min_beyond)."""
+
+    relative: float = 0.5
+    absolute_ms: float = 25.0
+    min_beyond: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (self.relative >= 0 and self.absolute_ms >= 0 and self.min_beyond >= 1):
+            raise ValueError(
+                f"baseline margins: relative and absolute_ms must be >= 0 and min_beyond >= 1, got {self}"
+            )
+
+    def limit_ms(self, baseline_ms: float) -> float:
+        """The largest value that is not a regression of ``baseline_ms``."""
+        return max(baseline_ms * (1.0 + self.relative), baseline_ms + self.absolute_ms)
+
+
+@dataclass(frozen=True)
 class SloSet:
     """An immutable set of SLOs; ``SloSet.default()`` suits a local run against the reference server."""
 
     slos: tuple[Slo, ...]
+    margins: Margins = Margins()
 
     @classmethod
     def default(cls) -> SloSet:
@@ -100,16 +134,26 @@ class SloSet:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, base: SloSet | None = None) -> SloSet:
         """{"overall": {metric: limit}, "endpoints": {name: {metric: limit}}} layered over ``base``."""
-        unknown = set(data) - {OVERALL_SCOPE, "endpoints"}
+        unknown = set(data) - {OVERALL_SCOPE, "endpoints", "baseline"}
         if unknown:
-            raise ValueError(f"unknown SLO section(s) {sorted(unknown)}; expected 'overall' and 'endpoints'")
+            raise ValueError(
+                f"unknown SLO section(s) {sorted(unknown)}; expected 'overall', 'endpoints' and 'baseline'"
+            )
         table = {(s.scope, s.metric): s.limit for s in (base.slos if base else ())}
         for metric, limit in (data.get(OVERALL_SCOPE) or {}).items():
             table[(OVERALL_SCOPE, metric)] = float(limit)
         for scope, metrics in (data.get("endpoints") or {}).items():
             for metric, limit in metrics.items():
                 table[(scope, metric)] = float(limit)
-        return cls(tuple(Slo(scope, metric, limit) for (scope, metric), limit in table.items()))
+        margins = base.margins if base else Margins()
+        if data.get("baseline"):
+            fields = set(Margins.__dataclass_fields__)
+            if set(data["baseline"]) - fields:
+                raise ValueError(
+                    f"unknown baseline key(s) {sorted(set(data['baseline']) - fields)}; known: {sorted(fields)}"
+                )
+            margins = Margins(**{**vars(margins), **{k: float(v) for k, v in data["baseline"].items()}})
+        return cls(tuple(Slo(scope, metric, limit) for (scope, metric), limit in table.items()), margins)
 
     @classmethod
     def from_file(cls, path: Path, *, base: SloSet | None = None) -> SloSet:
@@ -139,12 +183,25 @@ class SloSet:
             {OVERALL_SCOPE: {k: v for k, v in limits.items() if v is not None}}, base=self
         )
 
+    def effective(self) -> tuple[Slo, ...]:
+        """The SLOs judged: these, plus the tail limits derived from each p99_ms (TAIL_FACTORS)."""
+        given = {(s.scope, s.metric) for s in self.slos}
+        derived = tuple(
+            Slo(s.scope, metric, s.limit * factor)
+            for s in self.slos
+            if s.metric == "p99_ms"
+            for metric, factor in TAIL_FACTORS.items()
+            if (s.scope, metric) not in given
+        )
+        return self.slos + derived
+
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {OVERALL_SCOPE: {}, "endpoints": {}}
         for s in self.slos:
             (out[OVERALL_SCOPE] if s.scope == OVERALL_SCOPE else out["endpoints"].setdefault(s.scope, {}))[
                 s.metric
             ] = s.limit
+        out["baseline"] = vars(self.margins).copy()
         return out
 
 
@@ -225,13 +282,13 @@ def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float |
     if metric == "min_rate":
         return row.requests / stats.duration_s if stats.duration_s > 0 else 0.0
     latencies = row.corrected or row.raw
-    return None if latencies is None else latencies["p95" if metric == "p95_ms" else "p99"]
+    return None if latencies is None else latencies[_LATENCY_KEYS[metric]]
 
 
 def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
     """Judge every SLO against ``stats``; pure, no I/O. Latency SLOs use corrected numbers when present."""
     verdicts = []
-    for slo in slos.slos:
+    for slo in slos.effective():
         row = stats.endpoints.get(slo.scope)
         observed = _observe(slo.metric, row, stats)
         if observed is None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from talon_harness.loadtests.baseline import BaselineVerdict
 from talon_harness.loadtests.gates import OVERALL_SCOPE, RunStats, Verdict, breached
 
 __all__ = ["Arrivals", "EndpointResult", "FailureRow", "LoadOutcome", "build_outcome"]
@@ -69,15 +70,17 @@ class LoadOutcome:
     achieved_arrivals_per_s: float | None = None
     max_requests_per_s: float | None = None
     failures: tuple[FailureRow, ...] = ()
+    baseline: tuple[BaselineVerdict, ...] = ()  # empty unless the run was compared with a baseline
 
     @property
     def passed(self) -> bool:
-        """Every SLO held (a gate without data does not hold)."""
-        return not breached(self.verdicts)
+        """Every SLO held and nothing regressed against the baseline (a gate without data does not hold)."""
+        return not breached(self.verdicts) and all(b.passed for b in self.baseline)
 
     @property
     def breaches(self) -> tuple[str, ...]:
-        return tuple(v.describe() for v in breached(self.verdicts))
+        slo = tuple(v.describe() for v in breached(self.verdicts))
+        return slo + tuple(b.describe() for b in self.baseline if not b.passed)
 
     @property
     def overall(self) -> EndpointResult | None:
@@ -126,6 +129,7 @@ class LoadOutcome:
                 "late_threshold_ms": self.arrivals.late_threshold_ms,
             },
             "slo": [v.to_dict() for v in self.verdicts],
+            "baseline": [b.to_dict() for b in self.baseline],
             "failures": [vars(f) for f in self.failures],
         }
 
@@ -156,6 +160,7 @@ class LoadOutcome:
             achieved_arrivals_per_s=r["achieved_arrivals_per_s"],
             max_requests_per_s=r["max_requests_per_s"],
             failures=tuple(FailureRow(**f) for f in doc["failures"]),
+            baseline=tuple(BaselineVerdict.from_dict(b) for b in doc["baseline"]),
         )
 
 
@@ -170,6 +175,7 @@ def build_outcome(
     rate: float | None,
     max_rate: float | None,
     failures: tuple[FailureRow, ...] = (),
+    baseline: tuple[BaselineVerdict, ...] = (),
 ) -> LoadOutcome:
     """The outcome of a judged run (pure): rates from the counts and the duration."""
     d = stats.duration_s
@@ -192,4 +198,5 @@ def build_outcome(
         achieved_arrivals_per_s=per_s(stats.intended_arrivals - stats.dropped_arrivals) if rate else None,
         max_requests_per_s=max_rate,
         failures=failures,
+        baseline=baseline,
     )

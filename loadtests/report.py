@@ -38,6 +38,9 @@ def log(outcome: LoadOutcome) -> None:
                 logger.info(f"{row.name:<44}{tag:>10}" + "".join(f"{pct[c]:>10.3f}" for c in _COLUMNS))
     for line in outcome.breaches:
         logger.warning(line)
+    for b in outcome.baseline:
+        if b.passed:
+            logger.info(b.describe())
     for warning in outcome.warnings:
         logger.warning(warning)
 
@@ -45,7 +48,9 @@ def log(outcome: LoadOutcome) -> None:
 def write(
     outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *, cpu: dict[str, Any]
 ) -> Path:
-    """Write hdr.json, latency.png and summary.json into ``config.report_dir``; returns the summary path."""
+    """Write hdr.json, latency.png and summary.json into ``config.report_dir`` (and, with
+    ``baseline_update``, hdr.json and summary.json into ``config.baseline`` when a request completed);
+    returns the summary path."""
     directory = Path(config.report_dir)
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / HDR_FILE]
@@ -68,6 +73,12 @@ def write(
     )
     summary = directory / SUMMARY_FILE
     summary.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
+    if config.baseline_update and config.baseline is not None and outcome.completed > 0:
+        target = Path(config.baseline)
+        target.mkdir(parents=True, exist_ok=True)
+        if target.resolve() != directory.resolve():
+            for name in (HDR_FILE, SUMMARY_FILE):
+                (target / name).write_bytes((directory / name).read_bytes())
     return summary
 
 

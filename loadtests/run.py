@@ -124,7 +124,7 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
         "-u", str(users), "-r", repr(spawn),
         "--only-summary", "--exit-code-on-error", "1",
         "--html", str(rd / "locust.html"), "--csv", str(rd / LOCUST_PREFIX), "--json-file", str(rd / LOCUST_PREFIX),
-        "--talon-config", dataclasses.replace(config, report_dir=rd, credentials=None).to_json(),
+        "--talon-config", _for_child(config, rd).to_json(),
     ]  # fmt: skip
     if config.workers > 0:
         port = master_port or _free_port()
@@ -134,6 +134,12 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
             "--master-host", "127.0.0.1", "--master-port", str(port),
         ]  # fmt: skip
     return argv
+
+
+def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
+    """``config`` as the child needs it: absolute paths (it runs in the report directory), no credentials."""
+    baseline = Path(config.baseline).resolve() if config.baseline is not None else None
+    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, credentials=None)
 
 
 def _child_env(config: LoadConfig) -> dict[str, str]:

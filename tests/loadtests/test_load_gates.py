@@ -25,7 +25,7 @@ SESSION = "PUT /v1/customer_sessions/[id]"
 def _stats(
     *, p95: float = 5.0, p99: float = 10.0, failures: int = 0, corrected: dict | None = None, dropped: int = 0
 ) -> RunStats:
-    raw = {"p50": 1.0, "p95": p95, "p99": p99}
+    raw = {"p50": 1.0, "p95": p95, "p99": p99, "p99.9": p99 * 1.5, "max": p99 * 2}
     row = EndpointStats("Aggregated", requests=1000, failures=failures, raw=raw, corrected=corrected)
     return RunStats(
         endpoints={"overall": row, SESSION: EndpointStats(SESSION, 600, failures, raw)},
@@ -43,8 +43,24 @@ def test_defaults_pass_a_healthy_local_run() -> None:
         "overall.error_ratio",
         "overall.min_rate",
         "overall.max_dropped_ratio",
+        "overall.p999_ms",
+        "overall.max_ms",
     }
     assert not breached(verdicts)
+
+
+def test_default_tail_limits_derive_from_p99_and_catch_a_rare_stall() -> None:
+    limits = {v.slo.name: v.slo.limit for v in evaluate(SloSet.default(), _stats())}
+    assert (limits["overall.p999_ms"], limits["overall.max_ms"]) == (1000.0, 2000.0)  # 2x and 4x p99 500
+    tighter = {s.name: s.limit for s in SloSet.default().with_overall(p99_ms=100.0).effective()}
+    assert (tighter["overall.p999_ms"], tighter["overall.max_ms"]) == (200.0, 400.0)
+    explicit = {s.name: s.limit for s in SloSet.default().with_overall(max_ms=9000.0).effective()}
+    assert explicit["overall.max_ms"] == 9000.0
+    # a 1-in-400 stall of 1.5 s: p99 stays low, p99.9 and max do not
+    stall = {"p50": 2.0, "p95": 5.0, "p99": 9.0, "p99.9": 1500.0, "max": 1510.0}
+    row = EndpointStats("Aggregated", 4000, 0, stall)
+    bad = breached(evaluate(SloSet.default(), RunStats({"overall": row}, duration_s=10.0)))
+    assert [v.describe() for v in bad] == ["BREACH overall.p999_ms: observed 1500 (limit <= 1000)"]
 
 
 def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
@@ -55,14 +71,22 @@ def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
     texts = [v.describe() for v in bad]
     assert "BREACH overall.p99_ms: observed 80 (limit <= 50)" in texts
     assert f"BREACH {SESSION}.error_ratio: observed 0.0333333 (limit <= 0.001)" in texts
-    assert {v.slo.name for v in bad} == {"overall.p99_ms", "overall.error_ratio", f"{SESSION}.error_ratio"}
+    # p99.9 = 120 also exceeds the tail limit derived from p99_ms = 50 (2 x 50)
+    assert {v.slo.name for v in bad} == {
+        "overall.p99_ms",
+        "overall.p999_ms",
+        "overall.error_ratio",
+        f"{SESSION}.error_ratio",
+    }
 
 
 def test_corrected_latency_is_judged_when_present() -> None:
-    verdicts = evaluate(SloSet.default(), _stats(corrected={"p95": 900.0, "p99": 1900.0}))
+    corrected = {"p95": 900.0, "p99": 1900.0, "p99.9": 1950.0, "max": 1990.0}
+    verdicts = evaluate(SloSet.default(), _stats(corrected=corrected))
     assert {v.slo.name: v.observed for v in breached(verdicts)} == {
         "overall.p95_ms": 900.0,
         "overall.p99_ms": 1900.0,
+        "overall.p999_ms": 1950.0,
     }
 
 
@@ -73,10 +97,10 @@ def test_min_rate_and_dropped_ratio() -> None:
 
 
 def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
-    slos = SloSet((Slo("PUT /nothing", "p99_ms", 1.0),))
+    slos = SloSet((Slo("PUT /nothing", "p95_ms", 1.0),))
     (v,) = evaluate(slos, _stats())
     assert not v.passed and v.observed is None
-    assert v.describe() == "BREACH PUT /nothing.p99_ms: no data (no request completed)"
+    assert v.describe() == "BREACH PUT /nothing.p95_ms: no data (no request completed)"
     empty = RunStats(endpoints={}, duration_s=5.0)
     texts = [v.describe() for v in evaluate(SloSet.default(), empty)]
     assert texts == [
@@ -85,6 +109,8 @@ def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
         "BREACH overall.error_ratio: no data (no request completed)",
         "BREACH overall.min_rate: no data (no request completed)",
         "PASS overall.max_dropped_ratio: observed 0 (limit <= 0.01)",
+        "BREACH overall.p999_ms: no data (no request completed)",
+        "BREACH overall.max_ms: no data (no request completed)",
     ]
     assert not any("n/a" in t for t in texts)
 

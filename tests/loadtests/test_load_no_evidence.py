@@ -111,6 +111,18 @@ def test_a_run_in_which_no_request_completes_is_a_harness_error_never_pass(tmp_p
     assert result.outcome.warnings[0] == "no request completed: nothing was measured"
 
 
+def test_a_baseline_without_histograms_is_one_line_exit_2(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    code, out = _load("--base-url", url, "--baseline", str(tmp_path), "--report-dir", str(tmp_path / "r"))
+    assert code == 2, out
+    assert out.splitlines() == [
+        (
+            f"Error: baseline: {tmp_path} holds no hdr.json (give a previous run's report directory, or "
+            "write one with --baseline-update)"
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
