@@ -2,7 +2,8 @@
 
 A baseline is a previous run's report directory (its ``hdr.json``). Per endpoint row and per percentile
 (p50, p95, p99, p99.9), the run regresses when the percentile is worse than the baseline's by more than
-both margins (``gates.Margins``: relative AND absolute, from the SLO file's ``[baseline]`` section).
+both margins (``gates.Margins``: relative AND absolute, the absolute one wider for p99.9; from the SLO
+file's ``[baseline]`` section).
 Judged on the CO-corrected histograms when both runs have them, else on raw service times. A
 percentile p is compared only when both runs hold at least ``min_beyond`` requests beyond it; otherwise
 the comparison says "too few requests" (a skip, not a pass). An endpoint of the baseline that the run did
@@ -120,7 +121,7 @@ def compare(now: Histograms, baseline: Histograms, margins: Margins) -> tuple[Ba
                 continue
             observed = cur.get_value_at_percentile(p) / 1000.0
             before = base.get_value_at_percentile(p) / 1000.0
-            limit = margins.limit_ms(before)
+            limit = margins.limit_ms(before, label)
             out.append(
                 BaselineVerdict(
                     scope, label, "pass" if observed <= limit else "breach", observed, before, limit

@@ -23,7 +23,8 @@ File format (TOML, JSON or YAML, chosen by suffix)::
     p95_ms = 150
     [baseline]            # margins for `load --baseline DIR` (see loadtests.baseline)
     relative = 0.5        # a percentile regresses when worse by more than 50% ...
-    absolute_ms = 25      # ... and by more than 25 ms
+    absolute_ms = 25      # ... and by more than 25 ms (p50, p95, p99)
+    tail_absolute_ms = 500  # p99.9: ... and by more than 500 ms (the tail is noisy on a shared machine)
     min_beyond = 10       # compare percentile p only with >= 10 requests beyond it in both runs
 """
 
@@ -102,22 +103,30 @@ class Slo:
 @dataclass(frozen=True)
 class Margins:
     """How much worse than a baseline a percentile may get: ``relative`` (0.5 = 50%) AND ``absolute_ms``
-    both exceeded is a regression; percentile p is compared only when both runs have at least
-    ``min_beyond`` requests beyond it (n x (1 - p/100) >= min_beyond)."""
+    (``tail_absolute_ms`` for p99.9) both exceeded is a regression; percentile p is compared only when
+    both runs have at least ``min_beyond`` requests beyond it (n x (1 - p/100) >= min_beyond).
+
+    The defaults come from bench/load_baseline.py: five clean runs against one clean baseline on a
+    shared 2-core machine moved p99.9 by up to +270 ms, p50..p99 by far less."""
 
     relative: float = 0.5
     absolute_ms: float = 25.0
+    tail_absolute_ms: float = 500.0
     min_beyond: float = 10.0
 
     def __post_init__(self) -> None:
-        if not (self.relative >= 0 and self.absolute_ms >= 0 and self.min_beyond >= 1):
-            raise ValueError(
-                f"baseline margins: relative and absolute_ms must be >= 0 and min_beyond >= 1, got {self}"
-            )
+        if not (
+            self.relative >= 0
+            and self.absolute_ms >= 0
+            and self.tail_absolute_ms >= 0
+            and self.min_beyond >= 1
+        ):
+            raise ValueError(f"baseline margins: all must be >= 0 and min_beyond >= 1, got {self}")
 
-    def limit_ms(self, baseline_ms: float) -> float:
-        """The largest value that is not a regression of ``baseline_ms``."""
-        return max(baseline_ms * (1.0 + self.relative), baseline_ms + self.absolute_ms)
+    def limit_ms(self, baseline_ms: float, percentile: str) -> float:
+        """The largest value of ``percentile`` ("p50" .. "p99.9") that is not a regression of ``baseline_ms``."""
+        absolute = self.tail_absolute_ms if percentile == "p99.9" else self.absolute_ms
+        return max(baseline_ms * (1.0 + self.relative), baseline_ms + absolute)
 
 
 @dataclass(frozen=True)

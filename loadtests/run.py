@@ -1,7 +1,7 @@
 """run_load: one bounded, headless Locust run in a subprocess, judged by our SLO gates.
 
-First the target must answer one HTTP request (any status) within :data:`PROBE_TIMEOUT_S`, as ``check``
-requires; otherwise the run does not start. The run is a ``python -m locust`` subprocess (``--processes
+First the target must answer one HTTP request (a status line, any status) within :data:`PROBE_TIMEOUT_S`,
+as ``check`` requires; otherwise the run does not start. The run is a ``python -m locust`` subprocess (``--processes
 N`` for N local workers plus a master), started in its own session so a Ctrl-C reaches only us: we then
 send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
 (partial) report. The subprocess is killed if it outlives the duration by more than a grace period.
@@ -92,11 +92,13 @@ def _free_port() -> int:
 
 
 def probe_target(base_url: str, *, timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """None when anything answers HTTP at ``base_url`` (any status) within ``timeout``, else why not."""
+    """None when anything answers HTTP at ``base_url`` (a status line, any status) within ``timeout``, else
+    why not. The body is not read: a target that answers and then misbehaves is the load run's to judge."""
     import httpx
 
     try:
-        httpx.get(base_url, timeout=timeout)
+        with httpx.stream("GET", base_url, timeout=timeout):
+            pass
     except httpx.TimeoutException as exc:
         return (
             f"target {base_url} did not answer: {NO_REQUEST_COMPLETED} within {timeout:g} s "

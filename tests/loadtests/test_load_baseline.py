@@ -62,6 +62,14 @@ def test_a_percentile_regresses_only_beyond_both_margins() -> None:
     assert all(v.passed for v in compare(slower, base, Margins(relative=3.0)))
 
 
+def test_the_tail_has_its_own_absolute_margin() -> None:
+    base = _hists({SESSION: [5.0] * 9990 + [60.0] * 10})
+    noisy = _hists({SESSION: [5.0] * 9990 + [400.0] * 10})  # p99.9 +340 ms: shared-machine noise
+    stalled = _hists({SESSION: [5.0] * 9970 + [1500.0] * 30})  # 1 in 333 stalls 1.5 s
+    assert {v.percentile: v.status for v in compare(noisy, base, Margins())}["p99.9"] == "pass"
+    assert {v.percentile: v.status for v in compare(stalled, base, Margins())}["p99.9"] == "breach"
+
+
 def test_missing_rows_and_too_few_requests_are_said_never_passed() -> None:
     base = _hists({SESSION: [5.0] * 100, PROFILE: [5.0] * 100})
     now = _hists({SESSION: [5.0] * 10})
@@ -80,7 +88,11 @@ def test_margins_come_from_the_slo_file(tmp_path: Path) -> None:
     path = tmp_path / "slo.toml"
     path.write_text("[baseline]\nrelative = 0.2\nabsolute_ms = 3\nmin_beyond = 5\n")
     assert SloSet.from_file(path).margins == Margins(relative=0.2, absolute_ms=3.0, min_beyond=5.0)
-    assert SloSet.default().margins == Margins(relative=0.5, absolute_ms=25.0, min_beyond=10.0)
+    path.write_text("[baseline]\ntail_absolute_ms = 100\n")
+    assert SloSet.from_file(path).margins.tail_absolute_ms == 100.0
+    assert SloSet.default().margins == Margins(
+        relative=0.5, absolute_ms=25.0, tail_absolute_ms=500.0, min_beyond=10.0
+    )
     path.write_text("[baseline]\nrelativ = 0.2\n")
     with pytest.raises(ValueError, match="unknown baseline key"):
         SloSet.from_file(path)
