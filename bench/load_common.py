@@ -17,6 +17,19 @@ RESULTS = ROOT / "bench" / "results"
 PROBE = ROOT / "bench" / "load_probe.py"
 
 
+def commit() -> str:
+    """The commit the bench ran on (``+dirty`` when the working tree had changes)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return git("rev-parse", "HEAD") + (
+        "+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
+    )
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
@@ -53,6 +66,7 @@ def write(name: str, data: dict[str, Any], table: list[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     data = {
         "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
+        "commit": commit(),
         "machine": machine(),
         **data,
     }
@@ -62,6 +76,7 @@ def write(name: str, data: dict[str, Any], table: list[str]) -> None:
         f"# {name}",
         "",
         f"Command: `{data['command']}`  ",
+        f"Commit: {data['commit']}  ",
         (
             f"Machine: {m['cores']} cores, Python {m['python']}, "
             f"{m['platform']}, load average at start {m['loadavg_at_start'][0]:.2f}"

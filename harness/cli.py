@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the target failed a check or an SLO; 2 the harness coul
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,6 +153,9 @@ def _load_options(func):
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--report-dir", default=Path("reports/load"), show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
+        click.option("--baseline", type=click.Path(file_okay=False, path_type=Path),
+                     help="A previous run's report directory: fail when a latency percentile regressed."),
+        click.option("--baseline-update", is_flag=True, help="Write this run's histograms into --baseline."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -159,19 +163,26 @@ def _load_options(func):
 
 
 def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival, duration, shape, workers,
-                 max_rate, slo_file, validate_share, seed, report_dir):
+                 max_rate, slo_file, validate_share, seed, report_dir, baseline, baseline_update):
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
 
     if users and rate:
         raise click.UsageError("give either --users (closed model) or --rate (open model), not both")
-    return LoadConfig(
-        base_url=base_url, users=users if users or rate else 10, rate=rate, arrival=arrival,
-        duration_s=duration, shape=shape, workers=workers,
-        slo=SloSet.from_file(slo_file) if slo_file else SloSet.default(),
-        report_dir=report_dir, max_rate=max_rate, credentials=_credentials(api_key, hmac),
-        validate_share=validate_share, journey_weights=None, seed=seed, allow_remote=allow_remote,
-    )
+    try:
+        slo = SloSet.from_file(slo_file) if slo_file else SloSet.default()
+    except ValueError as exc:
+        raise HarnessError(f"--slo: {exc}") from None
+    try:
+        return LoadConfig(
+            base_url=base_url, users=users if users or rate else 10, rate=rate, arrival=arrival,
+            duration_s=duration, shape=shape, workers=workers, slo=slo,
+            report_dir=report_dir, max_rate=max_rate, credentials=_credentials(api_key, hmac),
+            validate_share=validate_share, journey_weights=None, seed=seed, allow_remote=allow_remote,
+            baseline=baseline, baseline_update=baseline_update,
+        )
+    except ValueError as exc:
+        raise HarnessError(str(exc)) from None
 
 
 @main.command()
@@ -180,25 +191,23 @@ def load(**options) -> None:
     """Replay realistic profile-then-session traffic with Locust and gate on SLOs."""
     from rich.console import Console
 
-    from talon_harness.harness.load_render import render_load_summary
+    from talon_harness.harness.load_render import render_load_outcome
     from talon_harness.loadtests.run import run_load
 
+    config = _load_config(**{**options, "base_url": options.get("base_url") or "http://127.0.0.1"})
     with _target(options, "load") as base_url:
-        result = run_load(_load_config(**{**options, "base_url": base_url}))
-    if result.summary:
-        render_load_summary(result.summary, Console())
+        result = run_load(dataclasses.replace(config, base_url=base_url))
+    if result.outcome is not None:
+        render_load_outcome(result.outcome, Console())
+    for problem in result.problems:  # the outcome's verdict lines above name every SLO breach
+        click.secho(f"Error: {problem}" if result.exit_code == 2 else problem, fg="red", err=True)
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:
         click.secho("load: every SLO held", fg="green")
-    if not result.summary:  # otherwise the summary's verdict lines above name every breach
-        for breach in result.breaches:
-            click.secho(breach, fg="red")
-    if not result.trustworthy:
-        click.secho("warning: the load generator's CPU saturated; latency figures are untrustworthy", fg="yellow")
     if result.summary_path:
         click.echo(f"summary: {result.summary_path}")
-    sys.exit(130 if result.interrupted else 0 if result.passed else 1)
+    sys.exit(result.exit_code)
 
 
 @main.command()

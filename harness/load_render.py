@@ -1,45 +1,53 @@
-"""Render a finished load run's summary (``summary.json``) as rich tables. Renders only; computes nothing."""
+"""Render a finished load run (a :class:`LoadOutcome`) as rich tables. Renders only; computes nothing."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["render_load_summary"]
+from talon_harness.loadtests.outcome import LoadOutcome
+
+__all__ = ["render_load_outcome"]
 
 _PERCENTILES = ("p50", "p90", "p95", "p99", "p99.9", "max")
 
 
-def render_load_summary(summary: dict[str, Any], console: Console) -> None:
-    """Print latency per endpoint, rates and SLO verdicts.
+def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
+    """Print latency per endpoint, rates, SLO verdicts and warnings.
 
     "service" is measured from the actual send; "corrected" (open workload only) from the intended start,
     so it includes the time an arrival waited behind a slow server (coordinated omission corrected).
     """
-    table = Table(title=f"Latency in ms ({summary.get('mode', '?')} workload, HDR histograms)")
+    table = Table(title=f"Latency in ms ({outcome.mode} workload, HDR histograms)")
     for column in ("endpoint", "kind", "reqs", "errs", *_PERCENTILES):
         table.add_column(column, justify="left" if column in ("endpoint", "kind") else "right", no_wrap=True)
-    for name, row in summary.get("endpoints", {}).items():
-        for kind in ("raw", "corrected"):
-            latency = (row.get("latency_ms") or {}).get(kind)
+    for row in outcome.endpoints:
+        short = row.name.split("/v1/customer_")[-1].removesuffix("/[id]")
+        for kind, latency in (("service", row.raw), ("corrected", row.corrected)):
             if not latency:
                 continue
-            counts = (str(row["requests"]), str(row["failures"])) if kind == "raw" else ("", "")
-            label = "service" if kind == "raw" else "corrected"
-            short = name.split("/v1/customer_")[-1].removesuffix("/[id]")
-            table.add_row(short if kind == "raw" else "", label, *counts,
-                          *(f"{latency[p]:.2f}" for p in _PERCENTILES))
+            counts = (str(row.requests), str(row.failures)) if kind == "service" else ("", "")
+            table.add_row(
+                short if kind == "service" else "",
+                kind,
+                *counts,
+                *(f"{latency[p]:.2f}" for p in _PERCENTILES),
+            )
     console.print(table)
-    rate, arrivals = summary.get("rate", {}), summary.get("arrivals", {})
-    line = f"achieved {rate.get('achieved_requests_per_s') or 0:.1f} requests/s"
-    if rate.get("intended_arrivals_per_s"):
-        line += (f"; arrivals intended {rate['intended_arrivals_per_s']:.1f}/s, achieved "
-                 f"{rate.get('achieved_arrivals_per_s') or 0:.1f}/s, late {arrivals.get('late', 0)}, "
-                 f"dropped {arrivals.get('dropped', 0)}")
+    line = f"achieved {outcome.achieved_requests_per_s:.1f} requests/s"
+    if outcome.intended_arrivals_per_s:
+        line += (
+            f"; arrivals intended {outcome.intended_arrivals_per_s:.1f}/s, achieved "
+            f"{outcome.achieved_arrivals_per_s or 0:.1f}/s, late {outcome.arrivals.late}, "
+            f"dropped {outcome.arrivals.dropped}"
+        )
     console.print(line)
-    for verdict in summary.get("slo", []):
-        console.print(("[green]" if verdict["passed"] else "[red]") + verdict["text"] + "[/]", highlight=False)
-    for warning in summary.get("warnings", []):
+    for verdict in outcome.verdicts:
+        console.print(
+            ("[green]" if verdict.passed else "[red]") + verdict.describe() + "[/]", highlight=False
+        )
+    for b in outcome.baseline:
+        color = {"pass": "green", "skip": "yellow"}.get(b.status, "red")
+        console.print(f"[{color}]{b.describe()}[/]", highlight=False)
+    for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)

@@ -8,10 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from talon_harness.harness.check import CheckConfig, run_check
-from talon_harness.harness.load_render import render_load_summary
+from talon_harness.harness.load_render import render_load_outcome
 from talon_harness.harness.target import target
 from talon_harness.loadtests.config import LoadConfig
-from talon_harness.loadtests.gates import SloSet
 from talon_harness.loadtests.run import run_load
 
 __all__ = ["run_pipeline"]
@@ -34,12 +33,10 @@ def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, con
             report_dir=report_dir / "check", fresh_server=True,
         ))
         loaded = run_load(LoadConfig(
-            base_url=base_url, users=None, rate=LOAD_RATE, arrival="poisson", duration_s=duration, shape=None,
-            workers=0, slo=SloSet.default(), report_dir=report_dir / "load", max_rate=None, credentials=None,
-            validate_share=0.05, journey_weights=None, seed=seed,
+            base_url=base_url, rate=LOAD_RATE, duration_s=duration, report_dir=report_dir / "load", seed=seed,
         ))
-    if loaded.summary:
-        render_load_summary(loaded.summary, console)
+    if loaded.outcome is not None:
+        render_load_outcome(loaded.outcome, console)
     table = Table(title="talon-harness run")
     table.add_column("step")
     table.add_column("verdict")

@@ -6,16 +6,21 @@ lives in ``loadtests/locustfile.py`` and runs in its own process via :func:`run_
 
 from __future__ import annotations
 
-from talon_harness.loadtests.config import LoadConfig, UnsafeTargetError, is_loopback_url
-from talon_harness.loadtests.gates import Slo, SloSet, Verdict, evaluate
+from talon_harness.loadtests.config import CREDENTIALS_ENV, LoadConfig, UnsafeTargetError, is_loopback_url
+from talon_harness.loadtests.gates import MIN_REQUESTS, Slo, SloSet, Verdict, evaluate
+from talon_harness.loadtests.outcome import EndpointResult, LoadOutcome
 from talon_harness.loadtests.recorder import LatencyRecorder
 from talon_harness.loadtests.run import LoadResult, build_argv, run_load
 from talon_harness.loadtests.shapes import SHAPES
 
 __all__ = [
+    "CREDENTIALS_ENV",
+    "MIN_REQUESTS",
     "SHAPES",
+    "EndpointResult",
     "LatencyRecorder",
     "LoadConfig",
+    "LoadOutcome",
     "LoadResult",
     "Slo",
     "SloSet",

@@ -38,7 +38,9 @@ class ResponseValidator:
     @functools.cache
     def shared() -> ResponseValidator:
         """The process-wide instance, built from the packaged contract on first use."""
-        text = (importlib.resources.files("talon_harness.contracts") / CONTRACT_RESOURCE).read_text(encoding="utf-8")
+        text = (importlib.resources.files("talon_harness.contracts") / CONTRACT_RESOURCE).read_text(
+            encoding="utf-8"
+        )
         components = yaml.safe_load(text)["components"]
         return ResponseValidator(
             _validator(components, "IntegrationState"), _validator(components, "ErrorResponse")

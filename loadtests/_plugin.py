@@ -1,18 +1,22 @@
-"""The per-process plugin the locustfile installs: settings, HDR recorder wiring, rate cap, CPU watch, report.
+"""The per-process plugin the locustfile installs: config, HDR recorder wiring, rate cap, CPU watch, report.
 
 On every node it records ``events.request`` into a :class:`LatencyRecorder`. Workers ship their delta
 on each ``report_to_master``; the master merges it on ``worker_report``. The master (or the local
-runner) samples generator CPU while the test runs and, on ``quitting``, judges the SLOs, writes our
-reports when ``--talon-report-dir`` is set, and sets the process exit code: 1 when an SLO is
-breached, 2 when user code raised, else 0 (the SLO gates decide, not Locust's "any failure" rule).
+runner) samples generator CPU while the test runs and, on ``quitting``, judges the run
+(``loadtests.gates``), builds the :class:`~talon_harness.loadtests.outcome.LoadOutcome`, has
+``loadtests.report`` write it, and sets the process exit code: 1 when an SLO is breached, 2 when user
+code raised, else 0 (the SLO gates decide, not Locust's "any failure" rule).
+
+The run's settings arrive as one option, ``--talon-config`` (``LoadConfig.to_json()``, inline or
+``@file``); credentials only through ``CREDENTIALS_ENV``. Without ``--talon-config`` (plain ``locust -f``)
+the defaults of :class:`LoadConfig` apply, with Locust's ``--host`` and ``-u``.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,88 +25,36 @@ import psutil
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from talon_harness.loadtests.gates import SloSet
+from talon_harness.loadtests import report
+from talon_harness.loadtests.baseline import BaselineVerdict, Histograms, compare, read_histograms
+from talon_harness.loadtests.config import LoadConfig, credentials_from_env
+from talon_harness.loadtests.gates import cpu_trust, evaluate, trust
 from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
+from talon_harness.loadtests.outcome import FailureRow, LoadOutcome, build_outcome
 from talon_harness.loadtests.recorder import LatencyRecorder
 
-__all__ = ["RateLimiter", "Settings", "TalonPlugin", "add_arguments"]
+__all__ = ["RateLimiter", "TalonPlugin", "add_arguments", "config_from_options"]
 
 
 def add_arguments(parser: Any) -> None:
-    """Register the ``--talon-*`` options (forwarded to workers by Locust as custom arguments)."""
-    g = parser.add_argument_group("talon-harness")
-    g.add_argument(
-        "--talon-rate", type=float, default=0.0, help="open mode: journeys per second (0 = closed)"
+    """Register ``--talon-config`` (forwarded to workers by Locust as a custom argument)."""
+    parser.add_argument(
+        "--talon-config",
+        default="",
+        help="the run's LoadConfig as JSON (LoadConfig.to_json()), or @FILE holding it",
     )
-    g.add_argument(
-        "--talon-open-users",
-        type=int,
-        default=0,
-        help="open mode: users sharing --talon-rate (default: -u); forwarded to remote workers",
-    )
-    g.add_argument("--talon-arrival", choices=("poisson", "constant"), default="poisson")
-    g.add_argument("--talon-connections", type=int, default=10, help="client connections per user")
-    g.add_argument("--talon-late-ms", type=float, default=50.0, help="an arrival starting later is 'late'")
-    g.add_argument("--talon-validate-share", type=float, default=0.05, help="share of responses validated")
-    g.add_argument("--talon-weights", default="", help='journey weights as JSON, e.g. {"profile_only": 1}')
-    g.add_argument("--talon-seed", type=int, default=0)
-    g.add_argument("--talon-think-scale", type=float, default=1.0, help="multiplies think times (0 = none)")
-    g.add_argument("--talon-max-rate", type=float, default=0.0, help="cap on requests per second (0 = none)")
-    g.add_argument("--talon-report-dir", default="", help="write summary.json, latency.png, hdr.json here")
-    g.add_argument("--talon-slo", default="", help="SLO file (.toml/.json/.yaml) or inline JSON mapping")
-    g.add_argument("--talon-shape", default="", help="shape name when loadtests/shapefile.py is loaded")
-    g.add_argument("--talon-window", type=float, default=1.0, help="timeline window in seconds")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The ``--talon-*`` options, parsed and checked."""
-
-    rate: float
-    open_users: int
-    arrival: str
-    connections: int
-    late_ms: float
-    validate_share: float
-    weights: dict[str, int] | None
-    seed: int
-    think_scale: float
-    max_rate: float
-    report_dir: Path | None
-    slo: SloSet
-    window_s: float
-
-    @classmethod
-    def from_options(cls, opts: Any) -> Settings:
-        get = lambda name, default: getattr(opts, name, default) if opts is not None else default
-        share = float(get("talon_validate_share", 0.05))
-        if not 0.0 <= share <= 1.0:
-            raise ValueError(f"--talon-validate-share must be within [0, 1], got {share}")
-        weights_raw = get("talon_weights", "")
-        slo_raw = get("talon_slo", "")
-        if not slo_raw:
-            slo = SloSet.default()
-        elif slo_raw.lstrip().startswith("{"):
-            slo = SloSet.from_mapping(json.loads(slo_raw), base=SloSet.default())
-        else:
-            slo = SloSet.from_file(Path(slo_raw))
-        report_dir = get("talon_report_dir", "")
-        users = int(get("talon_open_users", 0) or get("num_users", 0) or 1)
-        return cls(
-            rate=float(get("talon_rate", 0.0)),
-            open_users=max(1, users),
-            arrival=get("talon_arrival", "poisson"),
-            connections=int(get("talon_connections", 10)),
-            late_ms=float(get("talon_late_ms", 50.0)),
-            validate_share=share,
-            weights=json.loads(weights_raw) if weights_raw else None,
-            seed=int(get("talon_seed", 0)),
-            think_scale=float(get("talon_think_scale", 1.0)),
-            max_rate=float(get("talon_max_rate", 0.0)),
-            report_dir=Path(report_dir) if report_dir else None,
-            slo=slo,
-            window_s=float(get("talon_window", 1.0)),
-        )
+def config_from_options(opts: Any) -> LoadConfig:
+    """The LoadConfig of this Locust process: ``--talon-config`` plus the credentials from the environment."""
+    raw = str(getattr(opts, "talon_config", "") or "")
+    creds = credentials_from_env(os.environ)
+    if raw:
+        text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+        return LoadConfig.from_json(text, credentials=creds)
+    host = str(getattr(opts, "host", "") or "http://127.0.0.1")
+    users = max(1, int(getattr(opts, "num_users", 0) or 1))
+    return LoadConfig(base_url=host, users=users, allow_remote=True, credentials=creds)  # locust's own --host
 
 
 class RateLimiter:
@@ -128,7 +80,7 @@ class TalonPlugin:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self._configure()
-        self.recorder = LatencyRecorder(window_s=self.settings.window_s)
+        self.recorder = LatencyRecorder(window_s=self.config.window_s)
         self.run_token = os.urandom(4).hex()
         self.cpu_samples: list[float] = []
         self.machine_cpu: list[float] = []
@@ -138,20 +90,25 @@ class TalonPlugin:
         self.stopped_perf: float | None = None
         self._sampler: gevent.Greenlet | None = None
         self._book: JourneyBook | None = None
+        self._user_seq = itertools.count()  # with the node id and run token it makes ids unique
 
     def _configure(self) -> None:
-        """(Re)read the options: remote workers only get the master's ``--talon-*`` values at test start."""
-        self.settings = Settings.from_options(self.environment.parsed_options)
+        """(Re)read the config: remote workers only get the master's ``--talon-config`` at test start."""
+        self.config = config_from_options(self.environment.parsed_options)
         nodes = 1
         if isinstance(self.environment.runner, WorkerRunner):
             nodes = max(1, int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1))
-        self.limiter = RateLimiter(self.settings.max_rate / nodes if self.settings.max_rate > 0 else 0.0)
+        self.limiter = RateLimiter(self.config.max_rate / nodes if self.config.max_rate else 0.0)
+
+    def next_user_seq(self) -> int:
+        """A number unique to each user this process starts (part of every entity id it sends)."""
+        return next(self._user_seq)
 
     def journey_book(self) -> JourneyBook:
         """The process's JourneyBook for the current weights (built at init, rebuilt if they change)."""
-        weights = self.settings.weights or DEFAULT_WEIGHTS
+        weights = self.config.journey_weights or DEFAULT_WEIGHTS
         if self._book is None or self._book.weights != weights:
-            self._book = JourneyBook(weights, seed=f"{self.settings.seed}:{self.node}", marker=self.run_token)
+            self._book = JourneyBook(weights, seed=f"{self.config.seed}:{self.node}", marker=self.run_token)
         return self._book
 
     def _prepare_ahead(self) -> None:
@@ -168,7 +125,8 @@ class TalonPlugin:
 
     @classmethod
     def of(cls, environment: Environment) -> TalonPlugin:
-        return environment.talon_plugin  # type: ignore[attr-defined]
+        plugin: TalonPlugin = environment.talon_plugin  # type: ignore[attr-defined]
+        return plugin
 
     @classmethod
     def install(cls, environment: Environment) -> TalonPlugin:
@@ -224,14 +182,12 @@ class TalonPlugin:
             self.machine_cpu.append(psutil.cpu_percent(None))
 
     def _on_quitting(self, environment: Environment, **_: Any) -> None:
-        from talon_harness.loadtests.report import finish
-
         if self._sampler is not None:
             self._sampler.kill(block=False)
         if self.started_perf is None:
             return
         end = self.stopped_perf or time.perf_counter()
-        outcome = finish(self, duration_s=end - self.started_perf)
+        outcome = self.judge(duration_s=end - self.started_perf)
         runner = environment.runner
         if not outcome.passed:
             environment.process_exit_code = 1
@@ -240,8 +196,41 @@ class TalonPlugin:
         else:
             environment.process_exit_code = 0
 
-    def cpu_verdict(self) -> tuple[bool, dict[str, Any]]:
-        """(trustworthy, details) from the CPU samples taken during the run; see ``report.cpu_trust``."""
-        from talon_harness.loadtests.report import cpu_trust
+    def judge(self, *, duration_s: float) -> LoadOutcome:
+        """Judge what was recorded (gates), log it, and write the reports into ``config.report_dir``."""
+        cfg = self.config
+        stats = self.recorder.run_stats(duration_s)
+        cpu_ok, cpu = cpu_trust(self.cpu_samples, self.machine_cpu, locust_warnings=self.cpu_warnings)
+        trustworthy, warnings = trust(stats, cpu_ok=cpu_ok)
+        outcome = build_outcome(
+            stats,
+            evaluate(cfg.slo, stats),
+            trustworthy=trustworthy,
+            warnings=warnings,
+            late=self.recorder.arrivals["late"],
+            late_threshold_ms=cfg.late_ms,
+            rate=cfg.rate,
+            max_rate=cfg.max_rate,
+            failures=self._failures(),
+            baseline=self._baseline(),
+        )
+        report.log(outcome)
+        report.write(outcome, self.recorder, cfg, cpu=cpu)
+        return outcome
 
-        return cpu_trust(self.cpu_samples, self.machine_cpu, locust_warnings=self.cpu_warnings)
+    def _baseline(self) -> tuple[BaselineVerdict, ...]:
+        cfg = self.config
+        if cfg.baseline is None or cfg.baseline_update:
+            return ()
+        try:
+            before = read_histograms(cfg.baseline)
+        except ValueError as exc:
+            return (BaselineVerdict("all", "all", "no data", reason=str(exc)),)
+        return compare(Histograms(self.recorder.raw, self.recorder.corrected), before, cfg.slo.margins)
+
+    def _failures(self) -> tuple[FailureRow, ...]:
+        runner = self.environment.runner
+        if runner is None:
+            return ()
+        errors = sorted(runner.stats.errors.values(), key=lambda e: -e.occurrences)[:20]
+        return tuple(FailureRow(e.method or "", e.name, str(e.error), e.occurrences) for e in errors)

@@ -1,15 +1,27 @@
-"""LoadConfig: everything one load run needs, checked when it is built.
+"""LoadConfig: everything one load run needs, checked when it is built, and how it crosses to Locust.
 
 Exactly one of ``users`` (closed model) and ``rate`` (open model, journeys per second) is set. The run
 is always bounded by ``duration_s``. ``base_url`` must be loopback unless ``allow_remote``. The repr
 never shows credentials (``Credentials.__repr__`` redacts them).
+
+Crossing into the Locust processes: :meth:`LoadConfig.to_json` is the whole config but the credentials,
+passed as the one ``--talon-config`` option (Locust forwards it to every worker);
+:meth:`LoadConfig.from_json` reads it back into the same dataclass. Credentials travel only in the
+environment variable named by :data:`CREDENTIALS_ENV` (JSON: ``api_key``, ``hmac_application_id``,
+``hmac_key``). Every default is written once, in the field list below: adding an option means a field
+here (and a CLI flag), nothing else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from talon_harness.loadtests.gates import SloSet
@@ -17,7 +29,16 @@ from talon_harness.loadtests.openload import ARRIVALS
 from talon_harness.loadtests.shapes import SHAPES
 from talon_harness.strategies.wire import Credentials
 
-__all__ = ["LoadConfig", "UnsafeTargetError", "is_loopback_url"]
+__all__ = [
+    "CREDENTIALS_ENV",
+    "LoadConfig",
+    "UnsafeTargetError",
+    "credentials_from_env",
+    "credentials_to_env",
+    "is_loopback_url",
+]
+
+CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 
 
 class UnsafeTargetError(ValueError):
@@ -33,6 +54,17 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def credentials_to_env(creds: Credentials) -> str:
+    """The value of :data:`CREDENTIALS_ENV` for ``creds`` (JSON)."""
+    return json.dumps(dataclasses.asdict(creds))
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> Credentials | None:
+    """The credentials in ``environ[CREDENTIALS_ENV]``, or None when it is unset or empty."""
+    raw = environ.get(CREDENTIALS_ENV)
+    return Credentials(**json.loads(raw)) if raw else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +90,8 @@ class LoadConfig:
     connections: int = 10
     late_ms: float = 50.0
     spawn_rate: float | None = None
+    baseline: Path | None = None  # a previous run's report directory: fail on latency regressions against it
+    baseline_update: bool = False  # write this run's histograms into ``baseline`` instead of comparing
 
     def __post_init__(self) -> None:
         if urlsplit(self.base_url).scheme not in ("http", "https"):
@@ -79,7 +113,9 @@ class LoadConfig:
             raise ValueError(f"duration_s must be within (0, 1 week], got {self.duration_s}")
         if self.shape is not None:
             if self.shape not in SHAPES:
-                raise ValueError(f"unknown shape {self.shape!r}; known shapes: {', '.join(sorted(SHAPES))}")
+                raise ValueError(
+                    f"shape: unknown shape {self.shape!r}; known shapes: {', '.join(sorted(SHAPES))}"
+                )
             if self.users is None:
                 raise ValueError("a shape scales users: give users (the peak), not rate")
         if self.workers < 0:
@@ -99,3 +135,59 @@ class LoadConfig:
                 )
         if self.connections < 1:
             raise ValueError(f"connections must be >= 1, got {self.connections}")
+        if self.baseline_update and self.baseline is None:
+            raise ValueError("baseline_update needs baseline, the directory to write the new baseline into")
+        if (
+            self.baseline is not None
+            and not self.baseline_update
+            and not (Path(self.baseline) / "hdr.json").is_file()
+        ):
+            raise ValueError(
+                f"baseline: {self.baseline} holds no hdr.json (give a previous run's report directory, or "
+                "write one with --baseline-update)"
+            )
+        if self.think_scale < 0 or self.late_ms < 0:
+            raise ValueError(f"think_scale and late_ms must be >= 0, got {self.think_scale}, {self.late_ms}")
+
+    # -- derived values (one home each) --------------------------------------------------------
+    @property
+    def locust_users(self) -> int:
+        """Locust users to spawn: the users (closed), or one arrival scheduler per worker (open)."""
+        return self.users if self.users is not None else max(1, self.workers)
+
+    @property
+    def window_s(self) -> float:
+        """Timeline window of the report: 1 s, coarser for runs over 5 minutes (at most ~300 windows)."""
+        return max(1.0, float(math.ceil(self.duration_s / 300)))
+
+    # -- the process boundary --------------------------------------------------------------------
+    def to_json(self) -> str:
+        """Every field but ``credentials`` as JSON (the value of ``--talon-config``); holds no secret."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "credentials":
+                continue
+            if isinstance(value, SloSet):
+                value = value.to_mapping()
+            elif isinstance(value, Path):
+                value = str(value)
+            out[f.name] = value
+        return json.dumps(out)
+
+    @classmethod
+    def from_json(cls, text: str, *, credentials: Credentials | None = None) -> LoadConfig:
+        """The config :meth:`to_json` wrote, with ``credentials`` put back; unknown keys are refused."""
+        data = json.loads(text)
+        hints = get_type_hints(cls)
+        unknown = sorted(set(data) - set(hints) | ({"credentials"} & set(data)))
+        if unknown:
+            raise ValueError(
+                f"--talon-config: unknown key(s) {unknown}; known: {sorted(set(hints) - {'credentials'})}"
+            )
+        for name, value in data.items():
+            if hints[name] is SloSet:
+                data[name] = SloSet.from_mapping(value)
+            elif hints[name] in (Path, Path | None) and value is not None:
+                data[name] = Path(value)
+        return cls(**data, credentials=credentials)

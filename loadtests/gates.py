@@ -3,10 +3,16 @@
 An SLO is (scope, metric, limit): scope is an endpoint row name (e.g. "PUT /v1/customer_sessions/[id]")
 or "overall". Metrics:
   p95_ms, p99_ms        upper limits on latency (the CO-corrected histogram when the run has one, else raw);
+  p999_ms, max_ms       upper limits on the tail (p99.9, the slowest request); where a scope has a p99_ms
+                        limit and does not set these, they are derived from it: TAIL_FACTORS x p99_ms;
   error_ratio           upper limit on failures / requests;
   min_rate              lower limit on achieved requests per second;
   max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode).
-Every verdict carries the observed number and the limit, so a breach names itself.
+Every verdict carries the observed number and the limit, so a breach names itself. A latency, rate or
+error gate whose row completed no request is a breach named "no data", never a pass.
+
+Trust: a run is ``trustworthy`` when at least :data:`MIN_REQUESTS` requests completed and the generator's
+CPU did not saturate (:func:`cpu_trust`); :func:`trust` says which and why.
 
 File format (TOML, JSON or YAML, chosen by suffix)::
 
@@ -15,6 +21,11 @@ File format (TOML, JSON or YAML, chosen by suffix)::
     error_ratio = 0.001
     [endpoints."PUT /v1/customer_sessions/[id]"]
     p95_ms = 150
+    [baseline]            # margins for `load --baseline DIR` (see loadtests.baseline)
+    relative = 0.5        # a percentile regresses when worse by more than 50% ...
+    absolute_ms = 25      # ... and by more than 25 ms (p50, p95, p99)
+    tail_absolute_ms = 500  # p99.9: ... and by more than 500 ms (the tail is noisy on a shared machine)
+    min_beyond = 10       # compare percentile p only with >= 10 requests beyond it in both runs
 """
 
 from __future__ import annotations
@@ -28,20 +39,27 @@ from typing import Any
 
 __all__ = [
     "METRICS",
+    "MIN_REQUESTS",
     "OVERALL_SCOPE",
+    "TAIL_FACTORS",
     "EndpointStats",
+    "Margins",
     "RunStats",
     "Slo",
     "SloSet",
     "Verdict",
     "breached",
+    "cpu_trust",
     "evaluate",
+    "trust",
 ]
 
 OVERALL_SCOPE = "overall"
 METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "min" (>= limit)
     "p95_ms": "max",
     "p99_ms": "max",
+    "p999_ms": "max",
+    "max_ms": "max",
     "error_ratio": "max",
     "min_rate": "min",
     "max_dropped_ratio": "max",
@@ -53,6 +71,14 @@ _DEFAULTS = {
     "min_rate": 1.0,
     "max_dropped_ratio": 0.01,
 }
+
+
+TAIL_FACTORS = {"p999_ms": 2.0, "max_ms": 4.0}  # derived tail limits, x the scope's p99_ms limit
+_LATENCY_KEYS = {"p95_ms": "p95", "p99_ms": "p99", "p999_ms": "p99.9", "max_ms": "max"}
+MIN_REQUESTS = 50  # fewer completed requests: a p95 rests on fewer than 3 samples above it
+CPU_SATURATED_PERCENT = 90.0
+SATURATED_SHARE = 0.1
+NO_DATA = "no data (no request completed)"
 
 
 @dataclass(frozen=True)
@@ -75,10 +101,40 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class Margins:
+    """How much worse than a baseline a percentile may get: ``relative`` (0.5 = 50%) AND ``absolute_ms``
+    (``tail_absolute_ms`` for p99.9) both exceeded is a regression; percentile p is compared only when
+    both runs have at least ``min_beyond`` requests beyond it (n x (1 - p/100) >= min_beyond).
+
+    The defaults come from bench/load_baseline.py: five clean runs against one clean baseline on a
+    shared 2-core machine moved p99.9 by up to +270 ms, p50..p99 by far less."""
+
+    relative: float = 0.5
+    absolute_ms: float = 25.0
+    tail_absolute_ms: float = 500.0
+    min_beyond: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (
+            self.relative >= 0
+            and self.absolute_ms >= 0
+            and self.tail_absolute_ms >= 0
+            and self.min_beyond >= 1
+        ):
+            raise ValueError(f"baseline margins: all must be >= 0 and min_beyond >= 1, got {self}")
+
+    def limit_ms(self, baseline_ms: float, percentile: str) -> float:
+        """The largest value of ``percentile`` ("p50" .. "p99.9") that is not a regression of ``baseline_ms``."""
+        absolute = self.tail_absolute_ms if percentile == "p99.9" else self.absolute_ms
+        return max(baseline_ms * (1.0 + self.relative), baseline_ms + absolute)
+
+
+@dataclass(frozen=True)
 class SloSet:
     """An immutable set of SLOs; ``SloSet.default()`` suits a local run against the reference server."""
 
     slos: tuple[Slo, ...]
+    margins: Margins = Margins()
 
     @classmethod
     def default(cls) -> SloSet:
@@ -87,33 +143,48 @@ class SloSet:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, base: SloSet | None = None) -> SloSet:
         """{"overall": {metric: limit}, "endpoints": {name: {metric: limit}}} layered over ``base``."""
-        unknown = set(data) - {OVERALL_SCOPE, "endpoints"}
+        unknown = set(data) - {OVERALL_SCOPE, "endpoints", "baseline"}
         if unknown:
-            raise ValueError(f"unknown SLO section(s) {sorted(unknown)}; expected 'overall' and 'endpoints'")
+            raise ValueError(
+                f"unknown SLO section(s) {sorted(unknown)}; expected 'overall', 'endpoints' and 'baseline'"
+            )
         table = {(s.scope, s.metric): s.limit for s in (base.slos if base else ())}
         for metric, limit in (data.get(OVERALL_SCOPE) or {}).items():
             table[(OVERALL_SCOPE, metric)] = float(limit)
         for scope, metrics in (data.get("endpoints") or {}).items():
             for metric, limit in metrics.items():
                 table[(scope, metric)] = float(limit)
-        return cls(tuple(Slo(scope, metric, limit) for (scope, metric), limit in table.items()))
+        margins = base.margins if base else Margins()
+        if data.get("baseline"):
+            fields = set(Margins.__dataclass_fields__)
+            if set(data["baseline"]) - fields:
+                raise ValueError(
+                    f"unknown baseline key(s) {sorted(set(data['baseline']) - fields)}; known: {sorted(fields)}"
+                )
+            margins = Margins(**{**vars(margins), **{k: float(v) for k, v in data["baseline"].items()}})
+        return cls(tuple(Slo(scope, metric, limit) for (scope, metric), limit in table.items()), margins)
 
     @classmethod
     def from_file(cls, path: Path, *, base: SloSet | None = None) -> SloSet:
         """Read a .toml, .json, .yaml/.yml file; limits it does not name keep ``base`` (default: defaults)."""
-        text = Path(path).read_text(encoding="utf-8")
         suffix = Path(path).suffix.lower()
-        if suffix == ".toml":
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
+        if suffix not in (".toml", ".json", ".yaml", ".yml"):
             raise ValueError(f"SLO file {path}: unsupported suffix {suffix!r} (use .toml, .json or .yaml)")
-        return cls.from_mapping(data, base=cls.default() if base is None else base)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"SLO file {path}: cannot read it: {exc}") from None
+        try:
+            data = _parse(text, suffix)
+        except ValueError as exc:
+            flat = " ".join(str(exc).split())
+            raise ValueError(f"SLO file {path}: malformed {suffix.lstrip('.').upper()}: {flat}") from None
+        try:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected a table of sections, got {type(data).__name__}")
+            return cls.from_mapping(data, base=cls.default() if base is None else base)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"SLO file {path}: {exc}") from None
 
     def with_overall(self, **limits: float | None) -> SloSet:
         """Override overall limits from flags, e.g. ``with_overall(p99_ms=300)``; None means keep."""
@@ -121,13 +192,40 @@ class SloSet:
             {OVERALL_SCOPE: {k: v for k, v in limits.items() if v is not None}}, base=self
         )
 
+    def effective(self) -> tuple[Slo, ...]:
+        """The SLOs judged: these, plus the tail limits derived from each p99_ms (TAIL_FACTORS)."""
+        given = {(s.scope, s.metric) for s in self.slos}
+        derived = tuple(
+            Slo(s.scope, metric, s.limit * factor)
+            for s in self.slos
+            if s.metric == "p99_ms"
+            for metric, factor in TAIL_FACTORS.items()
+            if (s.scope, metric) not in given
+        )
+        return self.slos + derived
+
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {OVERALL_SCOPE: {}, "endpoints": {}}
         for s in self.slos:
             (out[OVERALL_SCOPE] if s.scope == OVERALL_SCOPE else out["endpoints"].setdefault(s.scope, {}))[
                 s.metric
             ] = s.limit
+        out["baseline"] = vars(self.margins).copy()
         return out
+
+
+def _parse(text: str, suffix: str) -> Any:
+    """The document in ``text``; every parse error is raised as a ValueError."""
+    if suffix == ".toml":
+        return tomllib.loads(text)  # TOMLDecodeError is a ValueError
+    if suffix == ".json":
+        return json.loads(text)  # JSONDecodeError is a ValueError
+    import yaml
+
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -153,16 +251,23 @@ class RunStats:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one SLO: ``observed`` is None when the row had no requests (counted as passed)."""
+    """The outcome of one SLO: ``observed`` is None when the row completed no request (a breach)."""
 
     slo: Slo
     observed: float | None
     passed: bool
 
     def describe(self) -> str:
+        if self.observed is None:
+            return f"BREACH {self.slo.name}: {NO_DATA}"
         op = "<=" if METRICS[self.slo.metric] == "max" else ">="
-        obs = "n/a" if self.observed is None else f"{self.observed:.6g}"
+        obs = f"{self.observed:.6g}"
         return f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}: observed {obs} (limit {op} {self.slo.limit:g})"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """The verdict :meth:`to_dict` wrote."""
+        return cls(Slo(data["scope"], data["metric"], data["limit"]), data["observed"], data["passed"])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,23 +285,23 @@ def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float |
     if metric == "max_dropped_ratio":
         return stats.dropped_arrivals / stats.intended_arrivals if stats.intended_arrivals else 0.0
     if row is None or row.requests == 0:
-        return 0.0 if metric == "min_rate" else None
+        return None
     if metric == "error_ratio":
         return row.failures / row.requests
     if metric == "min_rate":
         return row.requests / stats.duration_s if stats.duration_s > 0 else 0.0
     latencies = row.corrected or row.raw
-    return None if latencies is None else latencies["p95" if metric == "p95_ms" else "p99"]
+    return None if latencies is None else latencies[_LATENCY_KEYS[metric]]
 
 
 def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
     """Judge every SLO against ``stats``; pure, no I/O. Latency SLOs use corrected numbers when present."""
     verdicts = []
-    for slo in slos.slos:
+    for slo in slos.effective():
         row = stats.endpoints.get(slo.scope)
         observed = _observe(slo.metric, row, stats)
         if observed is None:
-            passed = True
+            passed = False
         elif METRICS[slo.metric] == "max":
             passed = observed <= slo.limit
         else:
@@ -208,3 +313,41 @@ def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
 def breached(verdicts: tuple[Verdict, ...]) -> tuple[Verdict, ...]:
     """The verdicts that failed, in SLO order."""
     return tuple(v for v in verdicts if not v.passed)
+
+
+def cpu_trust(
+    samples: list[float], machine: list[float], *, locust_warnings: int = 0
+) -> tuple[bool, dict[str, Any]]:
+    """(trustworthy, details): a run is untrustworthy when at least 10% of the per-second samples show
+    the busiest generator process at >= 90% of a core (it then queues requests and inflates latency)."""
+    saturated = sum(1 for s in samples if s >= CPU_SATURATED_PERCENT)
+    share = saturated / len(samples) if samples else 0.0
+    details = {
+        "samples": len(samples),
+        "max_process_percent": max(samples, default=None),
+        "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
+        "saturated_share": share,
+        "threshold_percent": CPU_SATURATED_PERCENT,
+        "locust_cpu_warnings": locust_warnings,
+        "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None,
+    }
+    return not (samples and share >= SATURATED_SHARE), details
+
+
+def trust(stats: RunStats, *, cpu_ok: bool) -> tuple[bool, tuple[str, ...]]:
+    """(trustworthy, warnings): enough completed requests (:data:`MIN_REQUESTS`) and an unsaturated CPU."""
+    warnings = []
+    overall = stats.endpoints.get(OVERALL_SCOPE)
+    completed = overall.requests if overall else 0
+    if completed == 0:
+        warnings.append("no request completed: nothing was measured")
+    elif completed < MIN_REQUESTS:
+        warnings.append(
+            f"only {completed} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+            "trustworthy; run longer or with more load"
+        )
+    if not cpu_ok:
+        warnings.append(
+            "load generator CPU saturated: latencies include generator queueing; add workers or lower the load"
+        )
+    return not warnings, tuple(warnings)

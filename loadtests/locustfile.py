@@ -4,23 +4,22 @@ Runnable on its own::
 
     locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 30s --host http://127.0.0.1:8000
 
-Closed mode (default): each user walks journeys from a per-process ``JourneyBook`` (built once from
+With ``--talon-config '<LoadConfig JSON>'`` (what ``run_load`` passes) every setting of the run comes from
+that one object (see ``loadtests.config``). Closed mode (default): each user walks journeys from a per-process ``JourneyBook`` (built once from
 ``strategies.journeys``, re-issued with fresh ids; see ``loadtests.journeybook``), with
-think times between calls and between journeys. Open mode (``--talon-rate R``): each user runs an
-arrival scheduler (see ``loadtests.openload``) at R / users journeys per second.
+think times between calls and between journeys. Open mode (``rate`` set): each user runs an
+arrival scheduler (see ``loadtests.openload``) at rate / users journeys per second.
 
 Every request is built by ``strategies.wire.build_put`` before its journey starts and is named
 per endpoint template, e.g. ``PUT /v1/customer_sessions/[id]``. A request fails when it gets a 5xx, a
 status other than the journey expects, a transport error, or (for a sampled share) a body that violates
 the contract's IntegrationState / ErrorResponse schema. Credentials come from the environment variable
-``TALON_HARNESS_CREDENTIALS`` (JSON), never from argv.
+``TALON_HARNESS_CREDENTIALS`` (JSON; ``loadtests.config.CREDENTIALS_ENV``), never from argv.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import random
 import time
 from collections import deque
@@ -30,23 +29,19 @@ import gevent
 import orjson
 from gevent.lock import BoundedSemaphore
 from locust import FastHttpUser, events, task
-from locust.contrib.fasthttp import FAILURE_EXCEPTIONS
 from locust.env import Environment
-from locust.exception import CatchResponseError
 
 from talon_harness.loadtests._contract import ResponseValidator
+from talon_harness.loadtests._locust import make_sender
 from talon_harness.loadtests._plugin import TalonPlugin, add_arguments
-from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, PreparedCall
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook, PreparedCall
 from talon_harness.loadtests.openload import ArrivalPlan, OpenWorkload
 from talon_harness.strategies.journeys import Call
-from talon_harness.strategies.wire import Credentials, redact
+from talon_harness.strategies.wire import redact
 
-__all__ = ["CREDENTIALS_ENV", "DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
+__all__ = ["DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
 
-CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
-_NO_CONTEXT: dict[str, float] = {}  # shared; request listeners only read the context
 _BATCH = 16  # journeys issued at a time, between journeys (never while a journey runs)
-_user_seq = itertools.count()  # per process; with the node id and run token it makes ids unique
 
 
 @events.init_command_line_parser.add_listener
@@ -59,11 +54,6 @@ def _on_init(environment: Environment, **_: Any) -> None:
     TalonPlugin.install(environment)
 
 
-def _credentials() -> Credentials | None:
-    raw = os.environ.get(CREDENTIALS_ENV)
-    return Credentials(**json.loads(raw)) if raw else None
-
-
 class TalonBaseUser(FastHttpUser):
     """Abstract base: owns the single request path (``_send``) and the response verdict (``_judge``)."""
 
@@ -73,67 +63,38 @@ class TalonBaseUser(FastHttpUser):
     connection_timeout = 10.0
 
     def __init__(self, environment: Environment) -> None:
-        opts = environment.parsed_options
-        self.concurrency = max(1, int(getattr(opts, "talon_connections", 0) or type(self).concurrency))
+        self.concurrency = TalonPlugin.of(environment).config.connections
         super().__init__(environment)
         self._open: OpenWorkload | None = None
 
     def on_start(self) -> None:
         self.plugin: TalonPlugin = TalonPlugin.of(self.environment)
-        self.settings = self.plugin.settings
-        self.seq = next(_user_seq)
-        self.rng = random.Random(f"{self.settings.seed}:{self.plugin.node}:{self.seq}")
-        self.creds = _credentials()
+        self.config = self.plugin.config
+        self.seq = self.plugin.next_user_seq()
+        self.rng: random.Random = random.Random(f"{self.config.seed}:{self.plugin.node}:{self.seq}")
+        self.creds = self.config.credentials
         self.validator = ResponseValidator.shared()  # already built at init (see TalonPlugin.install)
-        self._share = self.settings.validate_share
+        self._share = self.config.validate_share
         self._paced = self.plugin.limiter.interval > 0
-        self._fire = self.environment.events.request.fire
+        self._put = make_sender(self, self._verdict)
 
     # -- the single request path ---------------------------------------------------------------
     def _send(self, pc: PreparedCall, intended: float | None = None, *, first: bool = False) -> None:
         """Send one prepared PUT; in open mode ``intended`` (perf clock) gives the CO-corrected latency."""
         if self._paced:
             self.plugin.limiter.wait()
-        context: dict[str, float] = _NO_CONTEXT
+        context: dict[str, float] = {}
         if intended is not None:
-            context = {}
             lateness_ms = (time.perf_counter() - intended) * 1000.0
             context["talon_lateness_ms"] = lateness_ms
             if first and self._open is not None:
                 self._open.note_first_start(lateness_ms)
-        # FastHttpSession.request(catch_response=True) + success()/failure(), minus the response
-        # wrapper: send, time it exactly as Locust does (send through reading the body), judge, then
-        # fire events.request once (Locust's stats, our HDR recorder) with the verdict.
-        client = self.client
-        headers = pc.headers
-        if client.auth_header:  # user:password in --host, as FastHttpSession.request adds it
-            headers = {**headers, "Authorization": client.auth_header}
-        url = client.base_url + pc.put.path
-        start_time = time.time()
-        start = time.perf_counter()
-        resp = client._send_request_safe_mode("PUT", url, payload=pc.put.body, headers=headers)
-        try:
-            length = len(resp.content) if resp.content else 0
-        except FAILURE_EXCEPTIONS as exc:  # the body could not be read: a transport error
-            response_time = (time.perf_counter() - start) * 1000.0
-            length = 0
-            reason: str | None = f"{pc.call.step}: transport error {type(exc).__name__}: {exc}"
-        else:
-            response_time = (time.perf_counter() - start) * 1000.0
-            reason = self._judge(resp, pc.call)
-        if extra := self.context():  # User.context(), merged under ours as FastHttpSession does
-            context = {**extra, **context}
-        self._fire(
-            request_type="PUT",
-            name=pc.name,
-            context=context,
-            response=resp,
-            exception=None if reason is None else CatchResponseError(reason),
-            start_time=start_time,
-            url=url,
-            response_length=length,
-            response_time=response_time,
-        )
+        self._put(pc.put.path, pc.put.body, pc.headers, pc.name, context, pc.call)
+
+    def _verdict(self, resp: Any, call: Call, transport_error: BaseException | None) -> str | None:
+        if transport_error is not None:
+            return f"{call.step}: transport error {type(transport_error).__name__}: {transport_error}"
+        return self._judge(resp, call)
 
     def _judge(self, resp: Any, call: Call) -> str | None:
         """None when the response is what the journey expects (and, if sampled, fits the contract)."""
@@ -183,15 +144,15 @@ class TalonUser(TalonBaseUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.book = self.plugin.journey_book()
+        self.book: JourneyBook = self.plugin.journey_book()
         self._buffer: deque[list[PreparedCall]] = deque()
         self._counter = itertools.count()
-        if self.settings.rate:
+        if self.config.rate:
             plan = ArrivalPlan(
-                rate=self.settings.rate / self.settings.open_users,
-                arrival=self.settings.arrival,
-                connections=self.settings.connections,
-                late_ms=self.settings.late_ms,
+                rate=self.config.rate / self.config.locust_users,
+                arrival=self.config.arrival,
+                connections=self.config.connections,
+                late_ms=self.config.late_ms,
                 seed=self.rng.randrange(2**32),
             )
             self._open = OpenWorkload(
@@ -205,7 +166,7 @@ class TalonUser(TalonBaseUser):
     def wait_time(self) -> float:
         if self._open is not None:
             return 0.0
-        return self.rng.uniform(1.0, 5.0) * self.settings.think_scale
+        return self.rng.uniform(1.0, 5.0) * self.config.think_scale
 
     # -- journeys built ahead of the hot path ------------------------------------------------
     def _refill(self) -> None:
@@ -222,8 +183,8 @@ class TalonUser(TalonBaseUser):
         return self.book.issue(self.rng, f"{self.plugin.run_token}-{self.seq}-{n}", self.creds)
 
     def _think(self) -> None:
-        if self.settings.think_scale > 0:
-            gevent.sleep(self.rng.uniform(0.5, 3.0) * self.settings.think_scale)
+        if self.config.think_scale > 0:
+            gevent.sleep(self.rng.uniform(0.5, 3.0) * self.config.think_scale)
 
     # -- closed mode ---------------------------------------------------------------------------
     @task
@@ -232,7 +193,7 @@ class TalonUser(TalonBaseUser):
             self._open.run(refill=self._refill)  # runs until the user is stopped
             return
         self._refill()
-        think = self.settings.think_scale > 0
+        think = self.config.think_scale > 0
         for i, pc in enumerate(self._take()):
             if i and think:
                 self._think()

@@ -19,35 +19,27 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from talon_harness.loadtests._hdr import HIGHEST_US as _HIGHEST_US
+from talon_harness.loadtests._hdr import LOWEST_US as _LOWEST_US
+from talon_harness.loadtests._hdr import new_histogram
+from talon_harness.loadtests._hdr import record as _record
+from talon_harness.loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats
+
 __all__ = ["OVERALL", "PERCENTILES", "Counts", "LatencyRecorder", "percentiles_ms"]
 
 OVERALL = "Aggregated"
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
-_LOWEST_US = 1
-_HIGHEST_US = 3_600_000_000
 _DIGITS = 3
 _TIMELINE_DIGITS = 2
 
 
 def _new(digits: int = _DIGITS) -> HdrHistogram:
-    return HdrHistogram(_LOWEST_US, _HIGHEST_US, digits)
-
-
-def _fast_record(h: HdrHistogram, v: int) -> None:
-    """``h.record_value(v)`` inlined for our layout (lowest value 1, so unit magnitude 0; ``v`` already in
-    range): the same counts index, total, min and max, at a fraction of the cost on the hot path."""
-    shm = h.sub_bucket_half_count_magnitude
-    b = (v | h.sub_bucket_mask).bit_length() - shm - 1
-    h.counts[((b + 1) << shm) + (v >> b) - h.sub_bucket_half_count] += 1
-    h.total_count += 1
-    if v < h.min_value:  # noqa: PLR1730 - hot path, no calls
-        h.min_value = v
-    if v > h.max_value:  # noqa: PLR1730 - hot path, no calls
-        h.max_value = v
+    return new_histogram(digits)
 
 
 def _to_us(ms: float) -> int:
-    return min(_HIGHEST_US, max(_LOWEST_US, round(ms * 1000.0)))
+    us: int = round(ms * 1000.0)
+    return min(_HIGHEST_US, max(_LOWEST_US, us))
 
 
 def percentiles_ms(hist: HdrHistogram) -> dict[str, float] | None:
@@ -110,16 +102,16 @@ class LatencyRecorder:
         h = self.raw.get(name)
         if h is None:
             h = self.raw[name] = _new()
-        _fast_record(h, us)  # the overall histogram is their sum, built on read
+        _record(h, us)  # the overall histogram is their sum, built on read
         index = int(at // self.window_s)
         w = self.timeline.get(index)
         if w is None:
             w = self.timeline[index] = _Window()
-        _fast_record(w.hist, us)
+        _record(w.hist, us)
         if lateness_ms is not None:
             corrected_us = _to_us(response_time_ms + max(0.0, lateness_ms))
-            _fast_record(self._hist(self.corrected, name), corrected_us)
-            _fast_record(w.corrected, corrected_us)
+            _record(self._hist(self.corrected, name), corrected_us)
+            _record(w.corrected, corrected_us)
         c = self.counts.get(name)
         if c is None:
             c = self.counts[name] = Counts()
@@ -253,6 +245,28 @@ class LatencyRecorder:
         if self.first_t is None or self.last_t is None:
             return 0.0
         return max(0.0, self.last_t - self.first_t)
+
+    def run_stats(self, duration_s: float) -> RunStats:
+        """Gate input: one row per endpoint plus the sum under "overall" (gates.OVERALL_SCOPE)."""
+        rows = {}
+        for name in self.endpoints():
+            c = self.totals(name)
+            raw = self.histogram(name)
+            corrected = self.histogram(name, corrected=True)
+            rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
+                name=name,
+                requests=c.requests,
+                failures=c.failures,
+                raw=percentiles_ms(raw) if raw is not None else None,
+                corrected=percentiles_ms(corrected) if corrected is not None else None,
+            )
+        a = self.arrivals
+        return RunStats(
+            endpoints=rows,
+            duration_s=duration_s,
+            intended_arrivals=a["intended"],
+            dropped_arrivals=a["dropped"],
+        )
 
     def timeline_rows(self) -> list[dict[str, Any]]:
         """One row per window: t (s from the first window), rps, fail rps, p50/p95/p99 raw and corrected (ms)."""

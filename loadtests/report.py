@@ -1,8 +1,9 @@
-"""Our reports: a JSON summary (HDR percentiles raw + corrected, SLO verdicts, rates, generator CPU), the
-HDR histograms themselves, and a PNG of latency percentiles and throughput over time.
+"""Our reports, written from a judged :class:`LoadOutcome`: ``summary.json`` (the outcome, plus the
+settings, generator CPU and machine), ``hdr.json`` (the HDR histograms themselves) and ``latency.png``
+(latency percentiles and throughput over time). This module only writes; the judging is in ``gates``.
 
 Locust's own HTML/CSV/JSON reports are written by Locust (``--html``, ``--csv``, ``--json-file``). No
-credential ever reaches these files: the summary holds settings, not the environment.
+credential ever reaches these files: the summary holds ``LoadConfig.to_json()``, which has none.
 """
 
 from __future__ import annotations
@@ -12,146 +13,78 @@ import logging
 import math
 import os
 import platform
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from talon_harness.loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats, Verdict, breached, evaluate
-from talon_harness.loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
+from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.recorder import LatencyRecorder
 
-if TYPE_CHECKING:
-    from talon_harness.loadtests._plugin import TalonPlugin
-
-__all__ = [
-    "HDR_FILE",
-    "PLOT_FILE",
-    "SUMMARY_FILE",
-    "Outcome",
-    "cpu_trust",
-    "finish",
-    "plot",
-    "run_stats",
-    "summary",
-]
+__all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "log", "plot", "read_outcome", "write"]
 
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "latency.png"
 HDR_FILE = "hdr.json"
+_COLUMNS = ("p50", "p90", "p95", "p99", "p99.9", "max")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    passed: bool
-    verdicts: tuple[Verdict, ...]
-    trustworthy: bool
-    files: tuple[Path, ...]
+def log(outcome: LoadOutcome) -> None:
+    """The outcome as console lines in Locust's log: HDR percentiles, breaches, warnings."""
+    logger = logging.getLogger("talon-harness")
+    logger.info(f"{'HDR latency (ms)':<44}{'':>10}" + "".join(f"{c:>10}" for c in _COLUMNS))
+    for row in outcome.endpoints:
+        for tag, pct in (("raw", row.raw), ("corrected", row.corrected)):
+            if pct:
+                logger.info(f"{row.name:<44}{tag:>10}" + "".join(f"{pct[c]:>10.3f}" for c in _COLUMNS))
+    for line in outcome.breaches:
+        logger.warning(line)
+    for b in outcome.baseline:
+        if b.passed:
+            logger.info(b.describe())
+    for warning in outcome.warnings:
+        logger.warning(warning)
 
 
-CPU_SATURATED_PERCENT = 90.0
-SATURATED_SHARE = 0.1
-
-
-def cpu_trust(
-    samples: list[float], machine: list[float], *, locust_warnings: int = 0
-) -> tuple[bool, dict[str, Any]]:
-    """(trustworthy, details): a run is untrustworthy when at least 10% of the per-second samples show
-    the busiest generator process at >= 90% of a core (it then queues requests and inflates latency)."""
-    saturated = sum(1 for s in samples if s >= CPU_SATURATED_PERCENT)
-    share = saturated / len(samples) if samples else 0.0
-    details = {
-        "samples": len(samples),
-        "max_process_percent": max(samples, default=None),
-        "mean_process_percent": round(sum(samples) / len(samples), 1) if samples else None,
-        "saturated_share": share,
-        "threshold_percent": CPU_SATURATED_PERCENT,
-        "locust_cpu_warnings": locust_warnings,
-        "machine_mean_percent": round(sum(machine) / len(machine), 1) if machine else None,
-    }
-    return not (samples and share >= SATURATED_SHARE), details
-
-
-def run_stats(recorder: LatencyRecorder, duration_s: float) -> RunStats:
-    """Gate input from a recorder: one row per endpoint plus the overall row under "overall"."""
-    rows = {}
-    for name in recorder.endpoints():
-        c = recorder.totals(name)
-        raw = recorder.histogram(name)
-        corrected = recorder.histogram(name, corrected=True)
-        rows[OVERALL_SCOPE if name == OVERALL else name] = EndpointStats(
-            name=name,
-            requests=c.requests,
-            failures=c.failures,
-            raw=percentiles_ms(raw) if raw is not None else None,
-            corrected=percentiles_ms(corrected) if corrected is not None else None,
-        )
-    a = recorder.arrivals
-    return RunStats(
-        endpoints=rows, duration_s=duration_s, intended_arrivals=a["intended"], dropped_arrivals=a["dropped"]
-    )
-
-
-def summary(
-    stats: RunStats,
-    verdicts: tuple[Verdict, ...],
-    *,
-    recorder: LatencyRecorder,
-    settings: dict[str, Any],
-    trustworthy: bool,
-    cpu: dict[str, Any],
-    failures: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """The JSON summary as a dict (see module docstring); pure."""
-    d = stats.duration_s
-    a = recorder.arrivals
-    rate = settings.get("rate") or None
-    warnings = []
-    if not trustworthy:
-        warnings.append(
-            "load generator CPU saturated: latencies include generator queueing; "
-            "add workers or lower the load"
-        )
-    overall = stats.endpoints.get(OVERALL_SCOPE)
-    return {
-        "passed": not breached(verdicts),
-        "breaches": [v.describe() for v in breached(verdicts)],
-        "trustworthy": trustworthy,
-        "warnings": warnings,
-        "mode": "open" if rate else "closed",
-        "duration_s": round(d, 3),
-        "endpoints": {
-            name: {
-                "requests": row.requests,
-                "failures": row.failures,
-                "error_ratio": row.failures / row.requests if row.requests else 0.0,
-                "rate_rps": row.requests / d if d > 0 else 0.0,
-                "latency_ms": {"raw": row.raw, "corrected": row.corrected},
-            }
-            for name, row in stats.endpoints.items()
-        },
-        "rate": {
-            "intended_arrivals_per_s": rate,
-            "scheduled_arrivals_per_s": a["intended"] / d if rate and d > 0 else None,  # incl. start-up
-            "achieved_arrivals_per_s": (a["intended"] - a["dropped"]) / d if rate and d > 0 else None,
-            "achieved_requests_per_s": (overall.requests / d) if overall and d > 0 else 0.0,
-            "max_requests_per_s": settings.get("max_rate") or None,
-        },
-        "arrivals": {
-            **a,
-            "late_ratio": a["late"] / a["intended"] if a["intended"] else 0.0,
-            "dropped_ratio": a["dropped"] / a["intended"] if a["intended"] else 0.0,
-            "late_threshold_ms": settings.get("late_ms"),
-        },
-        "slo": [v.to_dict() for v in verdicts],
-        "generator_cpu": cpu,
-        "failures": failures,
-        "settings": settings,
-        "machine": {
+def write(
+    outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *, cpu: dict[str, Any]
+) -> Path:
+    """Write hdr.json, latency.png and summary.json into ``config.report_dir`` (and, with
+    ``baseline_update``, hdr.json and summary.json into ``config.baseline`` when a request completed);
+    returns the summary path."""
+    directory = Path(config.report_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [directory / HDR_FILE]
+    files[0].write_text(json.dumps(_hdr_dump(recorder)), encoding="utf-8")
+    doc = outcome.to_dict()
+    try:
+        files.append(plot(recorder, directory / PLOT_FILE))
+    except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
+        doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
+    doc.update(
+        settings=json.loads(config.to_json()),
+        generator_cpu=cpu,
+        machine={
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "histograms": {"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
-    }
+        histograms={"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
+        files=[p.name for p in files] + [SUMMARY_FILE],
+    )
+    summary = directory / SUMMARY_FILE
+    summary.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
+    if config.baseline_update and config.baseline is not None and outcome.completed > 0:
+        target = Path(config.baseline)
+        target.mkdir(parents=True, exist_ok=True)
+        if target.resolve() != directory.resolve():
+            for name in (HDR_FILE, SUMMARY_FILE):
+                (target / name).write_bytes((directory / name).read_bytes())
+    return summary
+
+
+def read_outcome(directory: Path) -> LoadOutcome:
+    """The outcome in ``directory/summary.json`` (raises OSError / ValueError / KeyError when unreadable)."""
+    return LoadOutcome.from_dict(json.loads((Path(directory) / SUMMARY_FILE).read_text(encoding="utf-8")))
 
 
 def plot(recorder: LatencyRecorder, path: Path) -> Path:
@@ -193,78 +126,3 @@ def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:
         "raw": {k: h.encode().decode() for k, h in recorder.raw.items()},
         "corrected": {k: h.encode().decode() for k, h in recorder.corrected.items()},
     }
-
-
-def _failures(plugin: TalonPlugin) -> list[dict[str, Any]]:
-    runner = plugin.environment.runner
-    if runner is None:
-        return []
-    errors = sorted(runner.stats.errors.values(), key=lambda e: -e.occurrences)[:20]
-    return [
-        {"method": e.method, "name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-        for e in errors
-    ]
-
-
-def _table(stats: RunStats) -> list[str]:
-    """HDR percentiles (ms) as console lines: raw, and corrected where the run has it."""
-    cols = ("p50", "p90", "p95", "p99", "p99.9", "max")
-    lines = [f"{'HDR latency (ms)':<44}{'':>10}" + "".join(f"{c:>10}" for c in cols)]
-    for name, row in stats.endpoints.items():
-        for tag, pct in (("raw", row.raw), ("corrected", row.corrected)):
-            if pct:
-                lines.append(f"{name:<44}{tag:>10}" + "".join(f"{pct[c]:>10.3f}" for c in cols))
-    return lines
-
-
-def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
-    """Judge the run and (with a report dir) write summary.json, hdr.json and latency.png."""
-    s = plugin.settings
-    stats = run_stats(plugin.recorder, duration_s)
-    verdicts = evaluate(s.slo, stats)
-    trustworthy, cpu = plugin.cpu_verdict()
-    files: list[Path] = []
-    log = logging.getLogger("talon-harness")
-    if not trustworthy:
-        log.warning("load generator CPU saturated: results are not trustworthy")
-    for line in _table(stats):
-        log.info(line)
-    for v in breached(verdicts):
-        log.warning(v.describe())
-    if s.report_dir is not None:
-        s.report_dir.mkdir(parents=True, exist_ok=True)
-        settings = {
-            "rate": s.rate,
-            "arrival": s.arrival,
-            "connections": s.connections,
-            "late_ms": s.late_ms,
-            "validate_share": s.validate_share,
-            "weights": s.weights,
-            "seed": s.seed,
-            "think_scale": s.think_scale,
-            "max_rate": s.max_rate,
-            "slo": s.slo.to_mapping(),
-        }
-        doc = summary(
-            stats,
-            verdicts,
-            recorder=plugin.recorder,
-            settings=settings,
-            trustworthy=trustworthy,
-            cpu=cpu,
-            failures=_failures(plugin),
-        )
-        hdr = s.report_dir / HDR_FILE
-        hdr.write_text(json.dumps(_hdr_dump(plugin.recorder)), encoding="utf-8")
-        files.append(hdr)
-        try:
-            files.append(plot(plugin.recorder, s.report_dir / PLOT_FILE))
-        except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
-            doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
-        summary_path = s.report_dir / SUMMARY_FILE
-        doc["files"] = [p.name for p in files] + [SUMMARY_FILE]
-        summary_path.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
-        files.append(summary_path)
-    return Outcome(
-        passed=not breached(verdicts), verdicts=verdicts, trustworthy=trustworthy, files=tuple(files)
-    )

@@ -1,16 +1,20 @@
 """run_load: one bounded, headless Locust run in a subprocess, judged by our SLO gates.
 
-The run is a ``python -m locust`` subprocess (``--processes N`` for N local workers plus a master),
-started in its own session so a Ctrl-C reaches only us: we then send it SIGINT, Locust shuts down
-cleanly (HTML report included) and our plugin still writes the (partial) report. The subprocess is killed if it outlives the
-duration by more than a grace period. Credentials travel in an environment variable, never in argv;
-Locust's console output goes to ``locust.log`` in the report directory.
+First the target must answer one HTTP request (a status line, any status) within :data:`PROBE_TIMEOUT_S`,
+as ``check`` requires; otherwise the run does not start. The run is a ``python -m locust`` subprocess (``--processes
+N`` for N local workers plus a master), started in its own session so a Ctrl-C reaches only us: we then
+send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
+(partial) report. The subprocess is killed if it outlives the duration by more than a grace period.
+The config crosses as one ``--talon-config`` JSON argument; credentials only in the environment
+(``config.CREDENTIALS_ENV``). Locust's console output goes to ``locust.log`` in the report directory.
+
+Exit codes (:attr:`LoadResult.exit_code`): 0 every SLO held; 1 an SLO was breached; 2 the harness could
+not measure (target unreachable or silent, no request completed, Locust wrote no summary); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import signal
@@ -19,15 +23,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.config import CREDENTIALS_ENV, LoadConfig, credentials_to_env
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
-from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE
+from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
 
-__all__ = ["CREDENTIALS_ENV", "LoadResult", "build_argv", "run_load"]
+__all__ = ["PROBE_TIMEOUT_S", "LoadResult", "build_argv", "probe_target", "run_load"]
 
-CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 LOCUST_PREFIX = "locust"
 LOCUST_FILES = (
     "locust.html",
@@ -37,21 +40,49 @@ LOCUST_FILES = (
     "locust_failures.csv",
     "locust_exceptions.csv",
 )
+PROBE_TIMEOUT_S = 5.0
 _GRACE_S = 45.0
+NO_REQUEST_COMPLETED = "no request completed"
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Outcome of one run: SLO verdict, named breaches with numbers, files, generator trust."""
+    """Outcome of one ``run_load``: the judged :class:`LoadOutcome` (None when the run never measured),
+    harness-level problems, the report files and how the run ended."""
 
-    passed: bool
-    breaches: tuple[str, ...]
-    summary_path: Path | None
-    report_files: tuple[Path, ...]
-    trustworthy: bool
-    exit_code: int
+    outcome: LoadOutcome | None
+    problems: tuple[str, ...] = ()
+    report_files: tuple[Path, ...] = ()
+    summary_path: Path | None = None
     interrupted: bool = False
-    summary: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+    locust_exit_code: int | None = None
+
+    @property
+    def measured(self) -> bool:
+        """At least one request completed and nothing stopped the harness from judging it."""
+        return self.outcome is not None and self.outcome.completed > 0 and not self.problems
+
+    @property
+    def passed(self) -> bool:
+        return self.measured and self.outcome is not None and self.outcome.passed and not self.interrupted
+
+    @property
+    def trustworthy(self) -> bool:
+        return self.outcome is not None and self.outcome.trustworthy
+
+    @property
+    def breaches(self) -> tuple[str, ...]:
+        """Every reason the run did not pass: harness problems first, then breached SLOs."""
+        return self.problems + (self.outcome.breaches if self.outcome is not None else ())
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass, 1 SLO breach, 2 nothing measured (see the module docstring), 130 interrupted."""
+        if self.interrupted:
+            return 130
+        if not self.measured:
+            return 2
+        return 0 if self.passed else 1
 
 
 def _free_port() -> int:
@@ -60,100 +91,63 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def probe_target(base_url: str, *, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None when anything answers HTTP at ``base_url`` (a status line, any status) within ``timeout``, else
+    why not. The body is not read: a target that answers and then misbehaves is the load run's to judge."""
+    import httpx
+
+    try:
+        with httpx.stream("GET", base_url, timeout=timeout):
+            pass
+    except httpx.TimeoutException as exc:
+        return (
+            f"target {base_url} did not answer: {NO_REQUEST_COMPLETED} within {timeout:g} s "
+            f"({type(exc).__name__})"
+        )
+    except httpx.HTTPError as exc:
+        return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
+    return None
+
+
 def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[str]:
     """The locust command line for ``config`` (pure; holds no secret)."""
-    rd = Path(config.report_dir).resolve()  # the child runs in the project root
-    duration = max(1, math.ceil(config.duration_s))
+    rd = Path(config.report_dir).resolve()  # the child runs in the report directory
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
+    users = config.locust_users
+    spawn = (
+        float(users)
+        if config.rate is not None
+        else config.spawn_rate or users / max(1.0, min(10.0, config.duration_s * 0.1))
+    )
     argv = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        files,
-        "--headless",
-        "--host",
-        config.base_url.rstrip("/"),
-        "-t",
-        f"{duration}s",
-        "--only-summary",
-        "--exit-code-on-error",
-        "1",
-        "--html",
-        str(rd / "locust.html"),
-        "--csv",
-        str(rd / LOCUST_PREFIX),
-        "--json-file",
-        str(rd / LOCUST_PREFIX),
-        "--talon-report-dir",
-        str(rd),
-        "--talon-slo",
-        json.dumps(config.slo.to_mapping()),
-        "--talon-seed",
-        str(config.seed),
-        "--talon-validate-share",
-        repr(config.validate_share),
-        "--talon-think-scale",
-        repr(config.think_scale),
-        "--talon-connections",
-        str(config.connections),
-        "--talon-late-ms",
-        repr(config.late_ms),
-        "--talon-window",
-        repr(max(1.0, float(math.ceil(config.duration_s / 300)))),
-    ]
-    if config.journey_weights:
-        argv += ["--talon-weights", json.dumps(config.journey_weights)]
-    if config.max_rate:
-        argv += ["--talon-max-rate", repr(config.max_rate)]
-    if config.rate is not None:
-        users = max(1, config.workers)
-        argv += [
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "--talon-open-users",
-            str(users),
-            "--talon-rate",
-            repr(config.rate),
-            "--talon-arrival",
-            config.arrival,
-        ]
-    else:
-        assert config.users is not None
-        spawn = config.spawn_rate or config.users / max(1.0, min(10.0, config.duration_s * 0.1))
-        argv += ["-u", str(config.users), "-r", repr(float(spawn))]
-        if config.shape:
-            argv += ["--talon-shape", config.shape]
+        sys.executable, "-m", "locust", "-f", files, "--headless",
+        "--host", config.base_url.rstrip("/"),
+        "-t", f"{max(1, math.ceil(config.duration_s))}s",
+        "-u", str(users), "-r", repr(spawn),
+        "--only-summary", "--exit-code-on-error", "1",
+        "--html", str(rd / "locust.html"), "--csv", str(rd / LOCUST_PREFIX), "--json-file", str(rd / LOCUST_PREFIX),
+        "--talon-config", _for_child(config, rd).to_json(),
+    ]  # fmt: skip
     if config.workers > 0:
         port = master_port or _free_port()
         argv += [
-            "--processes",
-            str(config.workers),
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            str(port),
-            "--master-host",
-            "127.0.0.1",
-            "--master-port",
-            str(port),
-        ]
+            "--processes", str(config.workers),
+            "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--master-host", "127.0.0.1", "--master-port", str(port),
+        ]  # fmt: skip
     return argv
+
+
+def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
+    """``config`` as the child needs it: absolute paths (it runs in the report directory), no credentials."""
+    baseline = Path(config.baseline).resolve() if config.baseline is not None else None
+    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, credentials=None)
 
 
 def _child_env(config: LoadConfig) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != CREDENTIALS_ENV}
-    creds = config.credentials
-    if creds is not None:
-        env[CREDENTIALS_ENV] = json.dumps(
-            {
-                "api_key": creds.api_key,
-                "hmac_application_id": creds.hmac_application_id,
-                "hmac_key": creds.hmac_key,
-            }
-        )
+    if config.credentials is not None:
+        env[CREDENTIALS_ENV] = credentials_to_env(config.credentials)
     return env
 
 
@@ -170,11 +164,14 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = s
 
 
 def run_load(config: LoadConfig) -> LoadResult:
-    """Run ``config`` to completion (or Ctrl-C) and return the judged result; never raises on a breach."""
-    rd = Path(config.report_dir).resolve()  # the child runs in the project root
+    """Probe the target, run ``config`` to completion (or Ctrl-C), return the judged result; never raises
+    on a breach or an unreachable target."""
+    unreachable = probe_target(config.base_url)
+    if unreachable:
+        return LoadResult(None, problems=(unreachable,))
+    rd = Path(config.report_dir).resolve()
     rd.mkdir(parents=True, exist_ok=True)
-    summary_path = rd / SUMMARY_FILE
-    summary_path.unlink(missing_ok=True)
+    (rd / SUMMARY_FILE).unlink(missing_ok=True)
     interrupted = False
     with open(rd / "locust.log", "wb") as log:
         proc = subprocess.Popen(
@@ -197,34 +194,19 @@ def run_load(config: LoadConfig) -> LoadResult:
 
 
 def _result(rd: Path, exit_code: int, interrupted: bool) -> LoadResult:
-    summary_path = rd / SUMMARY_FILE
-    files = tuple(
-        p
-        for p in (rd / n for n in (SUMMARY_FILE, PLOT_FILE, HDR_FILE, "locust.log", *LOCUST_FILES))
-        if p.exists()
-    )
-    if not summary_path.exists():
-        return LoadResult(
-            passed=False,
-            breaches=((f"run: no summary written (locust exit code {exit_code}; see {rd / 'locust.log'})"),),
-            summary_path=None,
-            report_files=files,
-            trustworthy=False,
-            exit_code=exit_code or 1,
-            interrupted=interrupted,
+    names = (SUMMARY_FILE, PLOT_FILE, HDR_FILE, "locust.log", *LOCUST_FILES)
+    files = tuple(p for p in (rd / n for n in names) if p.exists())
+    try:
+        outcome = read_outcome(rd)
+    except (OSError, ValueError, KeyError) as exc:
+        problem = (
+            f"run: no summary written (locust exit code {exit_code}; see {rd / 'locust.log'}): "
+            f"{type(exc).__name__}"
         )
-    doc = json.loads(summary_path.read_text(encoding="utf-8"))
-    breaches = tuple(doc["breaches"])
+        return LoadResult(None, (problem,), files, None, interrupted, exit_code)
+    problems: tuple[str, ...] = ()
+    if outcome.completed == 0:
+        problems += (f"run: {NO_REQUEST_COMPLETED}: the target answered none of the load's requests",)
     if exit_code == 2:
-        breaches += ("run: user code raised exceptions (see locust.log / locust_exceptions.csv)",)
-    passed = doc["passed"] and exit_code == 0 and not interrupted
-    return LoadResult(
-        passed=passed,
-        breaches=breaches,
-        summary_path=summary_path,
-        report_files=files,
-        trustworthy=doc["trustworthy"],
-        exit_code=exit_code,
-        interrupted=interrupted,
-        summary=doc,
-    )
+        problems += ("run: user code raised exceptions (see locust.log / locust_exceptions.csv)",)
+    return LoadResult(outcome, problems, files, rd / SUMMARY_FILE, interrupted, exit_code)

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.loadtests.gates import EndpointStats, RunStats, Slo, SloSet, breached, evaluate
+from talon_harness.loadtests.gates import (
+    MIN_REQUESTS,
+    EndpointStats,
+    RunStats,
+    Slo,
+    SloSet,
+    breached,
+    cpu_trust,
+    evaluate,
+    trust,
+)
 
 SESSION = "PUT /v1/customer_sessions/[id]"
 
@@ -15,7 +25,7 @@ SESSION = "PUT /v1/customer_sessions/[id]"
 def _stats(
     *, p95: float = 5.0, p99: float = 10.0, failures: int = 0, corrected: dict | None = None, dropped: int = 0
 ) -> RunStats:
-    raw = {"p50": 1.0, "p95": p95, "p99": p99}
+    raw = {"p50": 1.0, "p95": p95, "p99": p99, "p99.9": p99 * 1.5, "max": p99 * 2}
     row = EndpointStats("Aggregated", requests=1000, failures=failures, raw=raw, corrected=corrected)
     return RunStats(
         endpoints={"overall": row, SESSION: EndpointStats(SESSION, 600, failures, raw)},
@@ -33,8 +43,24 @@ def test_defaults_pass_a_healthy_local_run() -> None:
         "overall.error_ratio",
         "overall.min_rate",
         "overall.max_dropped_ratio",
+        "overall.p999_ms",
+        "overall.max_ms",
     }
     assert not breached(verdicts)
+
+
+def test_default_tail_limits_derive_from_p99_and_catch_a_rare_stall() -> None:
+    limits = {v.slo.name: v.slo.limit for v in evaluate(SloSet.default(), _stats())}
+    assert (limits["overall.p999_ms"], limits["overall.max_ms"]) == (1000.0, 2000.0)  # 2x and 4x p99 500
+    tighter = {s.name: s.limit for s in SloSet.default().with_overall(p99_ms=100.0).effective()}
+    assert (tighter["overall.p999_ms"], tighter["overall.max_ms"]) == (200.0, 400.0)
+    explicit = {s.name: s.limit for s in SloSet.default().with_overall(max_ms=9000.0).effective()}
+    assert explicit["overall.max_ms"] == 9000.0
+    # a 1-in-400 stall of 1.5 s: p99 stays low, p99.9 and max do not
+    stall = {"p50": 2.0, "p95": 5.0, "p99": 9.0, "p99.9": 1500.0, "max": 1510.0}
+    row = EndpointStats("Aggregated", 4000, 0, stall)
+    bad = breached(evaluate(SloSet.default(), RunStats({"overall": row}, duration_s=10.0)))
+    assert [v.describe() for v in bad] == ["BREACH overall.p999_ms: observed 1500 (limit <= 1000)"]
 
 
 def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
@@ -45,14 +71,22 @@ def test_breaches_name_the_slo_and_carry_the_numbers() -> None:
     texts = [v.describe() for v in bad]
     assert "BREACH overall.p99_ms: observed 80 (limit <= 50)" in texts
     assert f"BREACH {SESSION}.error_ratio: observed 0.0333333 (limit <= 0.001)" in texts
-    assert {v.slo.name for v in bad} == {"overall.p99_ms", "overall.error_ratio", f"{SESSION}.error_ratio"}
+    # p99.9 = 120 also exceeds the tail limit derived from p99_ms = 50 (2 x 50)
+    assert {v.slo.name for v in bad} == {
+        "overall.p99_ms",
+        "overall.p999_ms",
+        "overall.error_ratio",
+        f"{SESSION}.error_ratio",
+    }
 
 
 def test_corrected_latency_is_judged_when_present() -> None:
-    verdicts = evaluate(SloSet.default(), _stats(corrected={"p95": 900.0, "p99": 1900.0}))
+    corrected = {"p95": 900.0, "p99": 1900.0, "p99.9": 1950.0, "max": 1990.0}
+    verdicts = evaluate(SloSet.default(), _stats(corrected=corrected))
     assert {v.slo.name: v.observed for v in breached(verdicts)} == {
         "overall.p95_ms": 900.0,
         "overall.p99_ms": 1900.0,
+        "overall.p999_ms": 1950.0,
     }
 
 
@@ -62,10 +96,71 @@ def test_min_rate_and_dropped_ratio() -> None:
     assert names == {"overall.min_rate", "overall.max_dropped_ratio"}
 
 
-def test_missing_endpoint_row_is_not_a_breach() -> None:
-    slos = SloSet((Slo("PUT /nothing", "p99_ms", 1.0),))
+def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
+    slos = SloSet((Slo("PUT /nothing", "p95_ms", 1.0),))
     (v,) = evaluate(slos, _stats())
-    assert v.passed and v.observed is None
+    assert not v.passed and v.observed is None
+    assert v.describe() == "BREACH PUT /nothing.p95_ms: no data (no request completed)"
+    empty = RunStats(endpoints={}, duration_s=5.0)
+    texts = [v.describe() for v in evaluate(SloSet.default(), empty)]
+    assert texts == [
+        "BREACH overall.p95_ms: no data (no request completed)",
+        "BREACH overall.p99_ms: no data (no request completed)",
+        "BREACH overall.error_ratio: no data (no request completed)",
+        "BREACH overall.min_rate: no data (no request completed)",
+        "PASS overall.max_dropped_ratio: observed 0 (limit <= 0.01)",
+        "BREACH overall.p999_ms: no data (no request completed)",
+        "BREACH overall.max_ms: no data (no request completed)",
+    ]
+    assert not any("n/a" in t for t in texts)
+
+
+def test_trust_needs_a_minimum_of_completed_requests() -> None:
+    def stats(n: int) -> RunStats:
+        return RunStats(
+            endpoints={"overall": EndpointStats("Aggregated", n, 0, {"p95": 1.0})}, duration_s=5.0
+        )
+
+    assert trust(stats(MIN_REQUESTS), cpu_ok=True) == (True, ())
+    ok, warnings = trust(stats(MIN_REQUESTS - 1), cpu_ok=True)
+    assert not ok and warnings == (
+        (
+            f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+            "trustworthy; run longer or with more load"
+        ),
+    )
+    assert trust(RunStats(endpoints={}, duration_s=5.0), cpu_ok=True) == (
+        False,
+        ("no request completed: nothing was measured",),
+    )
+    assert not trust(stats(1000), cpu_ok=False)[0]
+
+
+@pytest.mark.parametrize(
+    "suffix, text, message",
+    [
+        (".toml", "[overall\np99_ms = 1\n", "malformed TOML"),
+        (".toml", "", None),
+        (".json", "{not json", "malformed JSON"),
+        (".yaml", "overall: [1, 2\n", "malformed YAML"),
+        (".toml", "[overall]\np99_ms = 'fast'\n", "could not convert string to float"),
+        (".toml", "[overal]\np99_ms = 1\n", "unknown SLO section"),
+        (".json", "[1, 2]", "expected a table of sections, got list"),
+        (".txt", "", "unsupported suffix"),
+    ],
+)
+def test_a_bad_slo_file_is_one_clear_value_error(
+    tmp_path: Path, suffix: str, text: str, message: str | None
+) -> None:
+    path = tmp_path / f"slo{suffix}"
+    path.write_text(text)
+    if message is None:  # an empty file names no limit: the defaults
+        assert SloSet.from_file(path) == SloSet.default()
+        return
+    with pytest.raises(ValueError) as caught:
+        SloSet.from_file(path)
+    text_of = str(caught.value)
+    assert text_of.startswith(f"SLO file {path}: ") and message in text_of and "\n" not in text_of, text_of
 
 
 @pytest.mark.parametrize(
@@ -95,8 +190,6 @@ def test_bad_input_is_refused_with_the_value() -> None:
 
 
 def test_generator_cpu_saturation_marks_the_run_untrustworthy() -> None:
-    from talon_harness.loadtests.report import cpu_trust
-
     ok, details = cpu_trust([20.0, 35.0, 95.0] + [40.0] * 17, [50.0])
     assert ok and details["saturated_share"] == 0.05
     saturated, details = cpu_trust([97.0, 99.0, 60.0, 98.0], [100.0], locust_warnings=1)

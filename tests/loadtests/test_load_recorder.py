@@ -91,25 +91,3 @@ def test_arrival_counters_and_timeline_windows() -> None:
     assert [r["t"] for r in rows] == [0.0, 2.0]
     assert [r["rps"] for r in rows] == [1.0, 0.5] and rows[1]["fail_rps"] == 0.5
     assert rec.span_s() == pytest.approx(3.9)
-
-
-def test_fast_path_matches_hdrhistogram_record_value() -> None:
-    from hdrh.histogram import HdrHistogram
-
-    from talon_harness.loadtests.recorder import _fast_record
-
-    rng = random.Random(5)
-    for digits in (2, 3):
-        slow, fast = HdrHistogram(1, 3_600_000_000, digits), HdrHistogram(1, 3_600_000_000, digits)
-        values = [1, 2, 2047, 2048, 4095, 4096, 3_600_000_000] + [
-            int(rng.lognormvariate(7, 3)) % 3_600_000_000 + 1 for _ in range(20_000)
-        ]
-        for v in values:
-            slow.record_value(v)
-            _fast_record(fast, v)
-        assert list(fast.counts) == list(slow.counts)
-        assert (fast.total_count, fast.min_value, fast.max_value) == (
-            slow.total_count,
-            slow.min_value,
-            slow.max_value,
-        )

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from talon_harness.loadtests import LoadConfig, SloSet, run_load
+from talon_harness.loadtests import EndpointResult, LoadConfig, LoadResult, SloSet, run_load
+from talon_harness.loadtests.report import read_outcome
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import Credentials
 
@@ -28,6 +29,11 @@ EVERY_FILE = {
     "locust_failures.csv",
     "locust.log",
 }
+
+
+def _overall(result: LoadResult) -> EndpointResult:
+    assert result.outcome is not None and result.outcome.overall is not None, result.breaches
+    return result.outcome.overall
 
 
 def _cfg(base_url: str, tmp_path: Path, **kw: Any) -> LoadConfig:
@@ -51,20 +57,22 @@ def test_reference_server_run_passes_with_every_report(tmp_path: Path) -> None:
     assert result.passed, result.breaches
     assert result.exit_code == 0
     assert EVERY_FILE <= {p.name for p in result.report_files}
-    overall = result.summary["endpoints"]["overall"]
-    assert overall["requests"] > 50 and overall["failures"] == 0
-    assert set(result.summary["endpoints"]) == {
-        "overall",
+    outcome = result.outcome
+    assert outcome is not None and outcome.overall is not None
+    assert outcome.overall.requests > 50 and outcome.overall.failures == 0
+    assert [e.name for e in outcome.endpoints] == [
         "PUT /v1/customer_profiles/[id]",
         "PUT /v1/customer_sessions/[id]",
-    }
-    assert {v["slo"] for v in result.summary["slo"]} >= {
+        "overall",
+    ]
+    assert {v.slo.name for v in outcome.verdicts} >= {
         "overall.p95_ms",
         "overall.p99_ms",
         "overall.error_ratio",
     }
-    assert all(v["passed"] for v in result.summary["slo"])
-    assert overall["latency_ms"]["raw"]["p99"] > 0
+    assert all(v.passed for v in outcome.verdicts)
+    assert outcome.overall.raw is not None and outcome.overall.raw["p99"] > 0
+    assert outcome == read_outcome(tmp_path / "report")  # the typed object is what the file holds
     for path in result.report_files:  # the key reached the server (no 401s) but no file shows it
         assert key not in path.read_bytes().decode("utf-8", "replace"), path.name
 
@@ -74,22 +82,23 @@ def test_slow_server_breaches_p99(tmp_path: Path, faulty: Any) -> None:
     with faulty(delay_ms=40) as url:
         result = run_load(_cfg(url, tmp_path, slo=slo, journey_weights=ALL_OK))
     assert not result.passed
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert any(b.startswith("BREACH overall.p99_ms") for b in result.breaches), result.breaches
-    p99 = result.summary["endpoints"]["overall"]["latency_ms"]["raw"]["p99"]
-    assert p99 >= 40.0
-    assert result.summary["endpoints"]["overall"]["failures"] == 0
+    overall = _overall(result)
+    assert overall.raw is not None and overall.raw["p99"] >= 40.0
+    assert overall.failures == 0
 
 
 def test_one_percent_server_errors_are_caught(tmp_path: Path, faulty: Any) -> None:
     with faulty(error_every=100) as url:
         result = run_load(_cfg(url, tmp_path, users=6, journey_weights=ALL_OK))
-    assert not result.passed and result.exit_code != 0
+    assert not result.passed and result.exit_code == 1
     assert any(b.startswith("BREACH overall.error_ratio") for b in result.breaches), result.breaches
-    overall = result.summary["endpoints"]["overall"]
-    assert overall["failures"] >= 1
-    assert 0.003 < overall["error_ratio"] < 0.03
-    assert any("server error 500" in f["error"] for f in result.summary["failures"])
+    overall = _overall(result)
+    assert overall.failures >= 1
+    assert 0.003 < overall.error_ratio < 0.03
+    assert result.outcome is not None
+    assert any("server error 500" in f.error for f in result.outcome.failures)
 
 
 def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty: Any) -> None:
@@ -108,15 +117,17 @@ def test_open_mode_stall_shows_in_corrected_latency_only(tmp_path: Path, faulty:
                 journey_weights={"profile_only": 1},
             )
         )
-    overall = result.summary["endpoints"]["overall"]
-    raw, corrected = overall["latency_ms"]["raw"], overall["latency_ms"]["corrected"]
+    overall = _overall(result)
+    raw, corrected = overall.raw, overall.corrected
+    assert raw is not None and corrected is not None
     assert corrected["p99"] >= 500.0, corrected
     assert raw["p99"] <= corrected["p99"] / 4, (raw, corrected)
     assert raw["max"] >= 1000.0  # the few requests on the wire during the stall did wait
-    arrivals = result.summary["arrivals"]
-    assert arrivals["late"] >= 60  # about 2 s x 60 arrivals/s started late
-    assert arrivals["intended"] >= 200
-    assert result.summary["mode"] == "open"
+    assert result.outcome is not None
+    arrivals = result.outcome.arrivals
+    assert arrivals.late >= 60  # about 2 s x 60 arrivals/s started late
+    assert arrivals.intended >= 200
+    assert result.outcome.mode == "open"
 
 
 def test_named_shape_drives_the_user_count(tmp_path: Path) -> None:
@@ -134,7 +145,6 @@ def test_named_shape_drives_the_user_count(tmp_path: Path) -> None:
 
 
 def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Path) -> None:
-    import os
     import signal
     import subprocess
     import sys
@@ -142,17 +152,12 @@ def test_interrupt_stops_cleanly_and_still_writes_a_partial_report(tmp_path: Pat
 
     with ServerProcess(quiet=True) as server:
         script = (
-            "import sys; from pathlib import Path; from loadtests import LoadConfig, run_load\n"
+            "import sys; from pathlib import Path; from talon_harness.loadtests import LoadConfig, run_load\n"
             f"r = run_load(LoadConfig(base_url={server.base_url!r}, users=2, duration_s=60, think_scale=0.05,"
             f" report_dir=Path({str(tmp_path / 'report')!r})))\n"
             "print('interrupted', r.interrupted, 'passed', r.passed, 'summary', r.summary_path is not None)\n"
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
-        )
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         log = tmp_path / "report" / "locust.log"
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not (log.exists() and "All users spawned" in log.read_text()):
@@ -181,6 +186,7 @@ def test_max_rate_caps_requests_across_two_workers(tmp_path: Path) -> None:
             )
         )
     assert result.passed, result.breaches
-    rate = result.summary["rate"]["achieved_requests_per_s"]
+    assert result.outcome is not None
+    rate = result.outcome.achieved_requests_per_s
     assert 20.0 < rate <= 40.0 * 1.15, rate
-    assert result.summary["rate"]["max_requests_per_s"] == 40.0
+    assert result.outcome.max_requests_per_s == 40.0

@@ -1,16 +1,18 @@
-"""Shapes as stage tables, LoadConfig safety checks, and the locust command line (no secrets in argv)."""
+"""Shapes as stage tables, LoadConfig safety checks and serialisation, the locust command line (no secrets)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
 
 import pytest
 
-from talon_harness.loadtests import LoadConfig, UnsafeTargetError, build_argv
+from talon_harness.loadtests import CREDENTIALS_ENV, LoadConfig, SloSet, UnsafeTargetError, build_argv
+from talon_harness.loadtests.config import credentials_from_env
 from talon_harness.loadtests.openload import arrival_offsets
-from talon_harness.loadtests.run import CREDENTIALS_ENV, _child_env
+from talon_harness.loadtests.run import _child_env
 from talon_harness.loadtests.shapes import SHAPES, stages_for, users_at
 from talon_harness.strategies.wire import Credentials
 
@@ -64,7 +66,11 @@ def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> N
             LoadConfig(base_url="http://127.0.0.1:1", report_dir=tmp_path, **bad)
 
 
-def test_argv_never_holds_the_key_and_env_carries_it(tmp_path: Path) -> None:
+def _talon_config(argv: list[str]) -> LoadConfig:
+    return LoadConfig.from_json(argv[argv.index("--talon-config") + 1])
+
+
+def test_argv_carries_the_config_as_one_object_and_never_the_key(tmp_path: Path) -> None:
     key = "sup3r-s3cret-api-key"
     creds = Credentials(api_key=key, hmac_application_id=3, hmac_key="00112233AABBCCDD")
     config = LoadConfig(
@@ -76,18 +82,34 @@ def test_argv_never_holds_the_key_and_env_carries_it(tmp_path: Path) -> None:
         credentials=creds,
         report_dir=tmp_path,
         duration_s=30,
+        slo=SloSet.default().with_overall(p99_ms=123.0),
+        journey_weights={"profile_only": 2},
     )
     argv = build_argv(config)
     assert not any(key in a or "00112233" in a for a in argv)
     assert key not in repr(config)
-    assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("--talon-shape") + 1] == "spike"
-    assert argv[argv.index("--talon-max-rate") + 1] == "100.0" and argv[argv.index("-t") + 1] == "30s"
+    assert [a for a in argv if a.startswith("--talon")] == ["--talon-config"]
+    assert _talon_config(argv) == dataclasses.replace(config, credentials=None, report_dir=tmp_path.resolve())
+    assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("-t") + 1] == "30s"
     assert json.loads(_child_env(config)[CREDENTIALS_ENV]) == {
         "api_key": key,
         "hmac_application_id": 3,
         "hmac_key": "00112233AABBCCDD",
     }
+    assert credentials_from_env(_child_env(config)) == creds
     open_cfg = LoadConfig(base_url="http://127.0.0.1:9", rate=40.0, arrival="constant", report_dir=tmp_path)
     open_argv = build_argv(open_cfg)
-    assert open_argv[open_argv.index("--talon-rate") + 1] == "40.0"
+    assert _talon_config(open_argv).rate == 40.0
     assert open_argv[open_argv.index("-u") + 1] == "1"
+
+
+def test_every_field_round_trips_and_unknown_keys_are_refused(tmp_path: Path) -> None:
+    """Adding a LoadConfig field needs no serialiser change: every field but credentials crosses as-is."""
+    config = LoadConfig(base_url="http://127.0.0.1:9", rate=3.5, report_dir=tmp_path, late_ms=12.0, seed=7)
+    data = json.loads(config.to_json())
+    assert set(data) == {f.name for f in dataclasses.fields(LoadConfig)} - {"credentials"}
+    assert LoadConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match="unknown key"):
+        LoadConfig.from_json(json.dumps({**data, "validate_sahre": 0.1}))
+    with pytest.raises(ValueError, match="unknown key"):
+        LoadConfig.from_json(json.dumps({**data, "credentials": {"api_key": "x"}}))
