@@ -269,3 +269,61 @@ def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshol
     render(console, result)
     sys.exit(0 if result.passed else 1)
 
+
+
+@main.command()
+@click.option("--upstream", help="Server to forward to (default: the embedded reference server, started empty).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535), help="Port (0: a free one).")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append each exchange to this NDJSON file (credentials never written).")
+@click.option("--max-exchanges", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Stop recording (not proxying) after this many exchanges.")
+@click.option("--max-bytes", default=100 * 2**20, show_default=True, type=click.IntRange(min=1),
+              help="Stop recording (not proxying) before the file would pass this size.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds the upstream has to answer; then the client gets a 502.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --upstream (e.g. staging).")
+@click.option("--report-dir", default=Path("reports/proxy"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_exchanges: int, max_bytes: int,
+          timeout: float, allow_remote: bool, report_dir: Path) -> None:
+    """Forward traffic to --upstream unchanged, judging every exchange against the contract and the domain
+    rules; one line per violation as it happens, JUnit XML and JSON at the end (Ctrl-C or SIGTERM).
+
+    Exit 0: traffic passed and nothing broke a rule; 1: a violation was seen (client or server side);
+    2: the proxy could not run or no exchange passed through it.
+    """
+    from talon_harness.harness.proxy import ProxyConfig, run_proxy
+    from talon_harness.loadtests.config import is_loopback_url
+
+    if upstream and not is_loopback_url(upstream) and not allow_remote:
+        raise click.UsageError(f"--upstream {upstream} is not a loopback address; pass --allow-remote to use it")
+    with _target({"base_url": upstream}, "proxy") as base_url:
+        try:
+            config = ProxyConfig(upstream=base_url, host=host, port=port, record=record, max_exchanges=max_exchanges,
+                                 max_bytes=max_bytes, timeout_s=timeout, report_dir=report_dir, fresh=not upstream)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        shown = base_url if upstream else f"{base_url} (embedded reference server)"
+
+        def ready(bound: int) -> None:
+            click.echo(f"proxy: http://{host}:{bound} -> {shown}; Ctrl-C to stop", err=True)
+
+        def emit(line: str) -> None:
+            click.secho(line, fg="red" if line.startswith("VIOLATION") else "yellow")
+
+        try:
+            outcome = run_proxy(config, emit=emit, ready=ready)
+        except OSError as exc:
+            raise HarnessError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    rec = outcome.recording
+    click.echo(f"proxy: {outcome.exchanges} exchanges, {outcome.judged} judged, {outcome.violations} violations"
+               + "".join(f"; {k} {v}" for k, v in outcome.counts.items()))
+    if rec is not None:
+        click.echo(f"recording: {rec['file']} ({rec['exchanges']} exchanges, {rec['bytes']} bytes"
+                   + (f"; stopped: {rec['stopped']})" if rec["stopped"] else ")"))
+    click.echo(f"reports: {outcome.report_json} {outcome.report_junit}")
+    if outcome.exit_code == 2:
+        raise HarnessError("no exchange passed through the proxy; nothing was judged")
+    sys.exit(outcome.exit_code)
