@@ -144,7 +144,9 @@ class TrafficProxy:
 
     def _client(self) -> httpcore.AsyncConnectionPool:
         if self._pool is None:
-            self._pool = httpcore.AsyncConnectionPool(max_connections=100, keepalive_expiry=30.0)
+            self._pool = httpcore.AsyncConnectionPool(
+                max_connections=100, keepalive_expiry=30.0,
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])  # no Nagle stall between head and body
         return self._pool
 
     async def aclose(self) -> None:
@@ -389,7 +391,8 @@ def run_proxy(config: ProxyConfig, *, emit: Callable[[str], None] = print,
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:  # uvloop when installed
+            runner.run(main())
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
