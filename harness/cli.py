@@ -145,6 +145,11 @@ def _load_options(func):
         click.option("--seed", default=0, show_default=True, type=int),
         click.option("--report-dir", default=Path("reports/load"), show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
+        click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Replay this recording (proxy --record NDJSON, or HAR 1.2) instead of journeys."),
+        click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                     help="Replay: each request at its recorded offset divided by this."),
+        click.option("--loop", is_flag=True, help="Replay: start again at the end (bounded by --duration)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -152,12 +157,17 @@ def _load_options(func):
 
 
 def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival, duration, shape, workers,
-                 max_rate, slo_file, validate_share, seed, report_dir):
+                 max_rate, slo_file, validate_share, seed, report_dir, replay=None, speed=1.0, loop=False):
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
 
     if users and rate:
         raise click.UsageError("give either --users (closed model) or --rate (open model), not both")
+    if replay is not None:
+        return _replay_config(replay, speed, loop, base_url=base_url, allow_remote=allow_remote, api_key=api_key,
+                              hmac=hmac, users=users, rate=rate, shape=shape, duration=duration, workers=workers,
+                              max_rate=max_rate, slo_file=slo_file, validate_share=validate_share, seed=seed,
+                              report_dir=report_dir)
     return LoadConfig(
         base_url=base_url, users=users if users or rate else 10, rate=rate, arrival=arrival,
         duration_s=duration, shape=shape, workers=workers,
@@ -165,6 +175,38 @@ def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival,
         report_dir=report_dir, max_rate=max_rate, credentials=_credentials(api_key, hmac),
         validate_share=validate_share, journey_weights=None, seed=seed, allow_remote=allow_remote,
     )
+
+
+def _replay_config(replay, speed, loop, *, users, rate, shape, duration, workers, slo_file, **options):
+    """The LoadConfig of ``load --replay``: one user per process; without --loop the run lasts the recording
+    at --speed plus 3 s (or --duration when given)."""
+    from talon_harness.loadtests.config import LoadConfig
+    from talon_harness.loadtests.gates import SloSet
+    from talon_harness.loadtests.replay import ReplayFileError, load_traffic
+
+    if users or rate or shape:
+        raise click.UsageError("--replay replays the recording's own schedule: drop --users/--rate/--shape")
+    try:
+        span_s = load_traffic(replay)[-1].offset_ms / 1000.0
+    except ReplayFileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--replay") from None
+    explicit = click.get_current_context().get_parameter_source("duration") is not click.core.ParameterSource.DEFAULT
+    if not explicit and not loop:
+        duration = span_s / speed + 3.0
+    processes = max(1, workers)
+    return LoadConfig(users=processes, spawn_rate=float(processes), duration_s=duration, workers=workers,
+                      slo=SloSet.from_file(slo_file) if slo_file else SloSet.default(),
+                      credentials=_credentials(options.pop("api_key"), options.pop("hmac")), journey_weights=None,
+                      replay=replay, replay_speed=speed, replay_loop=loop, **options)
+
+
+def _render_replay(section: dict) -> None:
+    lateness = section.get("lateness_ms") or {}
+    click.echo(f"replay: {section['sent']} requests sent, {section['status_matched']} statuses as recorded, "
+               f"{section['status_mismatched']} different"
+               + "".join(f"; {k}: {v}" for k, v in section["mismatches"].items())
+               + (f"; schedule lateness p50 {lateness['p50']:.2f} ms p99 {lateness['p99']:.2f} ms" if lateness else "")
+               + (f"; {section['dropped']} dropped" if section.get("dropped") else ""))
 
 
 @main.command()
@@ -180,6 +222,8 @@ def load(**options) -> None:
         result = run_load(_load_config(**{**options, "base_url": base_url}))
     if result.summary:
         render_load_summary(result.summary, Console())
+        if "replay" in result.summary:
+            _render_replay(result.summary["replay"])
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:

@@ -194,7 +194,7 @@ class TrafficProxy:
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
         self._observe(scope["method"], target, request_headers, bytes(body), status, response_headers, answer,
                       overlapped=flag[0], offset_ms=(arrived - self._started) * 1000.0, latency_ms=latency_ms)
-        out = [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP]
+        out = [(k, v) for k, v in headers if k.lower().decode("latin-1") not in _HOP_BY_HOP]
         if scope["method"] == "HEAD":
             out += [(k, v) for k, v in headers if k.lower() == b"content-length"]
         else:

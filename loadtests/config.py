@@ -8,6 +8,7 @@ never shows credentials (``Credentials.__repr__`` redacts them).
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -58,6 +59,10 @@ class LoadConfig:
     connections: int = 10
     late_ms: float = 50.0
     spawn_rate: float | None = None
+    replay: Path | None = None  # a recording to replay (open model) instead of journeys
+    replay_speed: float = 1.0
+    replay_loop: bool = False
+    replay_token: str = field(default_factory=lambda: os.urandom(4).hex())  # id prefix, one per run
 
     def __post_init__(self) -> None:
         if urlsplit(self.base_url).scheme not in ("http", "https"):
@@ -97,5 +102,7 @@ class LoadConfig:
                     f"journey_weights: unknown kinds {unknown} or no positive weight; "
                     f"known kinds: {', '.join(JOURNEY_KINDS)}"
                 )
+        if not self.replay_speed > 0:
+            raise ValueError(f"replay_speed must be > 0, got {self.replay_speed}")
         if self.connections < 1:
             raise ValueError(f"connections must be >= 1, got {self.connections}")

@@ -32,10 +32,13 @@ from talon_harness.strategies.wire import OPERATIONS, PROFILE, SESSION, encode_b
 
 __all__ = [
     "CREDENTIAL_HEADERS",
+    "REPLAY_LOCUSTFILE",
+    "REPORT_KEY",
     "Entry",
     "ReplayFileError",
     "exchange_record",
     "load_traffic",
+    "locust_args",
     "remap",
     "split",
     "to_har",
@@ -44,6 +47,10 @@ __all__ = [
 #: Never written to a recording, never replayed from one.
 CREDENTIAL_HEADERS = frozenset({"authorization", "content-signature", "proxy-authorization", "cookie", "set-cookie",
                                 "api-key", "x-api-key"})
+#: ``locust -f`` for replay runs (a path, so that nothing here imports Locust).
+REPLAY_LOCUSTFILE = Path(__file__).with_name("replay_locustfile.py")
+#: Key of the replay counts in worker reports.
+REPORT_KEY = "talon_replay"
 _PREFIXES = {"/v1/customer_profiles/": PROFILE, "/v1/customer_sessions/": SESSION}
 _MAX_ID = 1000
 
@@ -199,6 +206,12 @@ def load_traffic(path: Path) -> list[Entry]:
     entries.sort(key=lambda e: e.offset_ms)
     first = entries[0].offset_ms
     return [replace(e, offset_ms=e.offset_ms - first) for e in entries]
+
+
+def locust_args(path: Path, *, speed: float, loop: bool, token: str) -> list[str]:
+    """The ``--talon-replay*`` arguments of a replay run (holds no secret)."""
+    return ["--talon-replay", str(Path(path).resolve()), "--talon-replay-speed", repr(speed),
+            "--talon-replay-token", token] + (["--talon-replay-loop"] if loop else [])
 
 
 def _mapped(entity: str, prefix: str) -> str:

@@ -23,6 +23,8 @@ from typing import Any
 
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
+from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
+from talon_harness.loadtests.replay import locust_args as replay_args
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE
 
 __all__ = ["CREDENTIALS_ENV", "LoadResult", "build_argv", "run_load"]
@@ -65,6 +67,8 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
     rd = Path(config.report_dir).resolve()  # the child runs in the project root
     duration = max(1, math.ceil(config.duration_s))
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
+    if config.replay is not None:
+        files = str(REPLAY_LOCUSTFILE)
     argv = [
         sys.executable,
         "-m",
@@ -126,6 +130,9 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
         argv += ["-u", str(config.users), "-r", repr(float(spawn))]
         if config.shape:
             argv += ["--talon-shape", config.shape]
+    if config.replay is not None:
+        argv += replay_args(config.replay, speed=config.replay_speed, loop=config.replay_loop,
+                            token=config.replay_token)
     if config.workers > 0:
         port = master_port or _free_port()
         argv += [
