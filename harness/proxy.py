@@ -239,7 +239,7 @@ class TrafficProxy:
         except httpcore.TimeoutException as exc:
             raise _BadGateway(f"upstream timed out ({type(exc).__name__})") from None
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.RemoteProtocolError, OSError) as exc:
-            raise _BadGateway(f"upstream failed: {type(exc).__name__}: {exc}") from None
+            raise _BadGateway(f"upstream failed: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")) from None
 
     def _observe(self, method: str, target: bytes, headers: list[tuple[str, str]], body: bytes, status: int,
                  response_headers: list[tuple[str, str]], answer: bytes, *, overlapped: bool, offset_ms: float,
