@@ -14,7 +14,8 @@ one exchange (request as the client sent it, response as the upstream answered) 
   need a request of their own or a generator's tag).
 
 Exchanges that overlapped another one in time are judged without order-dependent predictions (the
-model's ``strict_order`` off for that observation), as ``check`` does with several workers.
+model's ``strict_order`` off for that observation), as ``check`` does with several workers; exchanges that
+overlapped one for the same path skip the rules that need the stored state (the server's order is unknown).
 Requests outside the two operations are passed over (``judge`` returns None).
 """
 
@@ -114,9 +115,11 @@ class TrafficJudge:
 
     def judge(self, method: str, path: str, headers: Mapping[str, str], body: bytes, status: int,
               response_headers: Mapping[str, str], response_body: bytes, *,
-              overlapped: bool = False) -> list[Violation] | None:
+              overlapped: bool = False, contended: bool = False) -> list[Violation] | None:
         """Violations of one exchange (``path``: raw path and query as sent); None when it is not one of
-        the two operations. Headers are matched case-insensitively."""
+        the two operations. Headers are matched case-insensitively. ``overlapped``: another exchange was in
+        flight meanwhile (order-dependent predictions off); ``contended``: one for the same path was, so the
+        stored state it met is unknown (state rules skipped: illegal_transition and the domain checks)."""
         try:
             parsed = json.loads(response_body) if response_body.strip() else None
         except (ValueError, RecursionError):
@@ -132,11 +135,12 @@ class TrafficJudge:
         def add(side: str, rule: str, message: str) -> None:
             found.append(Violation(side, rule, message, exchange.method, path, status))
 
-        refused = self._client(obs, add)
-        self._server(obs, {k.lower(): v for k, v in response_headers.items()}, response_body, parsed, refused, add)
+        refused = self._client(obs, add, contended)
+        self._server(obs, {k.lower(): v for k, v in response_headers.items()}, response_body, parsed, refused, add,
+                     contended)
         return found
 
-    def _client(self, obs: Observation, add: Callable[[str, str, str], None]) -> bool:
+    def _client(self, obs: Observation, add: Callable[[str, str, str], None], contended: bool) -> bool:
         """Client-side rules; True when the contract requires the server to refuse the request."""
         x = obs.exchange
         if x.method != "PUT":
@@ -169,14 +173,14 @@ class TrafficJudge:
         if not rules.schema_valid(obs):  # non-finite numbers and the other cases the schema cannot express
             add("client", "request_json", "the body holds a number JSON cannot carry (NaN/Infinity) or is malformed")
             return True
-        reason = rules.illegal_reason(obs)
+        reason = None if contended else rules.illegal_reason(obs)
         if reason is not None:
             add("client", "illegal_transition", f"{reason[0]} (D5: 400 at {', '.join(sorted(reason[1]))}); the "
                 f"stored session is {obs.before_session.state if obs.before_session else '?'}")
         return False
 
     def _server(self, obs: Observation, headers: dict[str, str], raw: bytes, parsed: Any, refused: bool,
-                add: Callable[[str, str, str], None]) -> None:
+                add: Callable[[str, str, str], None], contended: bool) -> None:
         x = obs.exchange
         if x.status >= 500:
             add("server", "server_error", f"{x.status} from the upstream (a correct server never answers 5xx)")
@@ -197,6 +201,8 @@ class TrafficJudge:
                 break
         if refused and x.accepted:
             add("server", "invalid_request_accepted", f"{x.status} for a request the contract rejects")
+            return
+        if contended:
             return
         for name in TRAFFIC_CHECKS:
             try:

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-import httpcore
+import aiohttp
 import uvicorn
+import yarl
 
 from talon_harness.contracts.traffic import CLIENT_RULES, SERVER_RULES, TrafficJudge, Violation
 from talon_harness.loadtests.replay import exchange_record
@@ -132,27 +133,25 @@ class TrafficProxy:
         self.stats = _Stats()
         self._emit = emit
         parts = urlsplit(config.upstream)
-        self._scheme = parts.scheme.encode()
-        self._host = (parts.hostname or "").encode("idna")
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base = parts.path.rstrip("/").encode("latin-1")
         self._host_header = parts.netloc.rpartition("@")[2].encode("latin-1")
-        self._pool: httpcore.AsyncConnectionPool | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._started = time.perf_counter()
-        self._active: dict[int, list[bool]] = {}
+        self._active: dict[int, tuple[bytes, list[bool]]] = {}  # in flight: path, [overlapped, contended]
         self._next_id = 0
 
-    def _client(self) -> httpcore.AsyncConnectionPool:
-        if self._pool is None:
-            self._pool = httpcore.AsyncConnectionPool(
-                max_connections=100, keepalive_expiry=30.0,
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])  # no Nagle stall between head and body
-        return self._pool
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # nothing added to what the client sent, nothing decoded
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30.0), auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"), cookie_jar=aiohttp.DummyCookieJar())
+        return self._session
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":  # uvicorn runs with lifespan off; answer politely anyway
@@ -176,7 +175,7 @@ class TrafficProxy:
                 return
             if not message.get("more_body"):
                 break
-        me, flag = self._begin()
+        me, flags = self._begin(target.partition(b"?")[0])
         try:
             status, headers, answer = await self._forward(scope["method"], target, scope["headers"], bytes(body))
         except _BadGateway as exc:
@@ -193,7 +192,7 @@ class TrafficProxy:
         request_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
         self._observe(scope["method"], target, request_headers, bytes(body), status, response_headers, answer,
-                      overlapped=flag[0], offset_ms=(arrived - self._started) * 1000.0, latency_ms=latency_ms)
+                      overlapped=flags[0], contended=flags[1], offset_ms=(arrived - self._started) * 1000.0, latency_ms=latency_ms)
         out = [(k, v) for k, v in headers if k.lower().decode("latin-1") not in _HOP_BY_HOP]
         if scope["method"] == "HEAD":
             out += [(k, v) for k, v in headers if k.lower() == b"content-length"]
@@ -202,14 +201,17 @@ class TrafficProxy:
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": answer})
 
-    def _begin(self) -> tuple[int, list[bool]]:
-        """Register an exchange in flight; every exchange in flight at the same time is marked overlapped."""
+    def _begin(self, path: bytes) -> tuple[int, list[bool]]:
+        """Register an exchange in flight; flags ``[overlapped, contended]`` are set on every exchange in flight
+        at the same time as another one (for the same path: contended too)."""
         me, self._next_id = self._next_id, self._next_id + 1
-        flag = [bool(self._active)]
-        for other in self._active.values():
-            other[0] = True
-        self._active[me] = flag
-        return me, flag
+        flags = [False, False]
+        for other_path, other in self._active.values():
+            flags[0] = other[0] = True
+            if other_path == path:
+                flags[1] = other[1] = True
+        self._active[me] = (path, flags)
+        return me, flags
 
     def _end(self, me: int) -> None:
         self._active.pop(me, None)
@@ -221,34 +223,34 @@ class TrafficProxy:
         sent += [(k, v) for k, v in headers if k.lower().decode("latin-1") not in _HOP_BY_HOP and k.lower() not in connection]
         if body or method in ("PUT", "POST", "PATCH"):
             sent.append((b"content-length", str(len(body)).encode()))
-        url = httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=self._base + target)
+        url = yarl.URL(self._origin + (self._base + target).decode("latin-1"), encoded=True)  # the raw target
         t = self.config.timeout_s
         try:
             async with asyncio.timeout(t):
-                async with self._client().stream(method.encode("latin-1"), url, headers=sent, content=body,
-                                                 extensions={"timeout": {"connect": t, "read": t, "write": t,
-                                                                         "pool": t}}) as response:
+                async with self._client().request(
+                        method, url, data=body or None, allow_redirects=False, compress=None,
+                        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in sent],
+                        timeout=aiohttp.ClientTimeout(total=t, connect=t, sock_read=t)) as response:
                     answer = bytearray()
-                    async for chunk in response.aiter_stream():
+                    async for chunk in response.content.iter_any():
                         answer += chunk
                         if len(answer) > self.config.max_body:
                             raise _BadGateway(f"upstream response over {self.config.max_body} bytes")
-                    return response.status, list(response.headers), bytes(answer)
+                    return response.status, list(response.raw_headers), bytes(answer)
         except TimeoutError:
             raise _BadGateway(f"upstream did not answer within {t:g} s") from None
-        except httpcore.TimeoutException as exc:
-            raise _BadGateway(f"upstream timed out ({type(exc).__name__})") from None
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.RemoteProtocolError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             raise _BadGateway(f"upstream failed: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")) from None
 
     def _observe(self, method: str, target: bytes, headers: list[tuple[str, str]], body: bytes, status: int,
-                 response_headers: list[tuple[str, str]], answer: bytes, *, overlapped: bool, offset_ms: float,
+                 response_headers: list[tuple[str, str]], answer: bytes, *, overlapped: bool, contended: bool,
+                 offset_ms: float,
                  latency_ms: float) -> None:
         self.stats.exchanges += 1
         path = target.decode("latin-1")
         try:
             found = self.judge.judge(method, path, dict(headers), body, status, dict(response_headers), answer,
-                                     overlapped=overlapped)
+                                     overlapped=overlapped, contended=contended)
         except Exception as exc:  # noqa: BLE001 - a judge bug must not break proxying; it is reported
             self.stats.judge_errors += 1
             self._emit(f"JUDGE ERROR {method} {path[:120]}: {type(exc).__name__}: {exc}")
@@ -389,7 +391,11 @@ def run_proxy(config: ProxyConfig, *, emit: Callable[[str], None] = print,
     # uvicorn re-raises the signal that stopped it once it has shut down: catch it here, so that the end
     # of a run (Ctrl-C or SIGTERM) is a clean exit with reports, not a KeyboardInterrupt or a kill.
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = {s: signal.signal(s, lambda *_: None) for s in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    # A signal before uvicorn has put its own handlers in place (the socket already listens) stops it too.
+    def early_stop(*_: object) -> None:
+        server.should_exit = True
+
+    previous = {s: signal.signal(s, early_stop) for s in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
     try:
         with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:  # uvloop when installed
             runner.run(main())

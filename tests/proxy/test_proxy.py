@@ -153,7 +153,7 @@ def _drip(conn: socket.socket, done: threading.Event) -> None:
 @pytest.mark.parametrize(("mode", "message"), [
     ("hang", "proxy: upstream did not answer within 0.5 s"),
     ("drip", "proxy: upstream did not answer within 0.5 s"),
-    ("close", "proxy: upstream failed: RemoteProtocolError: Server disconnected without sending a response."),
+    ("close", "proxy: upstream failed: ServerDisconnectedError: Server disconnected"),
 ])
 def test_broken_upstream_gets_a_bounded_502_with_a_json_body(tmp_path: Path, mode: str, message: str) -> None:
     upstream, done = _silent_upstream(mode)
@@ -179,7 +179,7 @@ def test_unreachable_upstream_gets_a_502(tmp_path: Path) -> None:
     with proxy_in_thread(f"http://127.0.0.1:{port}", tmp_path, timeout_s=2) as proxy:
         status, _, body = _put(proxy.base_url, "/v1/customer_profiles/p1", b"{}", {"Content-Type": "application/json"})
     assert status == 502
-    assert json.loads(body)["message"].startswith("proxy: upstream failed: ConnectError")
+    assert json.loads(body)["message"].startswith("proxy: upstream failed: ClientConnectorError: Cannot connect to host 127.0.0.1:")
 
 
 def test_recording_holds_no_credential_and_stops_at_the_limit(tmp_path: Path) -> None:
