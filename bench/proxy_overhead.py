@@ -27,10 +27,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, median, write_results  # noqa: E402
-from bench._corpus import build_corpus  # noqa: E402
-from bench._openloop import run_closed_loop, run_open_loop  # noqa: E402
-from talon_harness.refserver import ServerProcess  # noqa: E402
+from bench._common import ROOT, machine, median, write_results
+from bench._corpus import build_corpus
+from bench._openloop import run_closed_loop, run_open_loop
+from talon_harness.refserver import ServerProcess
 
 LABELS = ("session", "profile")
 
@@ -61,7 +61,7 @@ def _start_proxy(upstream: str, workdir: Path, record: bool) -> tuple[subprocess
 
 
 def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    return subprocess.run(["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
 def main() -> None:
@@ -122,16 +122,16 @@ def main() -> None:
     added = {k: p[k] - d[k] for k in ("p50_ms", "p99_ms", "service_p50_ms", "service_p99_ms")}
     cpu_us = median(r["proxy_cpu_us_per_request"] for r in runs["proxy"])
     table = [
-        f"Proxy {'recording and ' if args.record else ''}judging every exchange; {args.rounds} rounds, "
+        (f"Proxy {'recording and ' if args.record else ''}judging every exchange; {args.rounds} rounds, "
         f"{args.seconds:g} s runs, {args.connections} connections for max throughput, latency at "
-        f"{args.rate:g} req/s open loop (medians over rounds). Commit `{_commit()[:12]}`.",
+        f"{args.rate:g} req/s open loop (medians over rounds). Commit `{_commit()[:12]}`."),
         "",
         "| path | max req/s | p50 ms | p99 ms | service p50 ms | service p99 ms |",
         "|---|---:|---:|---:|---:|---:|",
         *(f"| {t} | {s['max_rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['service_p50_ms']:.2f} | "
           f"{s['service_p99_ms']:.2f} |" for t, s in summary.items()),
-        f"| added by the proxy | {p['max_rps'] / d['max_rps']:.2f}x throughput | {added['p50_ms']:+.2f} | "
-        f"{added['p99_ms']:+.2f} | {added['service_p50_ms']:+.2f} | {added['service_p99_ms']:+.2f} |",
+        (f"| added by the proxy | {p['max_rps'] / d['max_rps']:.2f}x throughput | {added['p50_ms']:+.2f} | "
+        f"{added['p99_ms']:+.2f} | {added['service_p50_ms']:+.2f} | {added['service_p99_ms']:+.2f} |"),
         "",
         f"Proxy CPU per request at saturation: {cpu_us:.0f} us (forwarding, judging{', recording' if args.record else ''}).",
         "Server, proxy and generator share the machine's cores; the load average below says how busy it was.",
