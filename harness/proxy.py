@@ -327,17 +327,18 @@ def _write_reports(config: ProxyConfig, proxy: TrafficProxy, seconds: float) -> 
     rec = proxy.recording
     recording = None if rec is None else {"file": str(rec.path), "exchanges": rec.exchanges, "bytes": rec.bytes,
                                           "stopped": rec.stopped}
+    counts = dict(sorted(stats.counts.items()))
     doc = {
         "upstream": config.upstream, "seconds": round(seconds, 3), "exchanges": stats.exchanges,
         "judged": stats.judged, "not_judged": stats.not_judged, "judge_errors": stats.judge_errors,
-        "violations": sum(stats.counts.values()), "counts": dict(sorted(stats.counts.items())),
+        "violations": sum(counts.values()), "counts": counts,
         "violations_kept": [v.to_dict() for v in stats.violations], "recording": recording,
     }
     report_json = config.report_dir / "proxy.json"
     report_json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     report_junit = config.report_dir / "junit.xml"
     _junit(stats, report_junit, seconds)
-    return ProxyOutcome(stats.exchanges, stats.judged, doc["violations"], doc["counts"], report_json, report_junit,
+    return ProxyOutcome(stats.exchanges, stats.judged, sum(counts.values()), counts, report_json, report_junit,
                         recording)
 
 

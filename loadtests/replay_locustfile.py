@@ -105,10 +105,17 @@ def _on_init(environment: Environment, **_: Any) -> None:
     stats = environment.talon_replay = _ReplayStats()  # type: ignore[attr-defined]
     ev = environment.events
     ev.request.add_listener(_on_request(stats))
+    def on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        data[REPORT_KEY] = stats.drain()
+
+    def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if REPORT_KEY in data:
+            stats.merge(data[REPORT_KEY])
+
     if isinstance(environment.runner, WorkerRunner):
-        ev.report_to_master.add_listener(lambda client_id, data, **_: data.__setitem__(REPORT_KEY, stats.drain()))
+        ev.report_to_master.add_listener(on_report_to_master)
     elif isinstance(environment.runner, MasterRunner):
-        ev.worker_report.add_listener(lambda client_id, data, **_: REPORT_KEY in data and stats.merge(data[REPORT_KEY]))
+        ev.worker_report.add_listener(on_worker_report)
 
 
 def _on_request(stats: _ReplayStats) -> Any:
