@@ -84,7 +84,7 @@ def _response_validator(op: str, status: int) -> Any:
 @functools.cache
 def _check(name: str) -> Callable[[Observation, Any], Any]:
     """The plain ``(obs, case)`` function behind a registered domain check (see ``checks._domain_check``)."""
-    return getattr(checks, name).__wrapped__  # type: ignore[no-any-return]
+    return getattr(checks, name).__wrapped__
 
 
 def _json_media(content_type: str) -> bool:
@@ -163,7 +163,7 @@ class TrafficJudge:
         if _duplicate_key(x.raw_body):
             add("client", "request_json", "the body repeats a member name")
             return True
-        errors = list(_request_validator(x.operation).iter_errors(x.body))  # type: ignore[arg-type]
+        errors = list(_request_validator(x.operation).iter_errors(x.body))
         if errors:
             shown = "; ".join("/" + "/".join(str(p) for p in e.instance_path) + ": " + e.message
                               for e in errors[:_SCHEMA_ERRORS_SHOWN])
@@ -193,7 +193,7 @@ class TrafficJudge:
             add("server", "response_json", f"the response is not JSON (Content-Type "
                 f"{headers.get('content-type', 'missing')!r}, {len(raw)} bytes)")
             return
-        validator = _response_validator(x.operation, x.status)  # type: ignore[arg-type]
+        validator = _response_validator(x.operation, x.status)
         if validator is not None:
             for error in validator.iter_errors(parsed):
                 where = "/" + "/".join(str(p) for p in error.instance_path)

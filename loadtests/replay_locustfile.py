@@ -94,7 +94,7 @@ class _ReplayStats:
 
 
 def _stats(environment: Environment) -> _ReplayStats:
-    return environment.talon_replay  # type: ignore[attr-defined,no-any-return]
+    return environment.talon_replay  # type: ignore[attr-defined]
 
 
 @events.init.add_listener

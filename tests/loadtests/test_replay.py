@@ -113,7 +113,7 @@ def test_cli_counts_and_shows_status_mismatches(tmp_path: Path) -> None:
     ]
     record.write_text("".join(json.dumps(line) + "\n" for line in lines))
     result = subprocess.run([*CLI, "load", "--replay", str(record), "--report-dir", str(tmp_path / "r")],
-                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                            check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert ("replay: 2 requests sent, 1 statuses as recorded, 1 different; 400->200: 1; schedule lateness p50"
             in result.stdout)
@@ -123,7 +123,7 @@ def test_cli_counts_and_shows_status_mismatches(tmp_path: Path) -> None:
 def test_cli_rejects_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"hello": 1}\n')
-    result = subprocess.run([*CLI, "load", "--replay", str(bad)], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([*CLI, "load", "--replay", str(bad)], check=False, capture_output=True, text=True, timeout=60,
                             cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (f"Error: Invalid value for --replay: {bad} line 1: not a "

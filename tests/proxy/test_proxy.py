@@ -60,8 +60,8 @@ def test_java_sdk_default_state_trap_is_a_client_violation(tmp_path: Path) -> No
                              creds) == 400
         outcome = proxy.finish()
     assert proxy.lines == [
-        "VIOLATION client illegal_transition PUT /v1/customer_sessions/java-order-1 -> 400: illegal transition "
-        "closed -> open (D5: 400 at /state); the stored session is closed"]
+        ("VIOLATION client illegal_transition PUT /v1/customer_sessions/java-order-1 -> 400: illegal transition "
+         "closed -> open (D5: 400 at /state); the stored session is closed")]
     assert outcome.counts == {"client illegal_transition": 1}
     assert (outcome.exchanges, outcome.judged, outcome.exit_code) == (3, 3, 1)
     report = json.loads(outcome.report_json.read_text())
@@ -221,8 +221,8 @@ def test_recording_stops_before_max_bytes(tmp_path: Path) -> None:
     size = record.stat().st_size
     assert 0 < size <= 3000
     kept = len(record.read_text().splitlines())
-    assert proxy.lines == [f"RECORDING STOPPED: --max-bytes 3000 reached after {kept} exchanges; {record} is "
-                           "complete, proxying goes on"]
+    assert proxy.lines == [(f"RECORDING STOPPED: --max-bytes 3000 reached after {kept} exchanges; {record} is "
+                            "complete, proxying goes on")]
     assert outcome.exchanges == 6
 
 

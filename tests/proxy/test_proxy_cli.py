@@ -79,7 +79,8 @@ def test_no_traffic_is_an_error_not_a_pass(tmp_path: Path) -> None:
 
 
 def test_remote_upstream_needs_allow_remote(tmp_path: Path) -> None:
-    result = subprocess.run([*CLI, "proxy", "--upstream", "http://192.0.2.1:80"], capture_output=True, text=True,
+    result = subprocess.run([*CLI, "proxy", "--upstream", "http://192.0.2.1:80"], check=False, capture_output=True,
+                            text=True,
                             timeout=60, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == ("Error: --upstream http://192.0.2.1:80 is not a loopback address; "
