@@ -42,6 +42,7 @@ __all__ = [
     "Model",
     "Observation",
     "ProfileView",
+    "SeenIds",
     "SessionView",
     "entity_of",
     "merge_attributes",
@@ -146,6 +147,23 @@ class Exchange:
         return 200 <= self.status < 300
 
 
+class SeenIds:
+    """The event ids the model had seen at a snapshot: a constant-time view of its growing table (ids are
+    only ever added, each with the order it was first seen in), so a snapshot costs nothing per id."""
+
+    __slots__ = ("_count", "_order")
+
+    def __init__(self, order: dict[int, int], count: int) -> None:
+        self._order, self._count = order, count
+
+    def __contains__(self, event_id: object) -> bool:
+        at = self._order.get(event_id) if isinstance(event_id, int) else None
+        return at is not None and at < self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+
 @dataclass(frozen=True)
 class Observation:
     """An exchange plus the model's knowledge just before it."""
@@ -157,7 +175,7 @@ class Observation:
     before_profile_existed: bool | None
     before_old_profile: ProfileView | None  # session moved between profiles: the one it left
     last_event_id: int | None
-    seen_event_ids: frozenset[int]
+    seen_event_ids: SeenIds
     strict_order: bool
 
     @property
@@ -199,7 +217,7 @@ class Model:
     _profiles: dict[str, ProfileView] = field(default_factory=dict)
     _sessions: dict[str, SessionView] = field(default_factory=dict)
     _last_event_id: int | None = None
-    _event_ids: set[int] = field(default_factory=set)
+    _event_ids: dict[int, int] = field(default_factory=dict)  # event id -> order first seen
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def session(self, session_id: str) -> SessionView | None:
@@ -240,13 +258,14 @@ class Model:
             if before_session and before_session.profile_id and pid is not None and pid != before_session.profile_id:
                 before_old = self._profiles.get(before_session.profile_id)
         return Observation(x, existed, before_session, copy.deepcopy(before_profile), profile_existed,
-                           before_old, self._last_event_id, frozenset(self._event_ids), self.strict_order)
+                           before_old, self._last_event_id, SeenIds(self._event_ids, len(self._event_ids)),
+                           self.strict_order)
 
     def _learn(self, obs: Observation) -> None:
         x = obs.exchange
         event = obs.event or {}
         if isinstance(event.get("id"), int) and not isinstance(event.get("id"), bool):
-            self._event_ids.add(event["id"])
+            self._event_ids.setdefault(event["id"], len(self._event_ids))
             self._last_event_id = max(event["id"], self._last_event_id or event["id"])
         profile = obs.response_profile
         if profile is not None and isinstance(profile.get("integrationId"), str):

@@ -156,6 +156,11 @@ def _load_options(func):
         click.option("--baseline", type=click.Path(file_okay=False, path_type=Path),
                      help="A previous run's report directory: fail when a latency percentile regressed."),
         click.option("--baseline-update", is_flag=True, help="Write this run's histograms into --baseline."),
+        click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Replay this recording (proxy --record NDJSON, or HAR 1.2) instead of journeys."),
+        click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                     help="Replay: each request at its recorded offset divided by this."),
+        click.option("--loop", is_flag=True, help="Replay: start again at the end (bounded by --duration)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -163,12 +168,23 @@ def _load_options(func):
 
 
 def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival, duration, shape, workers,
-                 max_rate, slo_file, validate_share, seed, report_dir, baseline, baseline_update):
+                 max_rate, slo_file, validate_share, seed, report_dir, baseline=None, baseline_update=False,
+                 replay=None, speed=1.0, loop=False):
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
 
     if users and rate:
         raise click.UsageError("give either --users (closed model) or --rate (open model), not both")
+    if replay is not None:
+        if baseline is not None or baseline_update:
+            raise click.UsageError("--baseline compares journey runs; it does not apply to --replay")
+        try:
+            return _replay_config(replay, speed, loop, base_url=base_url, allow_remote=allow_remote,
+                                  api_key=api_key, hmac=hmac, users=users, rate=rate, shape=shape,
+                                  duration=duration, workers=workers, max_rate=max_rate, slo_file=slo_file,
+                                  validate_share=validate_share, seed=seed, report_dir=report_dir)
+        except ValueError as exc:
+            raise HarnessError(str(exc)) from None
     try:
         slo = SloSet.from_file(slo_file) if slo_file else SloSet.default()
     except ValueError as exc:
@@ -183,6 +199,50 @@ def _load_config(*, base_url, allow_remote, api_key, hmac, users, rate, arrival,
         )
     except ValueError as exc:
         raise HarnessError(str(exc)) from None
+
+
+def _replay_config(replay, speed, loop, *, users, rate, shape, duration, workers, slo_file, **options):
+    """The LoadConfig of ``load --replay``: one user per process; without --loop the run lasts the recording
+    at --speed plus 3 s (or --duration when given)."""
+    from talon_harness.loadtests.config import LoadConfig
+    from talon_harness.loadtests.gates import SloSet
+    from talon_harness.loadtests.replay import ReplayFileError, load_traffic
+
+    if users or rate or shape:
+        raise click.UsageError("--replay replays the recording's own schedule: drop --users/--rate/--shape")
+    try:
+        span_s = load_traffic(replay)[-1].offset_ms / 1000.0
+    except ReplayFileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--replay") from None
+    explicit = click.get_current_context().get_parameter_source("duration") is not click.core.ParameterSource.DEFAULT
+    if not explicit and not loop:
+        duration = span_s / speed + 3.0
+    processes = max(1, workers)
+    return LoadConfig(users=processes, spawn_rate=float(processes), duration_s=duration, workers=workers,
+                      slo=SloSet.from_file(slo_file) if slo_file else SloSet.default(),
+                      credentials=_credentials(options.pop("api_key"), options.pop("hmac")), journey_weights=None,
+                      replay=replay, replay_speed=speed, replay_loop=loop, **options)
+
+
+def _replay_section(summary_path: Path | None) -> dict | None:
+    """The ``"replay"`` section the replay locustfile adds to summary.json (None when absent)."""
+    import json
+
+    if summary_path is None:
+        return None
+    try:
+        return json.loads(summary_path.read_text(encoding="utf-8")).get("replay")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _render_replay(section: dict) -> None:
+    lateness = section.get("lateness_ms") or {}
+    click.echo(f"replay: {section['sent']} requests sent, {section['status_matched']} statuses as recorded, "
+               f"{section['status_mismatched']} different"
+               + "".join(f"; {k}: {v}" for k, v in section["mismatches"].items())
+               + (f"; schedule lateness p50 {lateness['p50']:.2f} ms p99 {lateness['p99']:.2f} ms" if lateness else "")
+               + (f"; {section['dropped']} dropped" if section.get("dropped") else ""))
 
 
 @main.command()
@@ -201,6 +261,9 @@ def load(**options) -> None:
         render_load_outcome(result.outcome, Console())
     for problem in result.problems:  # the outcome's verdict lines above name every SLO breach
         click.secho(f"Error: {problem}" if result.exit_code == 2 else problem, fg="red", err=True)
+    replay = _replay_section(result.summary_path) if config.replay is not None else None
+    if replay is not None:
+        _render_replay(replay)
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:
@@ -285,3 +348,61 @@ def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshol
     render(console, result)
     sys.exit(0 if result.passed else 1)
 
+
+
+@main.command()
+@click.option("--upstream", help="Server to forward to (default: the embedded reference server, started empty).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(0, 65535), help="Port (0: a free one).")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append each exchange to this NDJSON file (credentials never written).")
+@click.option("--max-exchanges", default=100_000, show_default=True, type=click.IntRange(min=1),
+              help="Stop recording (not proxying) after this many exchanges.")
+@click.option("--max-bytes", default=100 * 2**20, show_default=True, type=click.IntRange(min=1),
+              help="Stop recording (not proxying) before the file would pass this size.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds the upstream has to answer; then the client gets a 502.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --upstream (e.g. staging).")
+@click.option("--report-dir", default=Path("reports/proxy"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_exchanges: int, max_bytes: int,
+          timeout: float, allow_remote: bool, report_dir: Path) -> None:
+    """Forward traffic to --upstream unchanged, judging every exchange against the contract and the domain
+    rules; one line per violation as it happens, JUnit XML and JSON at the end (Ctrl-C or SIGTERM).
+
+    Exit 0: traffic passed and nothing broke a rule; 1: a violation was seen (client or server side);
+    2: the proxy could not run or no exchange passed through it.
+    """
+    from talon_harness.harness.proxy import ProxyConfig, run_proxy
+    from talon_harness.loadtests.config import is_loopback_url
+
+    if upstream and not is_loopback_url(upstream) and not allow_remote:
+        raise click.UsageError(f"--upstream {upstream} is not a loopback address; pass --allow-remote to use it")
+    with _target({"base_url": upstream}, "proxy") as base_url:
+        try:
+            config = ProxyConfig(upstream=base_url, host=host, port=port, record=record, max_exchanges=max_exchanges,
+                                 max_bytes=max_bytes, timeout_s=timeout, report_dir=report_dir, fresh=not upstream)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        shown = base_url if upstream else f"{base_url} (embedded reference server)"
+
+        def ready(bound: int) -> None:
+            click.echo(f"proxy: http://{host}:{bound} -> {shown}; Ctrl-C to stop", err=True)
+
+        def emit(line: str) -> None:
+            click.secho(line, fg="red" if line.startswith("VIOLATION") else "yellow")
+
+        try:
+            outcome = run_proxy(config, emit=emit, ready=ready)
+        except OSError as exc:
+            raise HarnessError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    rec = outcome.recording
+    click.echo(f"proxy: {outcome.exchanges} exchanges, {outcome.judged} judged, {outcome.violations} violations"
+               + "".join(f"; {k} {v}" for k, v in outcome.counts.items()))
+    if rec is not None:
+        click.echo(f"recording: {rec['file']} ({rec['exchanges']} exchanges, {rec['bytes']} bytes"
+                   + (f"; stopped: {rec['stopped']})" if rec["stopped"] else ")"))
+    click.echo(f"reports: {outcome.report_json} {outcome.report_junit}")
+    if outcome.exit_code == 2:
+        raise HarnessError("no exchange passed through the proxy; nothing was judged")
+    sys.exit(outcome.exit_code)

@@ -18,6 +18,7 @@ import dataclasses
 import ipaddress
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,10 @@ class LoadConfig:
     spawn_rate: float | None = None
     baseline: Path | None = None  # a previous run's report directory: fail on latency regressions against it
     baseline_update: bool = False  # write this run's histograms into ``baseline`` instead of comparing
+    replay: Path | None = None  # a recording to replay (open model) instead of journeys
+    replay_speed: float = 1.0
+    replay_loop: bool = False
+    replay_token: str = field(default_factory=lambda: os.urandom(4).hex())  # id prefix, one per run
 
     def __post_init__(self) -> None:
         if urlsplit(self.base_url).scheme not in ("http", "https"):
@@ -133,6 +138,8 @@ class LoadConfig:
                     f"journey_weights: unknown kinds {unknown} or no positive weight; "
                     f"known kinds: {', '.join(JOURNEY_KINDS)}"
                 )
+        if not self.replay_speed > 0:
+            raise ValueError(f"replay_speed must be > 0, got {self.replay_speed}")
         if self.connections < 1:
             raise ValueError(f"connections must be >= 1, got {self.connections}")
         if self.baseline_update and self.baseline is None:

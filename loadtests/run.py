@@ -27,6 +27,7 @@ from pathlib import Path
 from talon_harness.loadtests.config import CREDENTIALS_ENV, LoadConfig, credentials_to_env
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
 
 __all__ = ["PROBE_TIMEOUT_S", "LoadResult", "build_argv", "probe_target", "run_load"]
@@ -113,6 +114,8 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
     """The locust command line for ``config`` (pure; holds no secret)."""
     rd = Path(config.report_dir).resolve()  # the child runs in the report directory
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
+    if config.replay is not None:
+        files = str(REPLAY_LOCUSTFILE)
     users = config.locust_users
     spawn = (
         float(users)
@@ -141,7 +144,8 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
 def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
     """``config`` as the child needs it: absolute paths (it runs in the report directory), no credentials."""
     baseline = Path(config.baseline).resolve() if config.baseline is not None else None
-    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, credentials=None)
+    replay = Path(config.replay).resolve() if config.replay is not None else None
+    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, replay=replay, credentials=None)
 
 
 def _child_env(config: LoadConfig) -> dict[str, str]:

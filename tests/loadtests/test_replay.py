@@ -1,0 +1,130 @@
+"""``load --replay``: a recording of a real ``load`` run (through the proxy) replayed against fresh servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from talon_harness.harness.proxy import ProxyConfig, run_proxy
+from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.replay import load_traffic, to_har
+from talon_harness.loadtests.run import LoadResult, run_load
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import Credentials
+
+KEY = "5e6f7a8b9c0d1e2f"
+CREDS = Credentials(hmac_application_id=1, hmac_key=KEY)
+CLI = [sys.executable, "-m", "talon_harness.harness"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    path: Path
+    requests: int  # what the load run counted
+    lines: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
+    """A 10 s open-model load run with HMAC, recorded by the proxy in front of a fresh reference server."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    record = tmp / "load.ndjson"
+    with ServerProcess(hmac_key=KEY, quiet=True) as server:
+        config = ProxyConfig(upstream=server.base_url, port=0, record=record, report_dir=tmp / "proxy", fresh=True)
+        ports: list[int] = []
+        stop = threading.Event()
+        thread = threading.Thread(target=run_proxy, kwargs={"config": config, "emit": lambda _: None,
+                                                             "ready": ports.append, "stop": stop}, daemon=True)
+        thread.start()
+        while not ports:
+            time.sleep(0.01)
+        result = run_load(LoadConfig(base_url=f"http://127.0.0.1:{ports[0]}", rate=4.0, duration_s=10.0,
+                                     credentials=CREDS, report_dir=tmp / "load", seed=3))
+        stop.set()
+        thread.join(15)
+    assert result.passed, result.breaches
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    yield Recorded(record, result.summary["endpoints"]["overall"]["requests"], lines)
+
+
+def _replay(file: Path, tmp: Path, *, speed: float, workers: int = 0) -> LoadResult:
+    span_s = load_traffic(file)[-1].offset_ms / 1000.0
+    with ServerProcess(hmac_key=KEY, quiet=True) as fresh:
+        return run_load(LoadConfig(base_url=fresh.base_url, users=max(1, workers), spawn_rate=float(max(1, workers)),
+                                   workers=workers, duration_s=span_s / speed + 3.0, credentials=CREDS,
+                                   report_dir=tmp, replay=file, replay_speed=speed))
+
+
+def test_the_recording_holds_every_request_and_no_credential(recorded: Recorded) -> None:
+    # the proxy also saw the few requests in flight when the load run stopped (Locust does not count those)
+    assert 60 <= recorded.requests <= len(recorded.lines) <= recorded.requests + 10
+    text = recorded.path.read_text()
+    for secret in (KEY, KEY.upper(), "signature=", "signer="):
+        assert secret not in text
+    assert {k for r in recorded.lines for k, _ in r["headers"]} == {"host", "user-agent", "content-type",
+                                                                     "accept-encoding", "content-length"}
+
+
+@pytest.mark.parametrize("speed", [1.0, 5.0])
+def test_replay_matches_every_recorded_status(recorded: Recorded, tmp_path: Path, speed: float) -> None:
+    result = _replay(recorded.path, tmp_path, speed=speed)
+    replay = result.summary["replay"]
+    assert (replay["sent"], replay["status_matched"], replay["status_mismatched"]) == (
+        len(recorded.lines), len(recorded.lines), 0)
+    assert result.passed and result.exit_code == 0, result.breaches
+    assert result.summary["mode"] == "closed"  # the summary's mode names the journeys' models; replay is open
+    assert result.summary["arrivals"]["intended"] == len(recorded.lines)
+    assert result.summary["endpoints"]["overall"]["latency_ms"]["corrected"] is not None
+    span_s = recorded.lines[-1]["offset_ms"] / 1000.0 - recorded.lines[0]["offset_ms"] / 1000.0
+    assert result.summary["duration_s"] >= span_s / speed * 0.95
+
+
+def test_a_har_export_replays_the_same_way(recorded: Recorded, tmp_path: Path) -> None:
+    har = tmp_path / "export.har"
+    har.write_text(json.dumps(to_har(recorded.lines, "https://staging.example.com")))
+    assert [e.status for e in load_traffic(har)] == [e.status for e in load_traffic(recorded.path)]
+    replay = _replay(har, tmp_path / "r", speed=5.0).summary["replay"]
+    assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
+
+
+def test_replay_on_two_workers_keeps_each_customer_in_order(recorded: Recorded, tmp_path: Path) -> None:
+    result = _replay(recorded.path, tmp_path, speed=5.0, workers=2)
+    replay = result.summary["replay"]
+    assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
+
+
+def test_cli_counts_and_shows_status_mismatches(tmp_path: Path) -> None:
+    record = tmp_path / "hand.ndjson"
+    lines = [
+        {"offset_ms": 0, "method": "PUT", "path": "/v1/customer_sessions/m1", "headers": [["content-type",
+         "application/json"]], "body": '{"state":"closed"}', "status": 200},
+        {"offset_ms": 100, "method": "PUT", "path": "/v1/customer_sessions/m1", "headers": [["content-type",
+         "application/json"]], "body": '{"state":"cancelled"}', "status": 400},  # a correct server says 200
+        {"offset_ms": 150, "method": "GET", "path": "/v1/customer_sessions/m1", "headers": [], "status": 405},
+    ]
+    record.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = subprocess.run([*CLI, "load", "--replay", str(record), "--report-dir", str(tmp_path / "r")],
+                            check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert ("replay: 2 requests sent, 1 statuses as recorded, 1 different; 400->200: 1; schedule lateness p50"
+            in result.stdout)
+    assert "BREACH overall.error_ratio: observed 0.5 (limit <= 0.001)" in result.stdout
+
+
+def test_cli_rejects_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"hello": 1}\n')
+    result = subprocess.run([*CLI, "load", "--replay", str(bad)], check=False, capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (f"Error: Invalid value for --replay: {bad} line 1: not a "
+                                              "recording line (KeyError: 'offset_ms')")
