@@ -13,12 +13,16 @@ its job (bad options, unreachable target, schemathesis error, time limit).
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import os
 import random
 import shlex
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,9 +34,14 @@ from rich.table import Table
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
+from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
+from talon_harness.harness.preflight import wrong_target
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
+
+#: the full event stream, kept only with ``keep_events`` (``--keep-events``)
+EVENTS_FILE = "events.ndjson.gz"
 
 BUILTIN_CHECKS: tuple[str, ...] = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
@@ -79,6 +88,7 @@ class CheckConfig:
     mode: str = "all"
     request_timeout: float = 10.0
     quiet: bool = False
+    keep_events: bool = False
     extra_env: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -220,14 +230,15 @@ def _shell_bytes(data: bytes) -> str:
 
 def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckResult:
     """Run schemathesis with our hooks against ``config.base_url``, render the summary, return the result."""
-    console = console or Console(stderr=False, quiet=config.quiet)
+    console = console or make_console(quiet=config.quiet)
     started = time.monotonic()
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     problem = _validate(config)
     if problem:
         console.print(f"[red]error:[/red] {problem}")
         return CheckResult(2, seed, 0.0, None, config.report_dir, problem)
-    unreachable = _unreachable(config.base_url, config.request_timeout)
+    unreachable = _unreachable(config.base_url, config.request_timeout) or wrong_target(
+        config.base_url, creds=config.credentials, timeout=min(config.request_timeout, 5.0))
     if unreachable:
         console.print(f"[red]error:[/red] {unreachable}")
         return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable)
@@ -235,11 +246,12 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / "events.ndjson", "html": report_dir / "html",
+             "events": report_dir / EVENTS_FILE,
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
              # "Inconsistent results" error on the generation view, so they get the contract as written
              "contract": generation_contract(report_dir / "contract.generation.yaml") if config.workers == 1
              else CONTRACT_FILE}
-    for stale in ("junit", "json", "ndjson"):
+    for stale in ("junit", "json", "ndjson", "events"):
         paths[stale].unlink(missing_ok=True)
     log_path = report_dir / "schemathesis.log"
     hard_limit = config.max_time + 60 + config.request_timeout
@@ -249,9 +261,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             counter = LiveCounter(paths["ndjson"])
-            with Live(console=console, refresh_per_second=4, transient=True) as live:
+            with _progress_display(console) as show:
                 while process.poll() is None:
-                    live.update(_progress(counter, time.monotonic() - started, config.max_time, seed))
+                    show(counter, time.monotonic() - started, config.max_time, seed)
                     if time.monotonic() - started > hard_limit:
                         process.kill()
                         message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
@@ -262,6 +274,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     _scrub(report_dir, config.credentials)
     seconds = time.monotonic() - started
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
+    _keep_or_drop_events(paths, config.keep_events)
     if message or report is None or returncode not in (0, 1):
         tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
         message = message or "schemathesis could not run: " + " | ".join(tail)
@@ -279,6 +292,17 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     return CheckResult(exit_code, seed, seconds, report, report_dir, message)
 
 
+def _keep_or_drop_events(paths: dict[str, Path], keep: bool) -> None:
+    """schemathesis' event stream (tens of MB) is read once, then kept gzipped (``keep``) or removed."""
+    ndjson = paths["ndjson"]
+    if not ndjson.exists():
+        return
+    if keep:
+        with ndjson.open("rb") as raw, gzip.open(paths["events"], "wb", compresslevel=6) as packed:
+            shutil.copyfileobj(raw, packed)
+    ndjson.unlink()
+
+
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
                  paths: dict[str, Path], console: Console) -> CheckResult:
     """Ctrl-C: stop schemathesis (it got the SIGINT too; give it a moment to flush its event stream), then
@@ -294,11 +318,34 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     seconds = time.monotonic() - started
     message = "interrupted (Ctrl-C): partial results, the run did not finish"
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
+    _keep_or_drop_events(paths, config.keep_events)
     from talon_harness.harness._check_render import render
 
     render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
            report_dir=paths["dir"], base_url=config.base_url)
     return CheckResult(130, seed, seconds, report, paths["dir"], message)
+
+
+@contextlib.contextmanager
+def _progress_display(console: Console) -> Iterator[Callable[[LiveCounter, float, float, int], None]]:
+    """A live table on a terminal; elsewhere (CI logs) one plain line every ``PROGRESS_EVERY_S`` seconds."""
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+            yield lambda counter, elapsed, budget, seed: live.update(_progress(counter, elapsed, budget, seed))
+        return
+    last = [-PROGRESS_EVERY_S]
+
+    def line(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> None:
+        phase, counts = counter.poll()
+        if elapsed - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = elapsed
+        cases = sum(c for c, _ in counts.values())
+        failed = sum(f for _, f in counts.values())
+        console.print(f"check {elapsed:5.1f}s / ~{budget:.0f}s  phase={phase or 'starting'}  cases={cases}  "
+                      f"failed={failed}  seed={seed}", markup=False, highlight=False)
+
+    yield line
 
 
 def _progress(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> Table:

@@ -1,5 +1,5 @@
 """Our reports: a JSON summary (HDR percentiles raw + corrected, SLO verdicts, rates, generator CPU), the
-HDR histograms themselves, and a PNG of latency percentiles and throughput over time.
+HDR histograms themselves, and (``loadtests.plots``) a PNG of latency percentiles and throughput over time.
 
 Locust's own HTML/CSV/JSON reports are written by Locust (``--html``, ``--csv``, ``--json-file``). No
 credential ever reaches these files: the summary holds settings, not the environment.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import platform
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talon_harness.loadtests.gates import OVERALL_SCOPE, EndpointStats, RunStats, Verdict, breached, evaluate
+from talon_harness.loadtests.plots import write_plots
 from talon_harness.loadtests.recorder import OVERALL, LatencyRecorder, percentiles_ms
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ __all__ = [
     "Outcome",
     "cpu_trust",
     "finish",
-    "plot",
     "run_stats",
     "summary",
 ]
@@ -154,37 +153,6 @@ def summary(
     }
 
 
-def plot(recorder: LatencyRecorder, path: Path) -> Path:
-    """PNG: raw (solid) and corrected (dashed) p50/p95/p99 per window, and requests/failures per second."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = recorder.timeline_rows()
-    t = [r["t"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
-    for p, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
-        ax1.plot(t, [r[f"raw_{p}"] for r in rows], color=color, label=f"{p} service time")
-        corrected = [r[f"corrected_{p}"] for r in rows]
-        if any(not math.isnan(v) for v in corrected):
-            ax1.plot(t, corrected, color=color, linestyle="--", label=f"{p} from intended start")
-    ax1.set_ylabel("latency (ms)")
-    ax1.set_yscale("log")
-    ax1.legend(loc="upper left", fontsize="small")
-    ax1.grid(True, which="both", alpha=0.3)
-    ax2.plot(t, [r["rps"] for r in rows], label="requests/s")
-    ax2.plot(t, [r["fail_rps"] for r in rows], color="tab:red", label="failures/s")
-    ax2.set_xlabel(f"time (s, {recorder.window_s:g} s windows)")
-    ax2.set_ylabel("throughput")
-    ax2.legend(loc="upper left", fontsize="small")
-    ax2.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
 def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:
     return {
         "unit": "microseconds",
@@ -258,7 +226,8 @@ def finish(plugin: TalonPlugin, *, duration_s: float) -> Outcome:
         hdr.write_text(json.dumps(_hdr_dump(plugin.recorder)), encoding="utf-8")
         files.append(hdr)
         try:
-            files.append(plot(plugin.recorder, s.report_dir / PLOT_FILE))
+            files += write_plots(plugin.recorder, s.report_dir / PLOT_FILE, doc, target=plugin.environment.host,
+                                 users=None if s.rate else getattr(plugin.environment.parsed_options, "num_users", None))
         except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
             doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
         summary_path = s.report_dir / SUMMARY_FILE
