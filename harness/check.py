@@ -14,11 +14,9 @@ its job (bad options, unreachable target, schemathesis error, time limit).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import random
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -38,10 +36,10 @@ from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
-__all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
+__all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "Budget", "CheckConfig", "CheckResult", "run_check"]
 
-#: the full event stream, kept only with ``keep_events`` (``--keep-events``)
-EVENTS_FILE = "events.ndjson.gz"
+#: schemathesis' full event stream (about 0.4 MB per second of run), kept only with ``keep_events``
+EVENTS_FILE = "events.ndjson"
 
 BUILTIN_CHECKS: tuple[str, ...] = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
@@ -236,22 +234,22 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     problem = _validate(config)
     if problem:
         console.print(f"[red]error:[/red] {problem}")
-        return CheckResult(2, seed, 0.0, None, config.report_dir, problem)
+        return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
     unreachable = _unreachable(config.base_url, config.request_timeout) or wrong_target(
         config.base_url, creds=config.credentials, timeout=min(config.request_timeout, 5.0))
     if unreachable:
         console.print(f"[red]error:[/red] {unreachable}")
-        return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable)
+        return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
+                          config.base_url)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
-             "ndjson": report_dir / "events.ndjson", "html": report_dir / "html",
-             "events": report_dir / EVENTS_FILE,
+             "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
              # "Inconsistent results" error on the generation view, so they get the contract as written
              "contract": generation_contract(report_dir / "contract.generation.yaml") if config.workers == 1
              else CONTRACT_FILE}
-    for stale in ("junit", "json", "ndjson", "events"):
+    for stale in ("junit", "json", "ndjson"):
         paths[stale].unlink(missing_ok=True)
     log_path = report_dir / "schemathesis.log"
     hard_limit = config.max_time + 60 + config.request_timeout
@@ -285,22 +283,32 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
-    from talon_harness.harness._check_render import render
+    return _finish(console, CheckResult(exit_code, seed, seconds, report, report_dir, message), config.base_url)
 
-    render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
-           report_dir=report_dir, base_url=config.base_url)
-    return CheckResult(exit_code, seed, seconds, report, report_dir, message)
+
+def _finish(console: Console, result: CheckResult, base_url: str) -> CheckResult:
+    """Write report.html, print the summary, publish it to the CI (``$GITHUB_STEP_SUMMARY``)."""
+    from talon_harness.harness._check_render import render
+    from talon_harness.harness.html_report import write_check_report
+
+    write_check_report(result, base_url=base_url)
+    render(console, result.report, seed=result.seed, seconds=result.seconds, exit_code=result.exit_code,
+           message=result.message, report_dir=result.report_dir, base_url=base_url)
+    return _published(result, base_url)
+
+
+def _published(result: CheckResult, base_url: str) -> CheckResult:
+    from talon_harness.harness.summary import check_summary, publish
+
+    publish(*check_summary(result, base_url=base_url))
+    return result
 
 
 def _keep_or_drop_events(paths: dict[str, Path], keep: bool) -> None:
-    """schemathesis' event stream (tens of MB) is read once, then kept gzipped (``keep``) or removed."""
-    ndjson = paths["ndjson"]
-    if not ndjson.exists():
-        return
-    if keep:
-        with ndjson.open("rb") as raw, gzip.open(paths["events"], "wb", compresslevel=6) as packed:
-            shutil.copyfileobj(raw, packed)
-    ndjson.unlink()
+    """schemathesis' event stream (tens of MB) feeds the progress display and the summary; once read it
+    is removed unless ``keep`` (the report dir then fits a CI artifact)."""
+    if not keep:
+        paths["ndjson"].unlink(missing_ok=True)
 
 
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
@@ -319,11 +327,7 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     message = "interrupted (Ctrl-C): partial results, the run did not finish"
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
     _keep_or_drop_events(paths, config.keep_events)
-    from talon_harness.harness._check_render import render
-
-    render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
-           report_dir=paths["dir"], base_url=config.base_url)
-    return CheckResult(130, seed, seconds, report, paths["dir"], message)
+    return _finish(console, CheckResult(130, seed, seconds, report, paths["dir"], message), config.base_url)
 
 
 @contextlib.contextmanager

@@ -56,11 +56,11 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
     report = result.report
     verdict = _VERDICTS.get(result.exit_code, "STOPPED")
     parts = [_head(f"talon-harness check: {verdict}"),
-             f"<h1>talon-harness check <span class='verdict {_cls(result.exit_code == 0)}' id='verdict'>"
-             f"{verdict}</span></h1>",
-             f"<p class='meta'>target {escape(base_url)} &middot; seed {result.seed} &middot; "
+             (f"<h1>talon-harness check <span class='verdict {_cls(result.exit_code == 0)}' id='verdict'>"
+             f"{verdict}</span></h1>"),
+             (f"<p class='meta'>target {escape(base_url)} &middot; seed {result.seed} &middot; "
              f"{result.seconds:.1f} s &middot; cases {report.total_cases if report else 0} &middot; requests "
-             f"{report.requests if report else 0} &middot; failures {result.failures}</p>"]
+             f"{report.requests if report else 0} &middot; failures {result.failures}</p>")]
     if result.message:
         parts.append(f"<p class='fail verdict'>{escape(result.message)}</p>")
     if report is not None:
@@ -74,8 +74,8 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
         rows = [[name, "domain" if name in DOMAIN_CHECKS else "built-in", c["success"], c["failure"],
                  report.total_cases - c["success"] - c["failure"]]
                 for name, c in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0]))]
-        parts += ["<h2>Per check</h2><p class='meta'>domain checks (contracts/checks.py) first, then "
-                  "schemathesis' built-in checks; not applicable: the rule or check did not apply to the case.</p>",
+        parts += [("<h2>Per check</h2><p class='meta'>domain checks (contracts/checks.py) first, then "
+                  "schemathesis' built-in checks; not applicable: the rule or check did not apply to the case.</p>"),
                   _table(("check", "kind", "passed", "failed", "not applicable"), rows, bad=(3,), id_="checks")]
         parts.append(f"<h2>Failures ({len(report.failures)})</h2>")
         if not report.failures:
@@ -94,7 +94,7 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
     parts.append("<h2>Files</h2>" + _links(result.report_dir, (
         ("html/index.html", "schemathesis' own HTML report"), ("junit.xml", "JUnit XML"),
         ("report.json", "schemathesis' JSON report"), ("schemathesis.log", "schemathesis' log"),
-        ("events.ndjson.gz", "full event stream (--keep-events)"))))
+        ("events.ndjson", "full event stream (--keep-events)"))))
     path = result.report_dir / HTML_FILE
     path.write_text("".join(parts) + "</body></html>\n", encoding="utf-8")
     return path
@@ -126,8 +126,8 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
                 latency_rows.append([name, "service" if kind == "raw" else "corrected",
                                      row["requests"] if kind == "raw" else "", row["failures"] if kind == "raw" else "",
                                      *(f"{pct[p]:.2f}" for p in ("p50", "p90", "p95", "p99", "p99.9", "max"))])
-    parts += ["<h2>Latency (ms, HDR histograms)</h2><p class='meta'>service: from the actual send; corrected "
-              "(open model): from the intended start, coordinated omission removed.</p>",
+    parts += [("<h2>Latency (ms, HDR histograms)</h2><p class='meta'>service: from the actual send; corrected "
+              "(open model): from the intended start, coordinated omission removed.</p>"),
               _table(("endpoint", "kind", "requests", "failures", "p50", "p90", "p95", "p99", "p99.9", "max"),
                      latency_rows, bad=(3,), id_="latency")]
     if timeline.get("rows"):

@@ -161,7 +161,7 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path) -> Detect
     started = time.monotonic()
     with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
         check = run_check(CheckConfig(base_url=server.base_url, max_examples=config.max_examples,
-                                      max_time=config.max_time, seed=seed, fresh_server=True, quiet=True,
+                                      max_time=config.max_time, seed=seed, fresh_server=True, quiet=True, keep_events=True,
                                       report_dir=_stop_at_first_failure(folder / "check")))
         requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
         if check.exit_code == 2:
