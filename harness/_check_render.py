@@ -69,7 +69,7 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
     files = [name for name in _REPORT_FILES if (report_dir / name).exists()]
     if files:
         console.print(f"Reports: {report_dir} ({', '.join(files)}); open {report_dir / 'report.html'}",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _red(value: int) -> str:

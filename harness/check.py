@@ -233,12 +233,12 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     problem = _validate(config)
     if problem:
-        console.print(f"[red]error:[/red] {problem}")
+        console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
     unreachable = _unreachable(config.base_url, config.request_timeout) or wrong_target(
         config.base_url, creds=config.credentials, timeout=min(config.request_timeout, 5.0))
     if unreachable:
-        console.print(f"[red]error:[/red] {unreachable}")
+        console.print(f"[red]error:[/red] {unreachable}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
                           config.base_url)
     report_dir = Path(config.report_dir).resolve()

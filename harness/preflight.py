@@ -33,8 +33,8 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
                 answers.append((put.path, client.put(put.path, headers=put.headers, content=put.body)))
     except httpx.HTTPError:
         return None
-    seen = ", ".join(f"PUT {path.rsplit('/', 1)[0]}/... -> {r.status_code} "
-                     f"{r.headers.get('content-type', 'no content type').split(';')[0]}" for path, r in answers)
+    seen = ", ".join(f"{name} {r.status_code} {r.headers.get('content-type', 'no content type').split(';')[0]}"
+                     for name, (_, r) in zip(("profiles", "sessions"), answers, strict=False))
     if any(r.status_code == 501 for _, r in answers):
         problem = "it does not implement PUT (501)"
     elif all(r.status_code == 404 for _, r in answers):

@@ -110,4 +110,6 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]
 
 def _files(directory: Path, names: Iterable[str]) -> str:
     present = [f"`{directory / name}`" for name in names if (directory / name).exists()]
+    if not present:
+        return ""
     return "Report files (upload the report directory as an artifact): " + ", ".join(present)
