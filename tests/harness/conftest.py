@@ -67,8 +67,8 @@ def failing_check(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
 
 @pytest.fixture(scope="session")
 def failing_load(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
-    """A 4-second open-model load on the embedded server with a p95 limit no server meets (0.001 ms)."""
+    """A 6-second open-model load on the embedded server with a p95 limit no server meets (0.001 ms)."""
     workdir = tmp_path_factory.mktemp("failing_load")
     slo = workdir / "slo.toml"
     slo.write_text("[overall]\np95_ms = 0.001\n", encoding="utf-8")
-    return run_cli(["load", "--rate", "5", "--duration", "4", "--slo", str(slo)], workdir)
+    return run_cli(["load", "--rate", "5", "--duration", "6", "--slo", str(slo)], workdir)
