@@ -32,10 +32,10 @@ def write_plots(recorder: LatencyRecorder, png: Path, summary: Mapping[str, Any]
     """Write ``png`` (latency and throughput over time) and ``timeline.json`` beside it; return both."""
     rows = recorder.timeline_rows()
     timeline = png.with_name(TIMELINE_FILE)
-    data = {"window_s": recorder.window_s, "target": target, "users": users,
-            "rows": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]}
-    timeline.write_text(json.dumps(data), encoding="utf-8")
-    figure = timeline_figure(data["rows"], recorder.window_s, summary, target=target, users=users)
+    plain = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+    timeline.write_text(json.dumps({"window_s": recorder.window_s, "target": target, "users": users, "rows": plain}),
+                        encoding="utf-8")
+    figure = timeline_figure(plain, recorder.window_s, summary, target=target, users=users)
     figure.savefig(png, dpi=100, bbox_inches="tight")
     _close(figure)
     return [timeline, png]
