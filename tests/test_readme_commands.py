@@ -44,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     Rule(r"^(TALON_\w+=\S+ )?pytest\b", reason="runs the test suite, which this test is part of"),
     Rule(r"^export \w+=\.\.\.", reason="a placeholder for the user's own secret"),
     Rule(r"example\.com", reason="needs the user's own staging server"),
+    Rule(r"\$\{\{", reason="a GitHub Actions expression (the repository's own secrets or variables)"),
     Rule(r"^talon-harness selftest", reason="about an hour on 2 cores; tests/selftest/test_selftest_fast.py runs a subset"),
     Rule(r"^python bench/", reason="a benchmark (minutes of CPU); its results and command are in bench/results/"),
     Rule(r"^talon-harness check\b", append="--max-time 5 --max-examples 2"),
@@ -77,7 +78,7 @@ def readme_commands(text: str) -> list[Command]:
 
 
 def _lines(content: str) -> list[str]:
-    joined = re.sub(r"\\\n\s*", " ", content)
+    joined = re.sub(r"\s*\\\n\s*", " ", content)
     lines = [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
     return [part.strip() for line in lines for part in line.split(" && ")]
 
@@ -109,6 +110,15 @@ def _cases() -> list[object]:
 
 def test_readme_has_commands() -> None:
     assert len(readme_commands(README.read_text(encoding="utf-8"))) >= 5
+
+
+def test_commands_come_from_shell_fences_indented_blocks_and_workflow_steps() -> None:
+    sample = "```sh\npip install . && talon-harness run\n# a comment\ntalon-harness check \\\n  --seed 1\n```\n```\nPASSED  output, not a command\n```\n\n    python bench/x.py\n\n```yaml\njobs:\n  ci:\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          pip install .\n          talon-harness load --rate 5\n```"
+    assert [(c.block, c.text) for c in readme_commands(sample)] == [
+        (0, "pip install ."), (0, "talon-harness run"), (0, "talon-harness check --seed 1"),
+        (1, "python bench/x.py"), (2, "pip install ."), (2, "talon-harness load --rate 5")]
+    assert rule_for("talon-harness check --base-url ${{ vars.URL }}").reason
+    assert rule_for("talon-harness load --rate 5").append == "--duration 3"
 
 
 @pytest.mark.parametrize("command", _cases())
