@@ -12,6 +12,9 @@ from talon_harness.harness._check_report import PHASES, Report
 
 __all__ = ["render"]
 
+_REPORT_FILES = ("report.html", "junit.xml", "report.json", "html/index.html", "schemathesis.log",
+                 "events.ndjson")
+
 
 def render(console: Console, report: Report | None, *, seed: int, seconds: float, exit_code: int, message: str,
            report_dir: Path, base_url: str) -> None:
@@ -63,7 +66,10 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
                   f"seed={seed}  {seconds:.1f}s")
     if message:
         console.print(f"[red]{message}[/red]", markup=True, highlight=False)
-    console.print(f"Reports: {report_dir} (junit.xml, report.json, events.ndjson, html/, schemathesis.log)")
+    files = [name for name in _REPORT_FILES if (report_dir / name).exists()]
+    if files:
+        console.print(f"Reports: {report_dir} ({', '.join(files)}); open {report_dir / 'report.html'}",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _red(value: int) -> str:

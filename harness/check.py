@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,11 +33,16 @@ from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import matches_reference
 from talon_harness.contracts.spec import CONTRACT_FILE
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
+from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
+from talon_harness.harness.preflight import wrong_target
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
-__all__ = ["BUDGETS", "BUILTIN_CHECKS", "Budget", "CheckConfig", "CheckResult", "run_check"]
+__all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "Budget", "CheckConfig", "CheckResult", "run_check"]
+
+#: schemathesis' full event stream (about 0.4 MB per second of run), kept only with ``keep_events``
+EVENTS_FILE = "events.ndjson"
 
 BUILTIN_CHECKS: tuple[str, ...] = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",
@@ -85,6 +90,7 @@ class CheckConfig:
     mode: str = "all"
     request_timeout: float = 10.0
     quiet: bool = False
+    keep_events: bool = False
     extra_env: tuple[tuple[str, str], ...] = field(default=())
     #: ``--oracle``: every request also goes to a fresh reference server (``contracts.oracle``), whose rule set
     #: is ``oracle_rules`` (the ``serve --rules`` format); ``oracle_exclude`` names fields left uncompared.
@@ -253,21 +259,23 @@ def _shell_bytes(data: bytes) -> str:
 
 def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckResult:
     """Run schemathesis with our hooks against ``config.base_url``, render the summary, return the result."""
-    console = console or Console(stderr=False, quiet=config.quiet)
+    console = console or make_console(quiet=config.quiet)
     started = time.monotonic()
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     problem = _validate(config)
     if problem:
-        console.print(f"[red]error:[/red] {problem}")
-        return CheckResult(2, seed, 0.0, None, config.report_dir, problem)
-    unreachable = _unreachable(config.base_url, config.request_timeout)
+        console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+        return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
+    unreachable = _unreachable(config.base_url, config.request_timeout) or wrong_target(
+        config.base_url, creds=config.credentials, timeout=min(config.request_timeout, 5.0))
     if unreachable:
-        console.print(f"[red]error:[/red] {unreachable}")
-        return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable)
+        console.print(f"[red]error:[/red] {unreachable}", soft_wrap=True, highlight=False)
+        return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
+                          config.base_url)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
-             "ndjson": report_dir / "events.ndjson", "html": report_dir / "html",
+             "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
              # "Inconsistent results" error on the generation view, so they get the contract as written
              "contract": generation_contract(report_dir / "contract.generation.yaml") if config.workers == 1
@@ -291,9 +299,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                                    cwd=report_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             counter = LiveCounter(paths["ndjson"])
-            with Live(console=console, refresh_per_second=4, transient=True) as live:
+            with _progress_display(console) as show:
                 while process.poll() is None:
-                    live.update(_progress(counter, time.monotonic() - started, config.max_time, seed))
+                    show(counter, time.monotonic() - started, config.max_time, seed)
                     if time.monotonic() - started > hard_limit:
                         process.kill()
                         message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
@@ -314,24 +322,57 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
+    written = _regressions(config, exit_code, paths, journal, console)
+    _keep_or_drop_events(paths, config.keep_events)
+    if not config.keep_events:  # the request journal only feeds the regressions written above
+        journal.unlink(missing_ok=True)
+    return _finish(console, CheckResult(exit_code, seed, seconds, report, report_dir, message, written),
+                   config.base_url)
+
+
+def _regressions(config: CheckConfig, exit_code: int, paths: dict[str, Path], journal: Path,
+                 console: Console) -> tuple[Path, ...]:
+    """After a failed run: one replayable sequence per failure (pytest file + curl script) in regressions/."""
+    if exit_code != 1 or config.max_regressions <= 0:
+        return ()
+    from talon_harness.harness.regressions import ReplayTarget, write_regressions
+
+    directory = paths["dir"] / "regressions"
+    written = write_regressions(
+        paths["ndjson"], journal, directory, creds=config.credentials,
+        target=ReplayTarget(config.replay_faults, config.oracle_rules, config.oracle_exclude,
+                            effects=config.fresh_server or config.oracle_rules is not None),
+        limit=config.max_regressions)
+    _scrub(directory, config.credentials)
+    if written:
+        console.print(f"regressions: {len(written)} replayable sequence(s) in {directory} "
+                      "(pytest file + curl script each; run with TALON_BASE_URL=<server>)", soft_wrap=True)
+    return written
+
+
+def _finish(console: Console, result: CheckResult, base_url: str) -> CheckResult:
+    """Write report.html, print the summary, publish it to the CI (``$GITHUB_STEP_SUMMARY``)."""
     from talon_harness.harness._check_render import render
+    from talon_harness.harness.html_report import write_check_report
 
-    render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
-           report_dir=report_dir, base_url=config.base_url)
-    written: tuple[Path, ...] = ()
-    if exit_code == 1 and config.max_regressions > 0:
-        from talon_harness.harness.regressions import ReplayTarget, write_regressions
+    write_check_report(result, base_url=base_url)
+    render(console, result.report, seed=result.seed, seconds=result.seconds, exit_code=result.exit_code,
+           message=result.message, report_dir=result.report_dir, base_url=base_url)
+    return _published(result, base_url)
 
-        written = write_regressions(
-            paths["ndjson"], journal, report_dir / "regressions", creds=config.credentials,
-            target=ReplayTarget(config.replay_faults, config.oracle_rules, config.oracle_exclude,
-                                effects=config.fresh_server or config.oracle_rules is not None),
-            limit=config.max_regressions)
-        _scrub(report_dir / "regressions", config.credentials)
-        if written:
-            console.print(f"regressions: {len(written)} replayable sequence(s) in {report_dir / 'regressions'} "
-                          "(pytest file + curl script each; run with TALON_BASE_URL=<server>)")
-    return CheckResult(exit_code, seed, seconds, report, report_dir, message, written)
+
+def _published(result: CheckResult, base_url: str) -> CheckResult:
+    from talon_harness.harness.summary import check_summary, publish
+
+    publish(*check_summary(result, base_url=base_url))
+    return result
+
+
+def _keep_or_drop_events(paths: dict[str, Path], keep: bool) -> None:
+    """schemathesis' event stream (tens of MB) feeds the progress display and the summary; once read it
+    is removed unless ``keep`` (the report dir then fits a CI artifact)."""
+    if not keep:
+        paths["ndjson"].unlink(missing_ok=True)
 
 
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
@@ -349,11 +390,30 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     seconds = time.monotonic() - started
     message = "interrupted (Ctrl-C): partial results, the run did not finish"
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
-    from talon_harness.harness._check_render import render
+    _keep_or_drop_events(paths, config.keep_events)
+    return _finish(console, CheckResult(130, seed, seconds, report, paths["dir"], message), config.base_url)
 
-    render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
-           report_dir=paths["dir"], base_url=config.base_url)
-    return CheckResult(130, seed, seconds, report, paths["dir"], message)
+
+@contextlib.contextmanager
+def _progress_display(console: Console) -> Iterator[Callable[[LiveCounter, float, float, int], None]]:
+    """A live table on a terminal; elsewhere (CI logs) one plain line every ``PROGRESS_EVERY_S`` seconds."""
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+            yield lambda counter, elapsed, budget, seed: live.update(_progress(counter, elapsed, budget, seed))
+        return
+    last = [-PROGRESS_EVERY_S]
+
+    def line(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> None:
+        phase, counts = counter.poll()
+        if elapsed - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = elapsed
+        cases = sum(c for c, _ in counts.values())
+        failed = sum(f for _, f in counts.values())
+        console.print(f"check {elapsed:5.1f}s / ~{budget:.0f}s  phase={phase or 'starting'}  cases={cases}  "
+                      f"failed={failed}  seed={seed}", markup=False, highlight=False)
+
+    yield line
 
 
 def _progress(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> Table:

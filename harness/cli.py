@@ -89,6 +89,8 @@ def _check_options(func):
         click.option("--oracle-exclude", default=None, help="Comma-separated fields the oracle does not compare."),
         click.option("--report-dir", default=Path("reports/check"), show_default=True,
                      type=click.Path(file_okay=False, path_type=Path)),
+        click.option("--keep-events", is_flag=True,
+                     help="Keep schemathesis' full event stream (events.ndjson, tens of MB) in the report dir."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -96,8 +98,8 @@ def _check_options(func):
 
 
 def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, workers, checks,
-                  exclude_checks, baseline, report_dir, fresh_server=False, oracle=False, oracle_rules=None,
-                  oracle_exclude=None):
+                  exclude_checks, baseline, report_dir, keep_events=False, fresh_server=False, oracle=False,
+                  oracle_rules=None, oracle_exclude=None):
     from talon_harness.harness.check import CheckConfig
 
     defaults = CheckConfig(base_url="")
@@ -112,6 +114,7 @@ def _check_config(*, base_url, api_key, hmac, max_examples, max_time, seed, work
         exclude_checks=tuple(filter(None, (exclude_checks or "").split(","))),
         baseline=baseline,
         report_dir=report_dir,
+        keep_events=keep_events,
         fresh_server=fresh_server,
         oracle=oracle,
         oracle_rules=oracle_rules,
@@ -249,21 +252,25 @@ def _render_replay(section: dict) -> None:
 @_load_options
 def load(**options) -> None:
     """Replay realistic profile-then-session traffic with Locust and gate on SLOs."""
-    from rich.console import Console
-
+    from talon_harness.harness.console import make_console
+    from talon_harness.harness.html_report import write_load_report
     from talon_harness.harness.load_render import render_load_outcome
+    from talon_harness.harness.summary import load_summary, publish
     from talon_harness.loadtests.run import run_load
 
     config = _load_config(**{**options, "base_url": options.get("base_url") or "http://127.0.0.1"})
     with _target(options, "load") as base_url:
         result = run_load(dataclasses.replace(config, base_url=base_url))
     if result.outcome is not None:
-        render_load_outcome(result.outcome, Console())
+        render_load_outcome(result.outcome, make_console())
     for problem in result.problems:  # the outcome's verdict lines above name every SLO breach
         click.secho(f"Error: {problem}" if result.exit_code == 2 else problem, fg="red", err=True)
     replay = _replay_section(result.summary_path) if config.replay is not None else None
     if replay is not None:
         _render_replay(replay)
+    if result.summary_path:
+        write_load_report(result.summary_path.parent, target=base_url)
+        publish(*load_summary(result.summary_path.parent))
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
     elif result.passed:
@@ -329,9 +336,8 @@ def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshol
              report_dir: Path) -> None:
     """Inject each refserver fault, run check (+ probes, + load for performance faults) and plain
     schemathesis against it; exit 1 if the detection rate is below --threshold or the correct server fails."""
-    from rich.console import Console
-
     from talon_harness.harness._selftest_render import render
+    from talon_harness.harness.console import make_console
     from talon_harness.harness.selftest import SelftestConfig, run_selftest
 
     try:
@@ -341,7 +347,7 @@ def selftest(seeds: int, fault_list: str, budget: int, max_time: float, threshol
         config.chosen_faults()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    console = Console()
+    console = make_console()
     result = run_selftest(config, progress=lambda row: console.print(
         f"  {row.tool:13} {row.fault or '(correct)':32} seed={row.seed} detected={row.detected} "
         f"by={','.join(row.by)[:50]} req={row.requests} {row.seconds:.1f}s"))

@@ -169,6 +169,7 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
     with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
         check = run_check(CheckConfig(base_url=server.base_url, max_examples=config.max_examples,
                                       max_time=config.max_time, seed=seed, fresh_server=True, quiet=True,
+                                      keep_events=True,
                                       report_dir=_stop_at_first_failure(folder / ("oracle" if oracle else "check")),
                                       oracle=oracle, replay_faults=(fault,) if fault else (),
                                       max_regressions=1 if oracle else 0))

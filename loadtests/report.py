@@ -1,6 +1,7 @@
 """Our reports, written from a judged :class:`LoadOutcome`: ``summary.json`` (the outcome, plus the
 settings, generator CPU and machine), ``hdr.json`` (the HDR histograms themselves) and ``latency.png``
-(latency percentiles and throughput over time). This module only writes; the judging is in ``gates``.
+(latency percentiles and throughput over time, drawn by ``loadtests.plots``, with ``timeline.json``). This
+module only writes; the judging is in ``gates``.
 
 Locust's own HTML/CSV/JSON reports are written by Locust (``--html``, ``--csv``, ``--json-file``). No
 credential ever reaches these files: the summary holds ``LoadConfig.to_json()``, which has none.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import platform
 from pathlib import Path
@@ -18,9 +18,10 @@ from typing import Any
 
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.plots import write_plots
 from talon_harness.loadtests.recorder import LatencyRecorder
 
-__all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "log", "plot", "read_outcome", "write"]
+__all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "log", "read_outcome", "write"]
 
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "latency.png"
@@ -56,10 +57,6 @@ def write(
     files = [directory / HDR_FILE]
     files[0].write_text(json.dumps(_hdr_dump(recorder)), encoding="utf-8")
     doc = outcome.to_dict()
-    try:
-        files.append(plot(recorder, directory / PLOT_FILE))
-    except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
-        doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
     doc.update(
         settings=json.loads(config.to_json()),
         generator_cpu=cpu,
@@ -69,8 +66,13 @@ def write(
             "platform": platform.platform(),
         },
         histograms={"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
-        files=[p.name for p in files] + [SUMMARY_FILE],
     )
+    try:
+        files += write_plots(recorder, directory / PLOT_FILE, doc, target=config.base_url,
+                             users=config.users if config.rate is None else None)
+    except Exception as exc:  # noqa: BLE001 - a plot must never lose the summary
+        doc["warnings"].append(f"plot failed: {type(exc).__name__}: {exc}")
+    doc["files"] = [p.name for p in files] + [SUMMARY_FILE]
     summary = directory / SUMMARY_FILE
     summary.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
     if config.baseline_update and config.baseline is not None and outcome.completed > 0:
@@ -85,37 +87,6 @@ def write(
 def read_outcome(directory: Path) -> LoadOutcome:
     """The outcome in ``directory/summary.json`` (raises OSError / ValueError / KeyError when unreadable)."""
     return LoadOutcome.from_dict(json.loads((Path(directory) / SUMMARY_FILE).read_text(encoding="utf-8")))
-
-
-def plot(recorder: LatencyRecorder, path: Path) -> Path:
-    """PNG: raw (solid) and corrected (dashed) p50/p95/p99 per window, and requests/failures per second."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = recorder.timeline_rows()
-    t = [r["t"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
-    for p, color in (("p50", "tab:green"), ("p95", "tab:orange"), ("p99", "tab:red")):
-        ax1.plot(t, [r[f"raw_{p}"] for r in rows], color=color, label=f"{p} service time")
-        corrected = [r[f"corrected_{p}"] for r in rows]
-        if any(not math.isnan(v) for v in corrected):
-            ax1.plot(t, corrected, color=color, linestyle="--", label=f"{p} from intended start")
-    ax1.set_ylabel("latency (ms)")
-    ax1.set_yscale("log")
-    ax1.legend(loc="upper left", fontsize="small")
-    ax1.grid(True, which="both", alpha=0.3)
-    ax2.plot(t, [r["rps"] for r in rows], label="requests/s")
-    ax2.plot(t, [r["fail_rps"] for r in rows], color="tab:red", label="failures/s")
-    ax2.set_xlabel(f"time (s, {recorder.window_s:g} s windows)")
-    ax2.set_ylabel("throughput")
-    ax2.legend(loc="upper left", fontsize="small")
-    ax2.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:

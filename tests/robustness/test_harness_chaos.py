@@ -127,10 +127,10 @@ def _interrupt(argv: list[str], after_s: float, report_dir: Path) -> tuple[int |
 
 
 def test_ctrl_c_stops_check_cleanly_with_partial_report_files(tmp_path: Path) -> None:
-    with serve_chaos("garbage") as url:
+    with serve_chaos("error_storm") as url:  # answers JSON, so it passes the wrong-target preflight
         rc, output, seconds = _interrupt(_check_argv(url, tmp_path, max_time=120), 7.0, tmp_path)
     assert rc == 130 and "Traceback" not in output and seconds < 30
-    assert (tmp_path / "events.ndjson").exists()  # what ran so far is on disk
+    assert (tmp_path / "report.html").exists()  # what ran so far is on disk
 
 
 def test_ctrl_c_stops_load_cleanly_with_partial_report(tmp_path: Path) -> None:
