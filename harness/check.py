@@ -7,12 +7,14 @@ renders a summary: cases per phase, a table per operation and per check, and for
 message, a ready-to-run curl command (API key as ``$TALON_API_KEY``) and the seed.
 
 Credentials reach the subprocess through environment variables only (never argv), and every report file
-is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed, 2 the harness could not do
-its job (bad options, unreachable target, schemathesis error, time limit).
+is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed or the target stopped
+answering after it had answered, 2 the harness could not do its job (bad options, unreachable target,
+schemathesis error, time limit, an operation without a single generated case).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shlex
@@ -168,10 +170,38 @@ def _unreachable(base_url: str, timeout: float) -> str | None:
     """None when anything answers HTTP at ``base_url`` (any status), else why not."""
     import httpx
 
+    limit = min(timeout, 5.0)
     try:
-        httpx.get(base_url, timeout=min(timeout, 5.0))
+        httpx.get(base_url, timeout=limit)
+    except httpx.TimeoutException as exc:
+        return f"target {base_url} did not answer: {type(exc).__name__}, timed out after {limit:g} s at request 1"
     except httpx.HTTPError as exc:
         return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _untested_operations(report: Report) -> list[str]:
+    """The contract's operations for which no case was generated (nothing was tested there)."""
+    expected = [f"{method.upper()} {path}" for path, item in load_contract()["paths"].items() for method in item
+                if method in ("get", "put", "post", "patch", "delete")]
+    return [op for op in expected if not report.operations.get(op, {}).get("cases")]
+
+
+def _stopped_answering(ndjson: Path, report: Report, request_timeout: float) -> str | None:
+    """Why schemathesis stopped when the target stopped answering after answering some requests (a
+    network error, e.g. a read timeout, in a ``NonFatalError`` event); None when that is not the case."""
+    if not report.requests or not ndjson.exists():
+        return None
+    for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"NonFatalError"' not in line:
+            continue
+        error = json.loads(line)["NonFatalError"]
+        kind = str(error.get("value", {}).get("type", ""))
+        if "Timeout" in kind or "Connection" in kind:
+            how = f"timed out after {request_timeout:g} s" if "Timeout" in kind else "dropped the connection"
+            return (f"the target stopped answering: {kind}, {how} at request {report.requests + 1} "
+                    f"({error.get('label', '?')}, {error.get('phase', '?')} phase; "
+                    f"{report.requests} requests were answered before)")
     return None
 
 
@@ -267,9 +297,13 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         message = message or "schemathesis could not run: " + " | ".join(tail)
         exit_code = 2
     elif returncode == 1 and not report.failures and report.summary.get("errors"):
-        exit_code = 2
-        message = "schemathesis could not test the target: " + "; ".join(
+        stopped = _stopped_answering(paths["ndjson"], report, config.request_timeout)
+        exit_code = 1 if stopped else 2  # a target that answered, then hung, failed; anything else: we did
+        message = stopped or "schemathesis could not test the target: " + "; ".join(
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
+    elif returncode == 0 and (untested := _untested_operations(report)):
+        exit_code = 2  # no PASS without evidence
+        message = f"no case was generated for {', '.join(untested)}: nothing was tested there"
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
     from talon_harness.harness._check_render import render

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from talon_harness.harness.target import target
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.gates import SloSet
 from talon_harness.loadtests.run import run_load
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["run_pipeline"]
 
@@ -21,23 +23,33 @@ CHECK_MAX_TIME_S = 60.0
 LOAD_RATE = 20.0  # journeys per second (open workload), about 60 requests per second
 
 
-def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, console: Console | None = None) -> int:
-    """Run ``check`` (short budget) then ``load`` against one embedded reference server.
+def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, base_url: str | None = None,
+                 credentials: Credentials | None = None, allow_remote: bool = False, max_rate: float | None = None,
+                 console: Console | None = None) -> int:
+    """Run ``check`` (short budget) then ``load`` against ``base_url`` (default: one embedded reference
+    server started with ``credentials``); both send ``credentials``.
 
-    Returns the process exit code: 0 when the check found nothing and every SLO held, else 1.
-    Reports go to ``report_dir/check`` and ``report_dir/load``.
+    Returns the process exit code: 0 when the check found nothing and every SLO held; 2 when the check
+    could not run (the load step is skipped then); 130 when interrupted; else 1. Reports go to
+    ``report_dir/check`` and ``report_dir/load``. Raises ValueError on an invalid load configuration
+    (e.g. a non-loopback ``base_url`` without ``allow_remote``) before any traffic is sent.
     """
     console = console or Console()
-    with target(None) as base_url:
+    load_config = LoadConfig(
+        base_url=base_url or "http://127.0.0.1", users=None, rate=LOAD_RATE, arrival="poisson", duration_s=duration,
+        shape=None, workers=0, slo=SloSet.default(), report_dir=report_dir / "load", max_rate=max_rate,
+        credentials=credentials, validate_share=0.05, journey_weights=None, seed=seed, allow_remote=allow_remote,
+    )
+    with target(base_url, api_key=credentials.api_key if credentials else None,
+                hmac_key=credentials.hmac_key if credentials else None,
+                application_id=(credentials.hmac_application_id if credentials else None) or 1) as url:
         checked = run_check(CheckConfig(
-            base_url=base_url, max_examples=CHECK_MAX_EXAMPLES, max_time=CHECK_MAX_TIME_S, seed=seed,
-            report_dir=report_dir / "check", fresh_server=True,
-        ))
-        loaded = run_load(LoadConfig(
-            base_url=base_url, users=None, rate=LOAD_RATE, arrival="poisson", duration_s=duration, shape=None,
-            workers=0, slo=SloSet.default(), report_dir=report_dir / "load", max_rate=None, credentials=None,
-            validate_share=0.05, journey_weights=None, seed=seed,
-        ))
+            base_url=url, credentials=credentials, max_examples=CHECK_MAX_EXAMPLES, max_time=CHECK_MAX_TIME_S,
+            seed=seed, report_dir=report_dir / "check", fresh_server=not base_url,
+        ), console=console)
+        if checked.exit_code in (2, 130):
+            return checked.exit_code
+        loaded = run_load(dataclasses.replace(load_config, base_url=url))
     if loaded.summary:
         render_load_summary(loaded.summary, console)
     table = Table(title="talon-harness run")
@@ -47,4 +59,6 @@ def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, con
     table.add_row("check", "[green]pass[/]" if checked.exit_code == 0 else "[red]fail[/]", str(report_dir / "check"))
     table.add_row("load", "[green]pass[/]" if loaded.passed else "[red]fail[/]", str(report_dir / "load"))
     console.print(table)
+    if loaded.interrupted:
+        return 130
     return 0 if checked.exit_code == 0 and loaded.passed else 1
