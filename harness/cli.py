@@ -322,19 +322,22 @@ def load(**options: Any) -> None:
 @TARGET_OPTIONS
 @ALLOW_REMOTE
 @MAX_RATE
+@click.option("--max-time", default=60.0, show_default=True, type=Duration(1, DAY_S),
+              help="Upper bound for the check step (90, 2m...).")
 @click.option("--duration", default=20.0, show_default=True, type=Duration(1, DAY_S),
               help="How long the load step runs (90, 90s, 2m, 1h30m).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @_report_dir("reports")
 def run(base_url: str | None, api_key: str | None, hmac: tuple[int, str] | None, allow_remote: bool,
-        max_rate: float | None, duration: float, seed: int, report_dir: Path) -> None:
+        max_rate: float | None, max_time: float, duration: float, seed: int, report_dir: Path) -> None:
     """The main job: a short `check`, then a `load`, against --base-url or the embedded reference server."""
     from talon_harness.harness.pipeline import run_pipeline
     from talon_harness.harness.target import TargetError
 
     _refuse_remote_load(base_url, allow_remote)
     try:
-        code = _config(run_pipeline, report_dir=report_dir, duration=duration, seed=seed, base_url=base_url,
+        code = _config(run_pipeline, report_dir=report_dir, check_time=max_time, duration=duration, seed=seed,
+                       base_url=base_url,
                        credentials=_credentials(api_key, hmac), allow_remote=allow_remote, max_rate=max_rate)
     except TargetError as exc:
         raise HarnessError(str(exc)) from exc

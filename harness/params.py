@@ -2,7 +2,7 @@
 when the command line is parsed, before any server starts.
 
 A bad value fails with click's one-line ``Invalid value for '--option': ...`` message naming what is
-accepted; secrets (``Secret``, ``HmacCredentials``, ``HmacKey``) are never echoed in it. File types
+accepted; secrets (``Secret``, ``HmacCredentials``) are never echoed in it. File types
 read and validate the file's content (missing, empty and malformed files are rejected alike).
 """
 
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import click
 
 __all__ = [
-    "BaselineFile", "Duration", "HmacCredentials", "HmacKey", "Host", "Names", "RulesFile", "Secret",
+    "BaselineFile", "ContentFile", "Duration", "HmacCredentials", "Host", "Names", "RulesFile", "Secret",
     "SloFile", "SqliteFile", "Url", "parse_duration",
 ]
 
@@ -99,17 +99,6 @@ def _hmac_key_ok(key: str) -> bool:
     return len(key) == 16 and all(c in string.hexdigits for c in key)
 
 
-class HmacKey(click.ParamType):
-    """A v1 application key: exactly 16 hex digits; never shown in an error message."""
-
-    name = "key"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if not _hmac_key_ok(str(value)):
-            self.fail("expected exactly 16 hex digits (value not shown)", param, ctx)
-        return str(value)
-
-
 class HmacCredentials(click.ParamType):
     """``APP_ID:KEY`` (a positive application id, a 16-hex-digit key) -> ``(app_id, key)``; never shown."""
 
@@ -160,7 +149,7 @@ class Host(click.ParamType):
         return text
 
 
-class _ContentFile(click.ParamType):
+class ContentFile(click.ParamType):
     """An existing, non-empty file whose content ``load`` turns into the option's value."""
 
     what = "file"
@@ -185,7 +174,7 @@ class _ContentFile(click.ParamType):
         raise NotImplementedError
 
 
-class RulesFile(_ContentFile):
+class RulesFile(ContentFile):
     """A coupon/referral rule set (JSON) -> `refserver.RuleSet`."""
 
     name = "rules.json"
@@ -197,7 +186,7 @@ class RulesFile(_ContentFile):
         return RuleSet.from_file(path)
 
 
-class SloFile(_ContentFile):
+class SloFile(ContentFile):
     """SLO gates (TOML, JSON or YAML) -> `loadtests.gates.SloSet`."""
 
     name = "slo.toml"
@@ -209,7 +198,7 @@ class SloFile(_ContentFile):
         return SloSet.from_file(path)
 
 
-class BaselineFile(_ContentFile):
+class BaselineFile(ContentFile):
     """A schemathesis baseline (known failures, JSON, as ``st run --baseline-update`` writes it) -> its path."""
 
     name = "baseline.json"

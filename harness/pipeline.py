@@ -23,11 +23,12 @@ CHECK_MAX_TIME_S = 60.0
 LOAD_RATE = 20.0  # journeys per second (open workload), about 60 requests per second
 
 
-def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, base_url: str | None = None,
-                 credentials: Credentials | None = None, allow_remote: bool = False, max_rate: float | None = None,
-                 console: Console | None = None) -> int:
-    """Run ``check`` (short budget) then ``load`` against ``base_url`` (default: one embedded reference
-    server started with ``credentials``); both send ``credentials``.
+def run_pipeline(*, report_dir: Path, check_time: float = CHECK_MAX_TIME_S, duration: float = 20.0, seed: int = 0,
+                 base_url: str | None = None, credentials: Credentials | None = None, allow_remote: bool = False,
+                 max_rate: float | None = None, console: Console | None = None) -> int:
+    """Run ``check`` (short budget, at most ``check_time`` seconds), then ``load`` for ``duration`` seconds
+    (capped at ``max_rate`` requests/s), against ``base_url`` or else one embedded reference server
+    started with ``credentials``; both steps send ``credentials``.
 
     Returns the process exit code: 0 when the check found nothing and every SLO held; 2 when the check
     could not run (the load step is skipped then); 130 when interrupted; else 1. Reports go to
@@ -44,7 +45,7 @@ def run_pipeline(*, report_dir: Path, duration: float = 20.0, seed: int = 0, bas
                 hmac_key=credentials.hmac_key if credentials else None,
                 application_id=(credentials.hmac_application_id if credentials else None) or 1) as url:
         checked = run_check(CheckConfig(
-            base_url=url, credentials=credentials, max_examples=CHECK_MAX_EXAMPLES, max_time=CHECK_MAX_TIME_S,
+            base_url=url, credentials=credentials, max_examples=CHECK_MAX_EXAMPLES, max_time=check_time,
             seed=seed, report_dir=report_dir / "check", fresh_server=not base_url,
         ), console=console)
         if checked.exit_code in (2, 130):
