@@ -167,12 +167,14 @@ def _validate(config: CheckConfig) -> str | None:
 
 
 def _unreachable(base_url: str, timeout: float) -> str | None:
-    """None when anything answers HTTP at ``base_url`` (any status), else why not."""
+    """None when anything answers HTTP at ``base_url`` (a status line, any status; the body is not read),
+    else why not."""
     import httpx
 
     limit = min(timeout, 5.0)
     try:
-        httpx.get(base_url, timeout=limit)
+        with httpx.stream("GET", base_url, timeout=limit):
+            pass
     except httpx.TimeoutException as exc:
         return f"target {base_url} did not answer: {type(exc).__name__}, timed out after {limit:g} s at request 1"
     except httpx.HTTPError as exc:
