@@ -186,24 +186,34 @@ def _untested_operations(report: Report) -> list[str]:
     """The contract's operations for which no case was generated (nothing was tested there)."""
     expected = [f"{method.upper()} {path}" for path, item in load_contract()["paths"].items() for method in item
                 if method in ("get", "put", "post", "patch", "delete")]
-    return [op for op in expected if not report.operations.get(op, {}).get("cases")]
+    return [op for op in expected if op not in report.operations or not report.operations[op]["cases"]]
 
 
-def _stopped_answering(ndjson: Path, report: Report, request_timeout: float) -> str | None:
-    """Why schemathesis stopped when the target stopped answering after answering some requests (a
-    network error, e.g. a read timeout, in a ``NonFatalError`` event); None when that is not the case."""
-    if not report.requests or not ndjson.exists():
+#: the requests exceptions schemathesis reports (``NonFatalError``) when the target did not answer fully
+_NETWORK_ERRORS = ("ReadTimeout", "ConnectTimeout", "Timeout", "ConnectionError", "ChunkedEncodingError")
+
+
+def _network_failure(ndjson: Path, report: Report, request_timeout: float) -> tuple[int, str] | None:
+    """(exit code, reason) when schemathesis stopped because the target did not answer a request fully;
+    None otherwise. After answered requests the target failed (1); with none answered nothing could
+    be tested (2)."""
+    if not ndjson.exists():
         return None
     for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
         if '"NonFatalError"' not in line:
             continue
         error = json.loads(line)["NonFatalError"]
-        kind = str(error.get("value", {}).get("type", ""))
-        if "Timeout" in kind or "Connection" in kind:
-            how = f"timed out after {request_timeout:g} s" if "Timeout" in kind else "dropped the connection"
-            return (f"the target stopped answering: {kind}, {how} at request {report.requests + 1} "
-                    f"({error.get('label', '?')}, {error.get('phase', '?')} phase; "
-                    f"{report.requests} requests were answered before)")
+        value = error.get("value", {})
+        kind = str(value.get("type", ""))
+        if kind not in _NETWORK_ERRORS:
+            continue
+        how = (f"timed out after {request_timeout:g} s" if "Timeout" in kind
+               else f"broke the response ({' '.join(str(value.get('message', '')).split())[:120]})")
+        where = f"at request {report.requests + 1} ({error.get('label', '?')}, {error.get('phase', '?')} phase)"
+        if report.requests:
+            return 1, (f"the target stopped answering: {kind}, {how} {where}; "
+                       f"{report.requests} requests were answered before")
+        return 2, f"the target answered no request: {kind}, {how} {where}"
     return None
 
 
@@ -299,10 +309,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         message = message or "schemathesis could not run: " + " | ".join(tail)
         exit_code = 2
     elif returncode == 1 and not report.failures and report.summary.get("errors"):
-        stopped = _stopped_answering(paths["ndjson"], report, config.request_timeout)
-        exit_code = 1 if stopped else 2  # a target that answered, then hung, failed; anything else: we did
-        message = stopped or "schemathesis could not test the target: " + "; ".join(
-            sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
+        exit_code, message = _network_failure(paths["ndjson"], report, config.request_timeout) or (
+            2, "schemathesis could not test the target: " + "; ".join(
+                sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]})))
     elif returncode == 0 and (untested := _untested_operations(report)):
         exit_code = 2  # no PASS without evidence
         message = f"no case was generated for {', '.join(untested)}: nothing was tested there"
