@@ -57,7 +57,7 @@ _ERRORS_ONLY = r"BREACH overall\.error_ratio: observed 1 \(limit <= 0\.001\)"
 LOAD_VERDICTS: dict[str, tuple[int, str]] = {
     "stall": (2, "no request completed"),
     "stall_midway": (1, r"BREACH overall\.error_ratio"),
-    **dict.fromkeys(("reset", "garbage", "truncated", "gigantic", "wrong_content_type", "error_storm"),
+    **dict.fromkeys(("reset", "garbage", "truncated", "gigantic", "wrong_content_type", "error_storm", "mixed"),
                     (1, _ERRORS_ONLY)),
 }
 LOAD_GAPS = {
