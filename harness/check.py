@@ -7,13 +7,15 @@ renders a summary: cases per phase, a table per operation and per check, and for
 message, a ready-to-run curl command (API key as ``$TALON_API_KEY``) and the seed.
 
 Credentials reach the subprocess through environment variables only (never argv), and every report file
-is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed, 2 the harness could not do
-its job (bad options, unreachable target, schemathesis error, time limit).
+is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed or the target stopped
+answering after it had answered, 2 the harness could not do its job (bad options, unreachable target,
+schemathesis error, time limit, an operation without a single generated case).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shlex
@@ -31,7 +33,7 @@ from rich.table import Table
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import matches_reference
-from talon_harness.contracts.spec import CONTRACT_FILE
+from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
@@ -204,13 +206,53 @@ def _oracle_server(config: CheckConfig) -> Iterator[str | None]:
 
 
 def _unreachable(base_url: str, timeout: float) -> str | None:
-    """None when anything answers HTTP at ``base_url`` (any status), else why not."""
+    """None when anything answers HTTP at ``base_url`` (a status line, any status; the body is not read),
+    else why not."""
     import httpx
 
+    limit = min(timeout, 5.0)
     try:
-        httpx.get(base_url, timeout=min(timeout, 5.0))
+        with httpx.stream("GET", base_url, timeout=limit):
+            pass
+    except httpx.TimeoutException as exc:
+        return f"target {base_url} did not answer: {type(exc).__name__}, timed out after {limit:g} s at request 1"
     except httpx.HTTPError as exc:
         return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _untested_operations(report: Report) -> list[str]:
+    """The contract's operations for which no case was generated (nothing was tested there)."""
+    expected = [f"{method.upper()} {path}" for path, item in load_contract()["paths"].items() for method in item
+                if method in ("get", "put", "post", "patch", "delete")]
+    return [op for op in expected if op not in report.operations or not report.operations[op]["cases"]]
+
+
+#: the requests exceptions schemathesis reports (``NonFatalError``) when the target did not answer fully
+_NETWORK_ERRORS = ("ReadTimeout", "ConnectTimeout", "Timeout", "ConnectionError", "ChunkedEncodingError")
+
+
+def _network_failure(ndjson: Path, report: Report, request_timeout: float) -> tuple[int, str] | None:
+    """(exit code, reason) when schemathesis stopped because the target did not answer a request fully;
+    None otherwise. After answered requests the target failed (1); with none answered nothing could
+    be tested (2)."""
+    if not ndjson.exists():
+        return None
+    for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"NonFatalError"' not in line:
+            continue
+        error = json.loads(line)["NonFatalError"]
+        value = error.get("value", {})
+        kind = str(value.get("type", ""))
+        if kind not in _NETWORK_ERRORS:
+            continue
+        how = (f"timed out after {request_timeout:g} s" if "Timeout" in kind
+               else f"broke the response ({' '.join(str(value.get('message', '')).split())[:120]})")
+        where = f"at request {report.requests + 1} ({error.get('label', '?')}, {error.get('phase', '?')} phase)"
+        if report.requests:
+            return 1, (f"the target stopped answering: {kind}, {how} {where}; "
+                       f"{report.requests} requests were answered before")
+        return 2, f"the target answered no request: {kind}, {how} {where}"
     return None
 
 
@@ -292,8 +334,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             oracle_url = stack.enter_context(_oracle_server(config))
         except (ServerStartError, OSError) as exc:  # the harness cannot do its job
             problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
-            console.print(f"[red]error:[/red] {problem}")
-            return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem)
+            console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+            return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem),
+                              config.base_url)
         log = stack.enter_context(log_path.open("wb"))
         process = subprocess.Popen(_argv(config, seed, paths), env=_env(config, seed, journal, oracle_url),
                                    cwd=report_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -317,9 +360,12 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         message = message or "schemathesis could not run: " + " | ".join(tail)
         exit_code = 2
     elif returncode == 1 and not report.failures and report.summary.get("errors"):
-        exit_code = 2
-        message = "schemathesis could not test the target: " + "; ".join(
-            sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
+        exit_code, message = _network_failure(paths["ndjson"], report, config.request_timeout) or (
+            2, "schemathesis could not test the target: " + "; ".join(
+                sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]})))
+    elif returncode == 0 and (untested := _untested_operations(report)):
+        exit_code = 2  # no PASS without evidence
+        message = f"no case was generated for {', '.join(untested)}: nothing was tested there"
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
     written = _regressions(config, exit_code, paths, journal, console)

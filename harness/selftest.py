@@ -10,7 +10,8 @@ example database, its own empty cwd). Both stop at the first failure (``max-fail
 
 Guarantees: no state is shared between runs (fresh server database, report folder and cwd; the
 example database is off). `SelftestResult.passed` is False when our detection rate is below
-``threshold`` or any tool fails on the correct server.
+``threshold`` or any tool fails on the correct server; a correct-server run of ours that could not
+complete is a harness error (`SelftestResult.exit_code` 2), never "clean".
 """
 
 from __future__ import annotations
@@ -84,10 +85,14 @@ class Detection:
     regression: str = ""  # the pytest file emitted for the first failure (oracle column)
     regression_fails_on_fault: bool | None = None
     regression_passes_on_correct: bool | None = None
+    completed: bool = True  # False: the tool could not run to its verdict (check exit 2); see ``note``
 
 
 @dataclass(frozen=True)
 class SelftestResult:
+    """``harness_errors``: runs on the correct server that did not complete; then nothing is known about
+    false positives, so the selftest did not do its job (`exit_code` 2), whatever the detection rate."""
+
     rows: tuple[Detection, ...]
     detection_rate: float
     baseline_rate: float | None
@@ -95,6 +100,12 @@ class SelftestResult:
     passed: bool
     json_path: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    harness_errors: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a correct-server run did not complete, else 0 passed, 1 failed."""
+        return 2 if self.harness_errors else 0 if self.passed else 1
 
 
 def first_failure(ndjson: Path) -> tuple[int | None, float | None, tuple[str, ...], int]:
@@ -176,7 +187,8 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
         requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
         if check.exit_code == 2:
             return Detection(tool, fault, seed, False, (), None, None,
-                             time.monotonic() - started, f"check could not run: {check.message[:200]}")
+                             time.monotonic() - started, f"check could not run: {check.message[:200]}",
+                             completed=False)
         if failed or check.failures:
             by = failed or tuple(sorted({f.check for f in check.report.failures})) if check.report else ()
             verdicts: tuple[bool | None, bool | None] = (None, None)
@@ -284,17 +296,19 @@ def run_selftest(config: SelftestConfig, *, progress: Any = None) -> SelftestRes
                     excluded[seed] = rows[-1].by
                 if progress:
                     progress(rows[-1])
-    clean = not any(r.detected for r in rows if r.fault == CORRECT and r.tool in ("talon-harness", ORACLE_TOOL))
+    ours_correct = [r for r in rows if r.fault == CORRECT and r.tool in ("talon-harness", ORACLE_TOOL)]
+    errors = tuple(f"{r.tool} seed {r.seed}: {r.note}" for r in ours_correct if not r.completed)
+    clean = not errors and not any(r.detected for r in ours_correct)
     rate = _rate(rows, "talon-harness") or 0.0
     summary = summarise(rows)
     json_path = report_dir / "selftest.json"
     payload = {"config": {**asdict(config), "report_dir": str(config.report_dir)},
                "detection_rate": rate, "baseline_rate": _rate(rows, "schemathesis"),
                "oracle_rate": _rate(rows, ORACLE_TOOL),
-               "correct_server_clean": clean, "per_class": summary,
+               "correct_server_clean": clean, "harness_errors": list(errors), "per_class": summary,
                "baseline_false_positive_checks": {str(k): v for k, v in excluded.items()},
                "faults": {name: asdict(FAULTS[name]) for name in faults},
                "rows": [asdict(r) for r in rows]}
     json_path.write_text(json.dumps(payload, indent=2))
     return SelftestResult(tuple(rows), rate, _rate(rows, "schemathesis"), clean,
-                          clean and rate >= config.threshold, json_path, summary)
+                          clean and rate >= config.threshold, json_path, summary, errors)

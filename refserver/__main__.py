@@ -1,17 +1,31 @@
-"""`python -m talon_harness.refserver`: command-line entry to `serve` (the harness CLI calls `serve` the same way)."""
+"""`python -m talon_harness.refserver`: the process entry `ServerProcess` starts (people use `talon-harness
+serve`, which reads the CLI's TALON_API_KEY / TALON_HMAC).
+
+This hop takes keys from REFSERVER_API_KEY / REFSERVER_HMAC_KEY (set by `ServerProcess`, never on the
+command line), so a TALON_* variable in a user's shell never changes an embedded server. A bad argument
+is one line ``Error: ...`` and exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print("Error: " + " ".join(message.split()), file=sys.stderr)
+        sys.exit(2)
 
 from .config import RuleSet, ServerConfig
 from .server import serve
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m talon_harness.refserver", description="Talon.One v1 reference server")
+    p = _Parser(prog="python -m talon_harness.refserver", description="Talon.One v1 reference server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (see --port-file)")
     p.add_argument("--db", default=None, help="SQLite file (default: fresh temporary file)")

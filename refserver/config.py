@@ -134,6 +134,9 @@ class ServerConfig:
             raise ValueError("hmac_key must be exactly 16 hex digits")
         if self.api_key is not None and not self.api_key:
             raise ValueError("api_key must not be empty")
+        if self.application_id < 1 or self.account_id < 1:
+            raise ValueError(f"application_id and account_id must be >= 1, got {self.application_id}, "
+                             f"{self.account_id}")
         if self.max_body_bytes < 0:
             raise ValueError(f"max_body_bytes must be >= 0, got {self.max_body_bytes}")
         object.__setattr__(self, "faults", check_fault_names(self.faults))  # ValueError lists valid names

@@ -10,6 +10,8 @@ Run it with :func:`serve_chaos` (uvicorn in a daemon thread on 127.0.0.1, a free
 - ``wrong_content_type``: 200 with a valid document labelled ``text/html``.
 - ``error_storm``: 503 to everything.
 - ``mixed``: cycles through all of the above (except ``stall``) request by request.
+- ``stall_midway``: the reference server answers the first ``answer_first`` requests correctly, then
+  every later request stalls like ``stall`` (a target that hangs in the middle of a run).
 """
 
 from __future__ import annotations
@@ -17,15 +19,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import orjson
 import uvicorn
 
-MODES = ("stall", "reset", "garbage", "truncated", "gigantic", "wrong_content_type", "error_storm", "mixed")
+MODES = ("stall", "reset", "garbage", "truncated", "gigantic", "wrong_content_type", "error_storm", "mixed",
+         "stall_midway")
+#: modes that answer some requests like a correct server (``mixed`` cycles; ``stall_midway`` proxies)
+_NOT_CYCLED = ("stall", "mixed", "stall_midway")
 
 _STATE = orjson.dumps({
     "session": None,
@@ -37,11 +44,13 @@ _STATE = orjson.dumps({
 })
 
 
-def create_chaos_app(mode: str, *, stall_s: float = 60.0):
-    """An ASGI app that answers every request in the way ``mode`` names."""
+def create_chaos_app(mode: str, *, stall_s: float = 60.0, correct=None, answer_first: int = 0):
+    """An ASGI app that answers every request in the way ``mode`` names; ``stall_midway`` passes the first
+    ``answer_first`` requests to the ASGI app ``correct``."""
     if mode not in MODES:
         raise ValueError(f"unknown chaos mode {mode!r}; expected one of {MODES}")
-    cycle = itertools.cycle([m for m in MODES if m not in ("stall", "mixed")])
+    cycle = itertools.cycle([m for m in MODES if m not in _NOT_CYCLED])
+    seen = itertools.count(1)
 
     async def app(scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -49,9 +58,16 @@ def create_chaos_app(mode: str, *, stall_s: float = 60.0):
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
+        if mode == "stall_midway":
+            if next(seen) <= answer_first:
+                await correct(scope, receive, send)
+                return
+            mode_now = "stall"
+        else:
+            mode_now = mode
         while (await receive()).get("more_body"):
             pass
-        current = next(cycle) if mode == "mixed" else mode
+        current = next(cycle) if mode_now == "mixed" else mode_now
         await _answer(current, send, stall_s)
 
     return app
@@ -85,13 +101,23 @@ async def _answer(mode: str, send, stall_s: float) -> None:
 
 
 @contextmanager
-def serve_chaos(mode: str, *, stall_s: float = 60.0) -> Iterator[str]:
+def serve_chaos(mode: str, *, stall_s: float = 60.0, answer_first: int = 0) -> Iterator[str]:
     """Serve a chaos app on 127.0.0.1 in a daemon thread; yield its base URL; stop it on exit."""
+    with ExitStack() as stack:
+        correct = None
+        if mode == "stall_midway":
+            from talon_harness.refserver import ServerConfig, Store, create_app
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
+            correct = create_app(stack.enter_context(Store(folder / "db.sqlite")), ServerConfig())
+        yield from _serve(create_chaos_app(mode, stall_s=stall_s, correct=correct, answer_first=answer_first))
+
+
+def _serve(app) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_chaos_app(mode, stall_s=stall_s), log_level="critical", lifespan="on",
-                            timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, log_level="critical", lifespan="on", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

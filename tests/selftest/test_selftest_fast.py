@@ -1,13 +1,29 @@
-"""CI subset of `talon-harness selftest`: a handful of faults, one seed, short budget."""
+"""CI subset of `talon-harness selftest`: one fault of every class of the catalogue (and two more), one
+seed, short budget, against the correct server too; and the verdict when the correct server's run
+cannot complete."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from click.testing import CliRunner
+
+from talon_harness.harness import selftest
+from talon_harness.harness.check import CheckResult
+from talon_harness.harness.cli import main
 from talon_harness.harness.selftest import CORRECT, SelftestConfig, first_failure, run_selftest
+from talon_harness.refserver.faults import FAULT_CLASSES, FAULTS
 
-FAST_FAULTS = ("event_id_as_string", "crash_on_empty_cart", "created_status_201", "ack_before_commit")
+#: the quickest-detected fault of each class (bench/results/selftest.json), plus two more contract faults
+FAST_FAULTS = ("event_id_as_string", "quantity_zero_accepted", "crash_on_empty_cart", "event_id_reused",
+               "ack_before_commit", "lost_update_on_close", "intermittent_503", "created_status_201")
+
+
+def test_ci_subset_covers_every_fault_class() -> None:
+    assert {FAULTS[name].fault_class for name in FAST_FAULTS} == set(FAULT_CLASSES)
 
 
 def test_selftest_detects_ci_subset_and_correct_server_is_clean(tmp_path: Path) -> None:
@@ -22,6 +38,34 @@ def test_selftest_detects_ci_subset_and_correct_server_is_clean(tmp_path: Path) 
     by = {r.fault: r.by for r in result.rows}
     assert "response_schema_conformance" in by["event_id_as_string"]
     assert by["ack_before_commit"] == ("acknowledged_write_durable",)
+    assert by["lost_update_on_close"] == ("concurrent_closes_all_counted",)
+    assert result.exit_code == 0 and not result.harness_errors
+
+
+@pytest.fixture
+def check_cannot_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`run_check` as it returns when schemathesis could not run (exit 2, no report)."""
+    def cannot_run(config: Any, **_: Any) -> CheckResult:
+        return CheckResult(2, 0, 0.1, None, tmp_path, "schemathesis could not run: boom")
+
+    monkeypatch.setattr(selftest, "run_check", cannot_run)
+
+
+@pytest.mark.usefixtures("check_cannot_run")
+def test_correct_server_run_that_did_not_complete_is_a_harness_error(tmp_path: Path) -> None:
+    result = run_selftest(SelftestConfig(faults=("event_id_as_string",), baseline=False, report_dir=tmp_path))
+    assert not result.correct_server_clean and not result.passed
+    assert result.exit_code == 2
+    assert result.harness_errors == ("seed 0: check could not run: schemathesis could not run: boom",)
+    assert json.loads(result.json_path.read_text())["harness_errors"] == list(result.harness_errors)
+
+
+@pytest.mark.usefixtures("check_cannot_run")
+def test_selftest_command_exits_2_when_the_correct_server_run_did_not_complete(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["selftest", "--faults", "event_id_as_string", "--no-baseline",
+                                       "--report-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "the correct server's run did not complete" in result.output and "ERROR" in result.output
 
 
 def test_first_failure_counts_requests_in_time_order(tmp_path: Path) -> None:
