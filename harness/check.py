@@ -1,6 +1,7 @@
 """`talon-harness check`: schemathesis' own engine (``st run`` in a subprocess) plus our domain checks.
 
-``run_check(config)`` runs all four phases in positive and negative mode with every built-in check and the
+``run_check(config)`` first runs the witness phase in-process (``contracts.witness``: a fixed sequence for
+every decision of every domain rule, judged by the same checks), then all four schemathesis phases in positive and negative mode with every built-in check and the
 domain checks of ``contracts.checks`` (loaded through ``SCHEMATHESIS_HOOKS=contracts.hooks``), shows live
 progress, bounds the run in time, writes JUnit/JSON/HTML/NDJSON reports into ``config.report_dir`` and
 renders a summary: cases per phase, a table per operation and per check, and for every failure its
@@ -29,6 +30,7 @@ from rich.table import Table
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
+from talon_harness.contracts.witness import WitnessResult, run_witnesses
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.strategies.wire import Credentials, auth_headers, redact
 
@@ -80,6 +82,8 @@ class CheckConfig:
     request_timeout: float = 10.0
     quiet: bool = False
     extra_env: tuple[tuple[str, str], ...] = field(default=())
+    witness: bool = True
+    stop_after_witness_failure: bool = False  # selftest: time to detection, not a full report
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,11 @@ class CheckResult:
     report: Report | None
     report_dir: Path
     message: str = ""
+    witness: WitnessResult | None = None
 
     @property
     def failures(self) -> int:
-        return len(self.report.failures) if self.report else 0
+        return (len(self.report.failures) if self.report else 0) + (len(self.witness.failures) if self.witness else 0)
 
 
 def generation_contract(path: Path) -> Path:
@@ -233,6 +238,26 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         return CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    from talon_harness.harness._check_render import render
+
+    witness = None
+    if config.witness:
+        if not config.quiet:
+            console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
+        try:
+            witness = run_witnesses(config.base_url, credentials=config.credentials,
+                                    timeout=config.request_timeout,
+                                    stop_at_first_failure=config.stop_after_witness_failure)
+        except KeyboardInterrupt:
+            why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
+            console.print(f"[red]{why}[/red]")
+            return CheckResult(130, seed, time.monotonic() - started, None, report_dir, why)
+        if witness.error or (witness.failures and config.stop_after_witness_failure):
+            code, why = (2, f"witness phase could not test the target: {witness.error}") if witness.error else (1, "")
+            render(console, None, seed=seed, seconds=time.monotonic() - started, exit_code=code, message=why,
+                   report_dir=report_dir, base_url=config.base_url, witness=witness, creds=config.credentials,
+                   curl=curl_for)
+            return CheckResult(code, seed, time.monotonic() - started, None, report_dir, why, witness)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / "events.ndjson", "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
@@ -257,7 +282,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                         message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
                     time.sleep(0.25)
         except KeyboardInterrupt:
-            return _interrupted(config, process, seed, started, paths, console)
+            return _interrupted(config, process, seed, started, paths, console, witness)
         returncode = process.wait()
     _scrub(report_dir, config.credentials)
     seconds = time.monotonic() - started
@@ -272,15 +297,15 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
-    from talon_harness.harness._check_render import render
-
+    if exit_code == 0 and witness is not None and witness.failures:
+        exit_code = 1  # witness failures are not subject to the schemathesis baseline
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
-           report_dir=report_dir, base_url=config.base_url)
-    return CheckResult(exit_code, seed, seconds, report, report_dir, message)
+           report_dir=report_dir, base_url=config.base_url, witness=witness, creds=config.credentials, curl=curl_for)
+    return CheckResult(exit_code, seed, seconds, report, report_dir, message, witness)
 
 
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
-                 paths: dict[str, Path], console: Console) -> CheckResult:
+                 paths: dict[str, Path], console: Console, witness: WitnessResult | None) -> CheckResult:
     """Ctrl-C: stop schemathesis (it got the SIGINT too; give it a moment to flush its event stream), then
     summarise what ran so far. Exit code 130; a second Ctrl-C only skips the wait."""
     try:
@@ -297,8 +322,9 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     from talon_harness.harness._check_render import render
 
     render(console, report, seed=seed, seconds=seconds, exit_code=130, message=message,
-           report_dir=paths["dir"], base_url=config.base_url)
-    return CheckResult(130, seed, seconds, report, paths["dir"], message)
+           report_dir=paths["dir"], base_url=config.base_url, witness=witness, creds=config.credentials,
+           curl=curl_for)
+    return CheckResult(130, seed, seconds, report, paths["dir"], message, witness)
 
 
 def _progress(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> Table:
