@@ -44,7 +44,7 @@ from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_put
 
 __all__ = [
-    "DEFAULT_JUDGES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
+    "DEFAULT_JUDGES", "JUDGE_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
     "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "run_witnesses", "server_errors",
 ]
 
@@ -214,6 +214,7 @@ RULE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "attributes_merge": {
         "D4 profile attributes merge key by key, null keeps": ("profile_merge",),
         "D4 a session call leaves its profile's attributes alone": ("close_then_cancel",),
+        "D4/D13 edge strings as attribute keys and values are stored as sent": ("edge_bodies",),
     },
     "failed_request_changes_nothing": {
         "D1 a rejected change leaves the session as it was": ("rejected_change", "illegal_transitions"),
@@ -251,6 +252,18 @@ RULE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "invalid_body_rejected": {
         "D1/D3/D13 every strategies.invalid rule is refused at its pointer": ("invalid_bodies",),
         "D1 validation comes before the state rules": ("rejected_change",),
+    },
+})
+
+#: The same for the built-in checks the extra judges stand in for (named like schemathesis' checks).
+JUDGE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
+    "not_a_server_error": {
+        "edge strings (NUL, astral), an empty and a 1000-item cart, 1000-character ids get no 5xx":
+            ("edge_bodies", "edge_ids"),
+    },
+    "positive_data_acceptance": {
+        "D4 null members, D12 ids with spaces or 1000 characters, unicode names are accepted":
+            ("edge_bodies", "edge_ids"),
     },
 })
 
