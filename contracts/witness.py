@@ -11,8 +11,9 @@ prefix), everything else is the same every run.
 and feeds every answer through the model exactly like the schemathesis runtime does (``Exchange`` ->
 ``Model.observe`` -> ``Observation``). Each observation goes to every judge of the run: by default the
 undecorated bodies of all domain checks (so a witness failure is a failure of the same check name), a
-5xx judge (``not_a_server_error``) and the journey model's acceptance prediction
-(``positive_data_acceptance``). Another judge (e.g. a reference oracle) is one more callable in
+5xx judge (``not_a_server_error``), the journey model's acceptance prediction
+(``positive_data_acceptance``) and the contract's responses (``status_code_conformance``,
+``content_type_conformance``, ``response_schema_conformance``, with jsonschema-rs). Another judge (e.g. a reference oracle) is one more callable in
 ``judges``. Requests counted include the ``PUT {}`` probes ``failed_request_changes_nothing`` sends.
 """
 
@@ -24,16 +25,18 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import httpx
+import jsonschema_rs
 
 from talon_harness.contracts import checks
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
+from talon_harness.contracts.spec import operation, response_schema
 from talon_harness.strategies.bodies import SESSION_FIELDS
 from talon_harness.strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
 from talon_harness.strategies.edges import EDGE_STRINGS, MAX_CART_ITEMS
@@ -45,7 +48,8 @@ from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_p
 
 __all__ = [
     "DEFAULT_JUDGES", "JUDGE_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
-    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "run_witnesses", "server_errors",
+    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "fresh_prefix", "response_conformance",
+    "run_witnesses", "server_errors",
 ]
 
 
@@ -149,9 +153,12 @@ def _edge_bodies(s: JourneyScript) -> None:
 def _invalid_examples() -> tuple[Invalid, ...]:
     """One example of every ``strategies.invalid`` rule per operation (seed 0, JSON bodies only)."""
     found: list[Invalid] = []
-    for operation in (SESSION, PROFILE):
-        examples = invalid_examples(operation, seed=0, per_rule=1, json_only=True, max_depth=64)
-        found += list({e.breaks: e for e in reversed(examples)}.values())[::-1]  # first example of each rule
+    for operation_id in (SESSION, PROFILE):
+        rules: set[str] = set()
+        for example in invalid_examples(operation_id, seed=0, per_rule=1, json_only=True, max_depth=64):
+            if example.breaks not in rules:  # the first example of each rule, in the strategies' order
+                rules.add(example.breaks)
+                found.append(example)
     return tuple(found)
 
 
@@ -265,6 +272,11 @@ JUDGE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "D4 null members, D12 ids with spaces or 1000 characters, unicode names are accepted":
             ("edge_bodies", "edge_ids"),
     },
+    "status_code_conformance": {"every answer has a documented status": ("first_sessions", "invalid_bodies")},
+    "content_type_conformance": {"every answer is application/json": ("first_sessions", "invalid_bodies")},
+    "response_schema_conformance": {
+        "200 and error answers match their schema": ("first_sessions", "close_then_cancel", "invalid_bodies"),
+    },
 })
 
 
@@ -287,6 +299,7 @@ class Sent:
     observation: Observation
     runtime: CheckRuntime
     case: Any  # what the check bodies take as ``case`` (finds ``runtime`` through contracts.runtime)
+    content_type: str = ""  # of the answer
 
 
 #: A judge returns one Finding per check that failed on the answer (empty: nothing wrong).
@@ -328,7 +341,33 @@ def expected_acceptance(sent: Sent) -> list[Finding]:
                     f"  received: {x.status} {str(x.response)[:300]}")]
 
 
-DEFAULT_JUDGES: tuple[Judge, ...] = (domain_checks, server_errors, expected_acceptance)
+@functools.cache
+def _response_validator(operation_id: str, status: int) -> Any:
+    return jsonschema_rs.validator_for(response_schema(operation_id, status))
+
+
+def response_conformance(sent: Sent) -> list[Finding]:
+    """The answer as the contract documents it (what schemathesis' checks of the same names verify):
+    ``status_code_conformance`` a documented status, ``content_type_conformance`` JSON,
+    ``response_schema_conformance`` a body valid against the schema of that status."""
+    x = sent.observation.exchange
+    if x.operation is None:
+        return []
+    where = f"{x.method} {x.url[:200]} -> {x.status}"
+    if str(x.status) not in operation(x.operation)[2]["responses"]:
+        return [Finding("status_code_conformance", f"[status_code_conformance] undocumented status: {where}")]
+    content_type = sent.content_type.split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return [Finding("content_type_conformance",
+                        f"[content_type_conformance] {content_type!r} instead of application/json: {where}")]
+    errors = list(_response_validator(x.operation, x.status).iter_errors(x.response))
+    if errors:
+        shown = "; ".join(f"{'/'.join(map(str, e.instance_path))}: {e.message[:160]}" for e in errors[:3])
+        return [Finding("response_schema_conformance", f"[response_schema_conformance] {where}: {shown}")]
+    return []
+
+
+DEFAULT_JUDGES: tuple[Judge, ...] = (domain_checks, server_errors, expected_acceptance, response_conformance)
 
 
 # -- running ---------------------------------------------------------------------------------------------
@@ -361,7 +400,7 @@ class WitnessResult:
     first_failure_request: int | None = None
     seconds_to_first_failure: float | None = None
     error: str = ""
-    expected_requests: int = field(default=0)
+    steps: int = 0  # PUTs the phase was to send (probes not included)
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -437,17 +476,15 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             try:
                 answer = client.put(url, content=put.body, headers=put.headers)
             except httpx.HTTPError as exc:
-                return WitnessResult(requests, time.monotonic() - started, per_witness, per_check,
-                                     tuple(failures.values()), *(first or (None, None)),
-                                     error=f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}",
-                                     expected_requests=len(steps))
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                               f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
             requests += 1
             try:
                 parsed = answer.json() if answer.content else None
             except ValueError:
                 parsed = None
             obs = runtime.model.observe(Exchange.of("PUT", url, put.body, put.headers, answer.status_code, parsed))
-            sent = Sent(witness, step, obs, runtime, case)
+            sent = Sent(witness, step, obs, runtime, case, answer.headers.get("content-type", ""))
             number = requests
             requests += _probed(sent)
             findings = [f for judge in judges for f in judge(sent)]
@@ -461,6 +498,12 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                 first = (number, time.monotonic() - started)
             if findings and stop_at_first_failure:
                 break
+    return _result(requests, started, per_witness, per_check, failures, first, len(steps), "")
+
+
+def _result(requests: int, started: float, per_witness: dict[str, tuple[int, int]], per_check: Counter[str],
+            failures: dict[tuple[str, str], WitnessFailure], first: tuple[int, float] | None, steps: int,
+            error: str) -> WitnessResult:
     return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
-                         *(first or (None, None)), expected_requests=len(steps))
+                         first[0] if first else None, first[1] if first else None, error, steps)
 

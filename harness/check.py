@@ -14,6 +14,7 @@ its job (bad options, unreachable target, schemathesis error, time limit).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shlex
@@ -297,11 +298,33 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]}))
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
-    if exit_code == 0 and witness is not None and witness.failures:
-        exit_code = 1  # witness failures are not subject to the schemathesis baseline
+    unaccepted = _new_witness_failures(config, witness) if witness is not None else []
+    if exit_code == 0 and unaccepted:
+        exit_code = 1
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
            report_dir=report_dir, base_url=config.base_url, witness=witness, creds=config.credentials, curl=curl_for)
     return CheckResult(exit_code, seed, seconds, report, report_dir, message, witness)
+
+
+def _witness_baseline(baseline: Path) -> Path:
+    return baseline.with_name(baseline.name + ".witness.json")
+
+
+def _new_witness_failures(config: CheckConfig, witness: WitnessResult) -> list[str]:
+    """Witness failures not accepted by ``--baseline`` (a ``<baseline>.witness.json`` list of
+    ``check/witness/step`` beside schemathesis' file; ``--baseline-update`` rewrites it)."""
+    keys = sorted({f"{f.check}/{f.witness}/{f.step}" for f in witness.failures})
+    if config.baseline is None:
+        return keys
+    path = _witness_baseline(Path(config.baseline).resolve())
+    if config.baseline_update:
+        path.write_text(json.dumps(keys, indent=1) + "\n", encoding="utf-8")
+        return []
+    try:
+        known = set(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        known = set()
+    return [k for k in keys if k not in known]
 
 
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,

@@ -29,9 +29,9 @@ _INVALID_RULES = frozenset({"quantity_minimum", "session_unknown_field", "invali
 #: fault breaks another rule first (an accepted closed->open is an illegal transition before it is a state).
 CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "error_pointer_relative": ("error_response_pointer", "illegal_transition_rejected", "invalid_body_rejected"),
-    "quantity_zero_accepted": ("invalid_body_rejected",),
+    "quantity_zero_accepted": ("invalid_body_rejected", "response_schema_conformance"),
     "unknown_session_field_accepted": ("invalid_body_rejected",),
-    "total_wrong_type_accepted": ("invalid_body_rejected",),
+    "total_wrong_type_accepted": ("invalid_body_rejected", "response_schema_conformance"),
     "too_many_items_accepted": ("invalid_body_rejected",),
     "deep_attributes_accepted": ("invalid_body_rejected",),
     "attributes_replaced": ("attributes_merge",),
@@ -49,15 +49,20 @@ CAUGHT_BY: dict[str, tuple[str, ...]] = {
 }
 #: faults of built-in checks the extra judges catch in the whole phase (stopping at the first failure).
 CAUGHT_IN_PHASE: dict[str, tuple[str, ...]] = {
+    "session_created_dropped": ("response_schema_conformance",),
+    "event_id_as_string": ("event_id_strictly_increasing", "response_schema_conformance"),
+    "undeclared_session_field": ("response_schema_conformance",),
+    "text_plain_content_type": ("content_type_conformance",),
+    "created_status_201": ("status_code_conformance",),
     "unicode_names_rejected": ("positive_data_acceptance",),
     "ids_with_spaces_rejected": ("positive_data_acceptance",),
     "long_ids_rejected": ("positive_data_acceptance",),
     "null_members_rejected": ("positive_data_acceptance",),
-    "crash_on_nul": ("not_a_server_error",),
-    "crash_on_astral": ("not_a_server_error",),
-    "crash_on_1000_char_id": ("not_a_server_error",),
-    "crash_on_empty_cart": ("not_a_server_error",),
-    "crash_on_1000_items": ("not_a_server_error",),
+    "crash_on_nul": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_astral": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_1000_char_id": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_empty_cart": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_1000_items": ("not_a_server_error", "status_code_conformance"),
 }
 
 
@@ -84,7 +89,8 @@ def test_every_domain_check_names_decisions_and_existing_witnesses() -> None:
     tables = (*RULE_WITNESSES.values(), *JUDGE_WITNESSES.values())
     used = {w for decisions in tables for names in decisions.values() for w in names}
     assert used == set(WITNESSES)
-    assert set(JUDGE_WITNESSES) == {"not_a_server_error", "positive_data_acceptance"}
+    assert set(JUDGE_WITNESSES) == {"not_a_server_error", "positive_data_acceptance", "status_code_conformance",
+                                    "content_type_conformance", "response_schema_conformance"}
 
 
 def test_every_catalogue_fault_of_a_domain_rule_is_expected_here() -> None:
