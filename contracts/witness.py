@@ -446,12 +446,14 @@ def fresh_prefix() -> str:
 
 def run_witnesses(base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0,
                   judges: Sequence[Judge] = DEFAULT_JUDGES, names: Sequence[str] | None = None,
-                  stop_at_first_failure: bool = False, prefix: str | None = None) -> WitnessResult:
+                  stop_at_first_failure: bool = False, prefix: str | None = None,
+                  only: Sequence[str] = (), exclude: Sequence[str] = ()) -> WitnessResult:
     """Send the witnesses (all, or ``names`` in table order) to ``base_url`` and judge every answer.
 
     Never raises for the target's behaviour: a transport error or timeout ends the phase with ``error``
     set (the harness could not test the target). ``stop_at_first_failure`` stops after the first failing
     answer. Ids start with ``prefix`` (default: ``fresh_prefix()``), so the model knows them absent.
+    ``only`` / ``exclude``: check names whose findings count (empty ``only``: all), like ``--checks``.
     """
     chosen = [w for w in WITNESSES.values() if names is None or w.name in names]
     prefix = prefix or fresh_prefix()
@@ -487,7 +489,8 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             sent = Sent(witness, step, obs, runtime, case, answer.headers.get("content-type", ""))
             number = requests
             requests += _probed(sent)
-            findings = [f for judge in judges for f in judge(sent)]
+            findings = [f for judge in judges for f in judge(sent)
+                        if (not only or f.check in only) and f.check not in exclude]
             per_check.update(f.check for f in findings)
             sent_count, failed_count = per_witness.get(witness, (0, 0))
             per_witness[witness] = (sent_count + 1 + _probed(sent), failed_count + bool(findings))

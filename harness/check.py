@@ -248,7 +248,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         try:
             witness = run_witnesses(config.base_url, credentials=config.credentials,
                                     timeout=config.request_timeout,
-                                    stop_at_first_failure=config.stop_after_witness_failure)
+                                    stop_at_first_failure=config.stop_after_witness_failure,
+                                    only=() if "all" in config.checks else config.checks,
+                                    exclude=config.exclude_checks)
         except KeyboardInterrupt:
             why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
             console.print(f"[red]{why}[/red]")

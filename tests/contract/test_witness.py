@@ -150,6 +150,15 @@ def test_judges_are_pluggable(correct_url: str) -> None:
     assert run_witnesses(correct_url, judges=(), names=["invalid_bodies"]).failures == ()
 
 
+def test_excluded_checks_do_not_fail_the_phase() -> None:
+    with ServerProcess(faults=["cancel_keeps_total_sales"], quiet=True) as server:
+        excluded = run_witnesses(server.base_url, names=["close_then_cancel"], exclude=["closed_sessions_bookkeeping"])
+        other = run_witnesses(server.base_url, names=["close_then_cancel"], only=["event_type"])
+        chosen = run_witnesses(server.base_url, names=["close_then_cancel"], only=["closed_sessions_bookkeeping"])
+    assert excluded.failures == () and other.failures == ()
+    assert chosen.failed_checks == ("closed_sessions_bookkeeping",)
+
+
 def test_credentials_are_sent_signed() -> None:
     creds = Credentials(api_key="witness-key-42", hmac_application_id=3, hmac_key="0123456789abcdef")
     with ServerProcess(api_key="witness-key-42", hmac_key="0123456789abcdef", application_id=3,
