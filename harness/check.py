@@ -3,7 +3,7 @@
 ``run_check(config)`` first runs the witness phase in-process (``contracts.witness``: a fixed sequence for
 every decision of every domain rule, judged by the same checks), then all four schemathesis phases in positive and negative mode with every built-in check and the
 domain checks of ``contracts.checks`` (loaded through ``SCHEMATHESIS_HOOKS=contracts.hooks``), shows live
-progress, bounds the run in time, writes JUnit/JSON/HTML/NDJSON reports into ``config.report_dir`` and
+progress, bounds the run in time, writes JUnit/JSON/HTML/NDJSON reports (and ``witness.json``) into ``config.report_dir`` and
 renders a summary: cases per phase, a table per operation and per check, and for every failure its
 message, a ready-to-run curl command (API key as ``$TALON_API_KEY``) and the seed.
 
@@ -255,6 +255,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
             console.print(f"[red]{why}[/red]")
             return CheckResult(130, seed, time.monotonic() - started, None, report_dir, why)
+        _write_witness(report_dir / "witness.json", witness, config.credentials)
         if witness.error or (witness.failures and config.stop_after_witness_failure):
             code, why = (2, f"witness phase could not test the target: {witness.error}") if witness.error else (1, "")
             render(console, None, seed=seed, seconds=time.monotonic() - started, exit_code=code, message=why,
@@ -306,6 +307,17 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     render(console, report, seed=seed, seconds=seconds, exit_code=exit_code, message=message,
            report_dir=report_dir, base_url=config.base_url, witness=witness, creds=config.credentials, curl=curl_for)
     return CheckResult(exit_code, seed, seconds, report, report_dir, message, witness)
+
+
+def _write_witness(path: Path, witness: WitnessResult, creds: Credentials | None) -> None:
+    """The witness phase as JSON beside schemathesis' reports (secrets redacted)."""
+    payload = {"requests": witness.requests, "puts": witness.steps, "seconds": round(witness.seconds, 3),
+               "error": witness.error, "witnesses": {k: {"requests": r, "failed_requests": f}
+                                                     for k, (r, f) in witness.witnesses.items()},
+               "failures": [{"check": f.check, "witness": f.witness, "step": f.step, "request": f.request_number,
+                             "message": f.message, "curl": curl_for(f.method, f.url, f.headers, f.body, creds)}
+                            for f in witness.failures]}
+    path.write_text(redact(json.dumps(payload, indent=1, ensure_ascii=False), creds), encoding="utf-8")
 
 
 def _witness_baseline(baseline: Path) -> Path:
