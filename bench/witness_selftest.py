@@ -77,6 +77,14 @@ def _markdown(payload: dict[str, Any]) -> str:
                   f"{run['started']} - {run['ended']}; detected {run['detected']}/{run['faulty_runs']}; correct server "
                   f"clean in every seed: {run['correct_server_clean_in_every_seed']} ({run['correct_runs']} runs); "
                   f"load: {run['load'].replace(chr(10), ' / ')}")]
+    for run in runs:
+        inside = {n: f for n, f in run["per_fault"].items() if f["in_witness_phase"] == f["runs"]}
+        worst = max((f["median_requests_to_failure"] for f in inside.values()), default=None)
+        over = sorted(n for n, f in run["per_fault"].items() if FAULTS[n].fault_class in
+                      ("semantics", "validation", "crash") and (f["median_requests_to_failure"] or 0) > 50)
+        lines.append(f"- {run['label']}: {len(inside)}/{len(run['per_fault'])} faults caught in the witness phase in "
+                     f"every run (largest median {worst}, phase length {payload['witness_phase']['requests']}); "
+                     f"semantic/validation/crash faults with a median above 50 requests: {over or 'none'}")
     lines += ["", "Median requests to the first failure (from the first witness request; detected runs only):", "",
               "| fault | class | " + " | ".join(f"{r['label']} detected | {r['label']} median req" for r in runs)
               + " | caught by |", "|---|---|" + "---|---|" * len(runs) + "---|"]
