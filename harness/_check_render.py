@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.witness import WitnessResult
 from talon_harness.harness._check_report import PHASES, Report
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["render"]
 
@@ -17,12 +20,17 @@ _REPORT_FILES = ("report.html", "junit.xml", "report.json", "html/index.html", "
 
 
 def render(console: Console, report: Report | None, *, seed: int, seconds: float, exit_code: int, message: str,
-           report_dir: Path, base_url: str) -> None:
+           report_dir: Path, base_url: str, witness: WitnessResult | None = None, creds: Credentials | None = None,
+           curl: Callable[..., str] | None = None) -> None:
     """Print the summary of a run (tables, failures with curl + seed, verdict)."""
+    if witness is not None:
+        _render_witness(console, witness, creds, curl)
     if report is not None:
         phases = Table(title="Generated cases per phase", title_justify="left")
         for column in ("phase", "positive", "negative", "total"):
             phases.add_column(column, justify="left" if column == "phase" else "right")
+        if witness is not None:
+            phases.add_row("witness (fixed sequences)", "", "", f"{witness.requests} requests")
         for phase in PHASES:
             counts = report.cases_per_phase.get(phase)
             if counts is None:
@@ -57,9 +65,9 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
                 console.print("  " + failure.curl, markup=False, highlight=False, soft_wrap=True)
             console.print(f"  seed: {seed}  (talon-harness check --seed {seed} ...)", markup=False)
     verdict = {0: "[green]PASSED[/green]", 1: "[red]FAILED[/red]", 2: "[red]ERROR[/red]"}.get(exit_code, "stopped")
-    failures = len(report.failures) if report else 0
+    failures = (len(report.failures) if report else 0) + (len(witness.failures) if witness else 0)
     cases = report.total_cases if report else 0
-    requests = report.requests if report else 0
+    requests = (report.requests if report else 0) + (witness.requests if witness else 0)
     if exit_code == 0 and failures:
         console.print(f"[yellow]{failures} failure(s) above are accepted by the baseline[/yellow]")
     console.print(f"{verdict}  target={base_url}  cases={cases}  requests={requests}  failures={failures}  "
@@ -70,6 +78,28 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
     if files:
         console.print(f"Reports: {report_dir} ({', '.join(files)}); open {report_dir / 'report.html'}",
                       markup=False, highlight=False, soft_wrap=True)
+
+
+def _render_witness(console: Console, witness: WitnessResult, creds: Credentials | None,
+                    curl: Callable[..., str] | None) -> None:
+    table = Table(title=f"Witness phase: every decision of every domain rule, fixed sequences "
+                        f"({witness.seconds:.1f}s)", title_justify="left")
+    for column in ("witness", "requests", "failed requests"):
+        table.add_column(column, justify="left" if column == "witness" else "right")
+    for name, (requests, failed) in witness.witnesses.items():
+        table.add_row(name, str(requests), _red(failed))
+    table.add_row("[bold]all", f"[bold]{witness.requests}", _red(sum(f for _, f in witness.witnesses.values())))
+    console.print(table)
+    for number, failure in enumerate(witness.failures, 1):
+        console.rule(f"[red]Witness failure {number}: {failure.check}[/red] (witness {failure.witness}, step "
+                     f"{failure.step}, request {failure.request_number})")
+        console.print(failure.message, markup=False, highlight=False)
+        if curl is not None:
+            console.print("Reproduce:", style="bold")
+            console.print("  " + curl(failure.method, failure.url, failure.headers, failure.body, creds),
+                          markup=False, highlight=False, soft_wrap=True)
+    if witness.error:
+        console.print(f"[red]witness phase stopped: {witness.error}[/red]", highlight=False)
 
 
 def _red(value: int) -> str:

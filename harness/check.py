@@ -1,6 +1,8 @@
 """`talon-harness check`: schemathesis' own engine (``st run`` in a subprocess) plus our domain checks.
 
-``run_check(config)`` runs all four phases in positive and negative mode with every built-in check and the
+``run_check(config)`` first runs the witness phase in-process (``contracts.witness``: a fixed sequence for
+every decision of every domain rule, judged by the same checks), then all four schemathesis phases in
+positive and negative mode with every built-in check and the
 domain checks of ``contracts.checks`` (loaded through ``SCHEMATHESIS_HOOKS=contracts.hooks``), shows live
 progress, bounds the run in time, writes JUnit/JSON/HTML/NDJSON reports into ``config.report_dir`` and
 renders a summary: cases per phase, a table per operation and per check, and for every failure its
@@ -34,6 +36,7 @@ from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import matches_reference
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
+from talon_harness.contracts.witness import WitnessResult, run_witnesses
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
@@ -103,6 +106,8 @@ class CheckConfig:
     #: delta-debugging pass on fresh instances of it. None: a target the harness cannot restart.
     replay_faults: tuple[str, ...] | None = None
     max_regressions: int = 5
+    witness: bool = True  # the witness phase (``contracts.witness``) runs first
+    stop_after_witness_failure: bool = False  # selftest: time to detection, not a full report
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,11 @@ class CheckResult:
     report_dir: Path
     message: str = ""
     regressions: tuple[Path, ...] = ()
+    witness: WitnessResult | None = None
 
     @property
     def failures(self) -> int:
-        return len(self.report.failures) if self.report else 0
+        return (len(self.report.failures) if self.report else 0) + (len(self.witness.failures) if self.witness else 0)
 
 
 def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
@@ -316,6 +322,26 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                           config.base_url)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    witness = None
+    if config.witness:
+        if not config.quiet:
+            console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
+        try:
+            witness = run_witnesses(config.base_url, credentials=config.credentials,
+                                    timeout=config.request_timeout,
+                                    stop_at_first_failure=config.stop_after_witness_failure,
+                                    only=() if "all" in config.checks else config.checks,
+                                    exclude=config.exclude_checks)
+        except KeyboardInterrupt:
+            why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
+            console.print(f"[red]{why}[/red]")
+            return _published(CheckResult(130, seed, time.monotonic() - started, None, report_dir, why),
+                              config.base_url)
+        _write_witness(report_dir / "witness.json", witness, config.credentials)
+        if witness.error or (witness.failures and config.stop_after_witness_failure):
+            code, why = (2, f"witness phase could not test the target: {witness.error}") if witness.error else (1, "")
+            return _finish(console, CheckResult(code, seed, time.monotonic() - started, None, report_dir, why,
+                                                witness=witness), config)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
@@ -350,7 +376,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                         message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
                     time.sleep(0.25)
         except KeyboardInterrupt:
-            return _interrupted(config, process, seed, started, paths, console)
+            return _interrupted(config, process, seed, started, paths, console, witness)
         returncode = process.wait()
     _scrub(report_dir, config.credentials)
     seconds = time.monotonic() - started
@@ -368,12 +394,14 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         message = f"no case was generated for {', '.join(untested)}: nothing was tested there"
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run
         exit_code = returncode
+    if exit_code == 0 and witness is not None and _new_witness_failures(config, witness):
+        exit_code = 1
     written = _regressions(config, exit_code, paths, journal, console)
     _keep_or_drop_events(paths, config.keep_events)
     if not config.keep_events:  # the request journal only feeds the regressions written above
         journal.unlink(missing_ok=True)
-    return _finish(console, CheckResult(exit_code, seed, seconds, report, report_dir, message, written),
-                   config.base_url)
+    return _finish(console, CheckResult(exit_code, seed, seconds, report, report_dir, message, written, witness),
+                   config)
 
 
 def _regressions(config: CheckConfig, exit_code: int, paths: dict[str, Path], journal: Path,
@@ -396,15 +424,16 @@ def _regressions(config: CheckConfig, exit_code: int, paths: dict[str, Path], jo
     return written
 
 
-def _finish(console: Console, result: CheckResult, base_url: str) -> CheckResult:
+def _finish(console: Console, result: CheckResult, config: CheckConfig) -> CheckResult:
     """Write report.html, print the summary, publish it to the CI (``$GITHUB_STEP_SUMMARY``)."""
     from talon_harness.harness._check_render import render
     from talon_harness.harness.html_report import write_check_report
 
-    write_check_report(result, base_url=base_url)
+    write_check_report(result, base_url=config.base_url)
     render(console, result.report, seed=result.seed, seconds=result.seconds, exit_code=result.exit_code,
-           message=result.message, report_dir=result.report_dir, base_url=base_url)
-    return _published(result, base_url)
+           message=result.message, report_dir=result.report_dir, base_url=config.base_url, witness=result.witness,
+           creds=config.credentials, curl=curl_for)
+    return _published(result, config.base_url)
 
 
 def _published(result: CheckResult, base_url: str) -> CheckResult:
@@ -421,8 +450,40 @@ def _keep_or_drop_events(paths: dict[str, Path], keep: bool) -> None:
         paths["ndjson"].unlink(missing_ok=True)
 
 
+def _write_witness(path: Path, witness: WitnessResult, creds: Credentials | None) -> None:
+    """The witness phase as JSON beside schemathesis' reports (secrets redacted)."""
+    payload = {"requests": witness.requests, "puts": witness.steps, "seconds": round(witness.seconds, 3),
+               "error": witness.error, "witnesses": {k: {"requests": r, "failed_requests": f}
+                                                     for k, (r, f) in witness.witnesses.items()},
+               "failures": [{"check": f.check, "witness": f.witness, "step": f.step, "request": f.request_number,
+                             "message": f.message, "curl": curl_for(f.method, f.url, f.headers, f.body, creds)}
+                            for f in witness.failures]}
+    path.write_text(redact(json.dumps(payload, indent=1, ensure_ascii=False), creds), encoding="utf-8")
+
+
+def _witness_baseline(baseline: Path) -> Path:
+    return baseline.with_name(baseline.name + ".witness.json")
+
+
+def _new_witness_failures(config: CheckConfig, witness: WitnessResult) -> list[str]:
+    """Witness failures not accepted by ``--baseline`` (a ``<baseline>.witness.json`` list of
+    ``check/witness/step`` beside schemathesis' file; ``--baseline-update`` rewrites it)."""
+    keys = sorted({f"{f.check}/{f.witness}/{f.step}" for f in witness.failures})
+    if config.baseline is None:
+        return keys
+    path = _witness_baseline(Path(config.baseline).resolve())
+    if config.baseline_update:
+        path.write_text(json.dumps(keys, indent=1) + "\n", encoding="utf-8")
+        return []
+    try:
+        known = set(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        known = set()
+    return [k for k in keys if k not in known]
+
+
 def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: int, started: float,
-                 paths: dict[str, Path], console: Console) -> CheckResult:
+                 paths: dict[str, Path], console: Console, witness: WitnessResult | None) -> CheckResult:
     """Ctrl-C: stop schemathesis (it got the SIGINT too; give it a moment to flush its event stream), then
     summarise what ran so far. Exit code 130; a second Ctrl-C only skips the wait."""
     try:
@@ -437,7 +498,7 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
     message = "interrupted (Ctrl-C): partial results, the run did not finish"
     report = read_report(paths["ndjson"], paths["json"], creds=config.credentials, curl=curl_for)
     _keep_or_drop_events(paths, config.keep_events)
-    return _finish(console, CheckResult(130, seed, seconds, report, paths["dir"], message), config.base_url)
+    return _finish(console, CheckResult(130, seed, seconds, report, paths["dir"], message, witness=witness), config)
 
 
 @contextlib.contextmanager

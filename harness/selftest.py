@@ -2,7 +2,8 @@
 
 For every (fault, seed) - and for the correct server, fault "" - `run_selftest` starts a fresh
 `ServerProcess(faults=[fault])` in a fresh working folder and runs, escalating until something fails:
-`run_check` (schemathesis + domain checks), then the harness probes (`harness.probes`), then, for
+`run_check` (the witness phase, then schemathesis + domain checks; requests to the first failure count from
+the first witness request), then the harness probes (`harness.probes`), then, for
 performance faults and the correct server, a short `run_load` judged by SLOs. Beside it, on another
 fresh server, the baseline: plain ``st run`` (its defaults, the same contract, seed and budget, no
 example database, its own empty cwd). Both stop at the first failure (``max-failures = 1`` in a
@@ -183,12 +184,23 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
                                       keep_events=True,
                                       report_dir=_stop_at_first_failure(folder / ("oracle" if oracle else "check")),
                                       oracle=oracle, replay_faults=(fault,) if fault else (),
-                                      max_regressions=1 if oracle else 0))
-        requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
+                                      max_regressions=1 if oracle else 0,
+                                      # the oracle column measures the oracle on schemathesis' cases (and
+                                      # replays the regression file it emits), so it skips the witness phase
+                                      witness=not oracle, stop_after_witness_failure=True))
         if check.exit_code == 2:
             return Detection(tool, fault, seed, False, (), None, None,
                              time.monotonic() - started, f"check could not run: {check.message[:200]}",
                              completed=False)
+        witness = check.witness
+        if witness is not None and witness.failures:  # the witness phase runs first; schemathesis did not run
+            return Detection(tool, fault, seed, True, witness.failed_checks, witness.first_failure_request,
+                             witness.seconds_to_first_failure, time.monotonic() - started, "witness phase")
+        requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
+        if witness is not None:  # requests and seconds count from the start of the witness phase
+            total += witness.requests
+            requests = None if requests is None else requests + witness.requests
+            to_failure = None if to_failure is None else to_failure + witness.seconds
         if failed or check.failures:
             by = failed or tuple(sorted({f.check for f in check.report.failures})) if check.report else ()
             verdicts: tuple[bool | None, bool | None] = (None, None)

@@ -25,11 +25,13 @@ __all__ = [
     "JOURNEY_KINDS",
     "Call",
     "Journey",
+    "JourneyScript",
     "Outcome",
     "ProfileOutcome",
     "SessionOutcome",
     "build_journey",
     "journey_steps",
+    "scripted_journey",
     "session_journeys",
 ]
 
@@ -264,6 +266,22 @@ def build_journey(kind: str, rng: random.Random, *, id_prefix: str) -> Journey:
     _check_kinds([kind])
     script = _Script(rng=rng, prefix=id_prefix)
     _STORIES[kind](script)
+    return Journey(kind=kind, calls=tuple(script.calls), expected=script.model.outcome())
+
+
+#: The building blocks every story is made of (``upsert_profile``, ``open_session``, ``add_items``,
+#: ``set_state``, ``put``, ``retry_last``), for fixed sequences composed elsewhere (``contracts.witness``).
+JourneyScript = _Script
+
+
+def scripted_journey(kind: str, story: Callable[[_Script], None], *, id_prefix: str, seed: int = 0) -> Journey:
+    """The journey *story* writes with the building blocks, drawing from ``random.Random(seed)``.
+
+    Deterministic for a given story, prefix and seed; ids as in ``build_journey``; every call carries the
+    status and pointer the journey model predicts, and ``expected`` is the state after all of them.
+    """
+    script = _Script(rng=random.Random(seed), prefix=id_prefix)
+    story(script)
     return Journey(kind=kind, calls=tuple(script.calls), expected=script.model.outcome())
 
 

@@ -132,3 +132,21 @@ def test_baseline_accepts_known_failures(tmp_path: Path) -> None:
         second = run_check(CheckConfig(base_url=url, fresh_server=True, baseline=baseline,
                                        report_dir=tmp_path / "b", **QUICK), console=_console())
     assert second.exit_code == 0, second.report.failures if second.report else second.message
+
+
+def test_witness_failure_fails_the_check_and_is_reported_with_curl(tmp_path: Path) -> None:
+    console = _console()
+    with ServerProcess(db=tmp_path / "ref.db", faults=["cancel_keeps_total_sales"], quiet=True) as server:
+        result = run_check(CheckConfig(base_url=server.base_url, fresh_server=True, report_dir=tmp_path / "r",
+                                       max_examples=5, max_time=8, phases=("examples",), seed=3), console=console)
+    assert result.exit_code == 1
+    assert result.witness is not None and result.witness.failed_checks == ("closed_sessions_bookkeeping",)
+    assert result.report is not None and result.report.failures == ()  # schemathesis ran after it, found nothing
+    text = console.export_text()
+    assert "Witness phase" in text and "witness (fixed sequences)" in text
+    assert "Witness failure 1: closed_sessions_bookkeeping (witness close_then_cancel, step cancel_session" in text
+    assert "curl -sS -X PUT" in text and "FAILED" in text and f"failures={result.failures}" in text
+    saved = json.loads((tmp_path / "r" / "witness.json").read_text())
+    assert [(f["check"], f["witness"]) for f in saved["failures"]] == [
+        ("closed_sessions_bookkeeping", "close_then_cancel"), ("closed_sessions_bookkeeping", "illegal_transitions")]
+    assert saved["failures"][0]["curl"].startswith("curl -sS -X PUT")

@@ -1,0 +1,174 @@
+"""The witness phase: every domain check names its witnesses, each witness fails on the catalogue fault of its
+rule and passes on the correct server (the runner against a real refserver over loopback HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.witness import (
+    DEFAULT_JUDGES,
+    JUDGE_WITNESSES,
+    RULE_WITNESSES,
+    WITNESSES,
+    Finding,
+    Sent,
+    run_witnesses,
+)
+from talon_harness.refserver import ServerProcess
+from talon_harness.refserver.faults import FAULTS
+from talon_harness.strategies.wire import Credentials
+
+#: strategies.invalid rules (``Fault.rule`` of the validation-accept faults) are judged by invalid_body_rejected.
+_INVALID_RULES = frozenset({"quantity_minimum", "session_unknown_field", "invalid_type", "cart_items_limit",
+                            "attribute_depth_limit"})
+
+#: fault -> exactly the checks its rule's witnesses fail with. Where it is not the rule's own check, the
+#: fault breaks another rule first (an accepted closed->open is an illegal transition before it is a state).
+CAUGHT_BY: dict[str, tuple[str, ...]] = {
+    "error_pointer_relative": ("error_response_pointer", "illegal_transition_rejected", "invalid_body_rejected"),
+    "quantity_zero_accepted": ("invalid_body_rejected", "response_schema_conformance"),
+    "unknown_session_field_accepted": ("invalid_body_rejected",),
+    "total_wrong_type_accepted": ("invalid_body_rejected", "response_schema_conformance"),
+    "too_many_items_accepted": ("invalid_body_rejected",),
+    "deep_attributes_accepted": ("invalid_body_rejected",),
+    "attributes_replaced": ("attributes_merge",),
+    "skip_session_state_machine": ("illegal_transition_rejected",),
+    "closed_session_mutable": ("illegal_transition_rejected",),
+    "retry_close_counted_twice": ("retry_counts_nothing_twice",),
+    "cancel_keeps_total_sales": ("closed_sessions_bookkeeping",),
+    "first_session_always_true": ("first_session_and_profile_autocreation",),
+    "profile_not_autocreated": ("first_session_and_profile_autocreation",),
+    "event_id_reused": ("event_id_strictly_increasing",),
+    "close_event_type_updated": ("event_type",),
+    "coupon_discount_missing": ("discounts_reflect_effects",),
+    "path_id_lowercased": ("attributes_merge", "event_type", "path_id_echoed"),
+    "other_session_overwritten": ("event_type",),
+}
+#: faults of built-in checks the extra judges catch in the whole phase (stopping at the first failure).
+CAUGHT_IN_PHASE: dict[str, tuple[str, ...]] = {
+    "session_created_dropped": ("response_schema_conformance",),
+    "event_id_as_string": ("event_id_strictly_increasing", "response_schema_conformance"),
+    "undeclared_session_field": ("response_schema_conformance",),
+    "text_plain_content_type": ("content_type_conformance",),
+    "created_status_201": ("status_code_conformance",),
+    "unicode_names_rejected": ("positive_data_acceptance",),
+    "ids_with_spaces_rejected": ("positive_data_acceptance",),
+    "long_ids_rejected": ("positive_data_acceptance",),
+    "null_members_rejected": ("positive_data_acceptance",),
+    "crash_on_nul": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_astral": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_1000_char_id": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_empty_cart": ("not_a_server_error", "status_code_conformance"),
+    "crash_on_1000_items": ("not_a_server_error", "status_code_conformance"),
+}
+
+
+def _check_of(rule: str) -> str | None:
+    return rule if rule in DOMAIN_CHECKS else ("invalid_body_rejected" if rule in _INVALID_RULES else None)
+
+
+def _witnesses_of(check: str) -> list[str]:
+    return sorted({w for names in RULE_WITNESSES[check].values() for w in names})
+
+
+@pytest.fixture(scope="module")
+def correct_url() -> Iterator[str]:
+    with ServerProcess(quiet=True) as server:
+        yield server.base_url
+
+
+def test_every_domain_check_names_decisions_and_existing_witnesses() -> None:
+    assert sorted(RULE_WITNESSES) == sorted(DOMAIN_CHECKS)
+    for check, decisions in RULE_WITNESSES.items():
+        assert decisions, check
+        for decision, names in decisions.items():
+            assert names and set(names) <= set(WITNESSES), (check, decision, names)
+    tables = (*RULE_WITNESSES.values(), *JUDGE_WITNESSES.values())
+    used = {w for decisions in tables for names in decisions.values() for w in names}
+    assert used == set(WITNESSES)
+    assert set(JUDGE_WITNESSES) == {"not_a_server_error", "positive_data_acceptance", "status_code_conformance",
+                                    "content_type_conformance", "response_schema_conformance"}
+
+
+def test_every_catalogue_fault_of_a_domain_rule_is_expected_here() -> None:
+    assert {n for n, f in FAULTS.items() if _check_of(f.rule)} == set(CAUGHT_BY)
+
+
+def test_witnesses_are_deterministic_with_fresh_ids() -> None:
+    for witness in WITNESSES.values():
+        a, b, c = witness.build("WA"), witness.build("WA"), witness.build("WB")
+        assert a == b and len(a) == len(c) and a
+        assert all(s.entity_id.startswith("WA") for s in a) and all(s.entity_id.startswith("WB") for s in c)
+
+
+def test_witness_phase_passes_on_correct_server(correct_url: str) -> None:
+    result = run_witnesses(correct_url)
+    assert result.error == "" and result.failures == (), [f.message for f in result.failures]
+    assert list(result.witnesses) == list(WITNESSES)
+    assert 50 <= result.requests <= 300 and result.first_failure_request is None
+    assert all(failed == 0 for _, failed in result.witnesses.values())
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT_BY))
+def test_rule_witnesses_fail_on_the_rules_fault(fault: str, correct_url: str) -> None:
+    check = _check_of(FAULTS[fault].rule)
+    assert check is not None
+    names = _witnesses_of(check)
+    with ServerProcess(faults=[fault], quiet=True) as server:
+        url = server.base_url
+        broken = run_witnesses(url, names=names)
+    assert broken.error == "" and broken.failed_checks == CAUGHT_BY[fault], [f.message for f in broken.failures]
+    failure = broken.failures[0]
+    assert failure.witness in names and f"[{failure.check}]" in failure.message
+    assert failure.url.startswith(url) and failure.method == "PUT"
+    clean = run_witnesses(correct_url, names=names)
+    assert clean.failures == () and clean.error == ""
+
+
+@pytest.mark.parametrize("fault", sorted(CAUGHT_IN_PHASE))
+def test_extra_judges_catch_crashes_and_refused_valid_data(fault: str) -> None:
+    with ServerProcess(faults=[fault], quiet=True) as server:
+        result = run_witnesses(server.base_url, stop_at_first_failure=True)
+    assert result.failed_checks == CAUGHT_IN_PHASE[fault], [f.message for f in result.failures]
+    assert FAULTS[fault].rule in result.failed_checks and FAULTS[fault].rule in JUDGE_WITNESSES
+    assert result.first_failure_request is not None and result.first_failure_request <= min(50, result.requests)
+
+
+def test_judges_are_pluggable(correct_url: str) -> None:
+    seen: list[Sent] = []
+
+    def oracle(sent: Sent) -> list[Finding]:
+        seen.append(sent)
+        return [Finding("matches_reference", "differs")] if sent.step.step == "close_session" else []
+
+    result = run_witnesses(correct_url, judges=(*DEFAULT_JUDGES, oracle), names=["close_then_cancel"])
+    assert [f.check for f in result.failures] == ["matches_reference"]
+    assert result.failures[0].step == "close_session" and len(seen) == 4
+    assert run_witnesses(correct_url, judges=(), names=["invalid_bodies"]).failures == ()
+
+
+def test_excluded_checks_do_not_fail_the_phase() -> None:
+    with ServerProcess(faults=["cancel_keeps_total_sales"], quiet=True) as server:
+        excluded = run_witnesses(server.base_url, names=["close_then_cancel"], exclude=["closed_sessions_bookkeeping"])
+        other = run_witnesses(server.base_url, names=["close_then_cancel"], only=["event_type"])
+        chosen = run_witnesses(server.base_url, names=["close_then_cancel"], only=["closed_sessions_bookkeeping"])
+    assert excluded.failures == () and other.failures == ()
+    assert chosen.failed_checks == ("closed_sessions_bookkeeping",)
+
+
+def test_credentials_are_sent_signed() -> None:
+    creds = Credentials(api_key="witness-key-42", hmac_application_id=3, hmac_key="0123456789abcdef")
+    with ServerProcess(api_key="witness-key-42", hmac_key="0123456789abcdef", application_id=3,
+                       quiet=True) as server:
+        good = run_witnesses(server.base_url, credentials=creds, names=["retry"])
+        unsigned = run_witnesses(server.base_url, names=["retry"], stop_at_first_failure=True)
+    assert good.failures == () and good.requests == 5
+    assert unsigned.failed_checks == ("positive_data_acceptance",)  # 401 for a call that must succeed
+
+
+def test_unreachable_target_is_an_error_not_a_pass() -> None:
+    result = run_witnesses("http://127.0.0.1:9", timeout=2)
+    assert result.requests == 0 and result.failures == () and result.error.startswith("witness first_sessions")
