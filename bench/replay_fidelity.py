@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -25,8 +26,15 @@ from bench._common import ROOT, machine, write_results
 from talon_harness.harness.proxy import ProxyConfig, run_proxy
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.replay import load_traffic
-from talon_harness.loadtests.run import run_load
+from talon_harness.loadtests.run import LoadResult, run_load
 from talon_harness.refserver import ServerProcess
+
+
+def _summary(result: LoadResult) -> dict[str, Any]:
+    """The run's summary.json (the typed outcome plus the report-only keys, e.g. ``replay``)."""
+    assert result.summary_path is not None, result.problems
+    return json.loads(result.summary_path.read_text(encoding="utf-8"))
+
 
 
 def _record(tmp: Path, rate: float, seconds: float) -> tuple[Path, int]:
@@ -44,9 +52,9 @@ def _record(tmp: Path, rate: float, seconds: float) -> tuple[Path, int]:
                                      report_dir=tmp / "load", seed=7))
         stop.set()
         thread.join(30)
-    if not result.summary:
+    if result.summary_path is None:
         raise SystemExit(f"the recorded load run failed: {result.breaches}")
-    return record, result.summary["endpoints"]["overall"]["requests"]
+    return record, _summary(result)["endpoints"]["overall"]["requests"]
 
 
 def _replay(record: Path, tmp: Path, speed: float) -> dict[str, Any]:
@@ -54,12 +62,12 @@ def _replay(record: Path, tmp: Path, speed: float) -> dict[str, Any]:
     with ServerProcess(quiet=True) as fresh:
         result = run_load(LoadConfig(base_url=fresh.base_url, users=1, spawn_rate=1.0, duration_s=span_s / speed + 3,
                                      report_dir=tmp / f"replay-{speed:g}x", replay=record, replay_speed=speed))
-    replay = result.summary["replay"]
+    replay = _summary(result)["replay"]
     return {"speed": speed, "passed": result.passed, "sent": replay["sent"], "matched": replay["status_matched"],
             "mismatches": replay["mismatches"], "match_rate": replay["status_matched"] / replay["sent"],
-            "lateness_ms": replay["lateness_ms"], "late_over_50ms": result.summary["arrivals"]["late"],
-            "service_p99_ms": result.summary["endpoints"]["overall"]["latency_ms"]["raw"]["p99"],
-            "achieved_rps": result.summary["rate"]["achieved_requests_per_s"]}
+            "lateness_ms": replay["lateness_ms"], "late_over_50ms": _summary(result)["arrivals"]["late"],
+            "service_p99_ms": _summary(result)["endpoints"]["overall"]["latency_ms"]["raw"]["p99"],
+            "achieved_rps": _summary(result)["rate"]["achieved_requests_per_s"]}
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ release moves any of it; ``tests/contract/test_schemathesis_adapter.py`` calls i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["RUN_ATTRIBUTE", "assert_supported", "attach", "attach_once", "attached", "case_key", "coverage_description",
@@ -60,6 +61,14 @@ def attach(schema: Any, value: Any) -> Any:
 def attach_once(schema: Any, value: Any) -> Any:
     """Store ``value`` on ``schema`` unless something is stored already (atomic); return what is stored."""
     return vars(schema).setdefault(RUN_ATTRIBUTE, value)
+
+
+def attached_once(case: Any, name: str, factory: Callable[[], Any]) -> Any:
+    """The value stored under ``name`` on the case's schema (the run object); ``factory()`` is stored first
+    when nothing is (concurrent first calls agree on one value)."""
+    schema = case.operation.schema
+    found = getattr(schema, name, None)
+    return found if found is not None else vars(schema).setdefault(name, factory())
 
 
 def attached(case: Any) -> Any:

@@ -33,6 +33,7 @@ from typing import Any
 import requests
 import schemathesis
 
+from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
 
@@ -46,8 +47,7 @@ DROPPED: tuple[str, ...] = ("session.created", "session.applicationId", "profile
 EFFECT_FIELDS: tuple[str, ...] = ("event.effects", "session.discounts")
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"})
 _HISTORY = 20000
-_RUNTIMES: dict[int, tuple[Any, OracleRuntime]] = {}
-_RUNTIMES_LOCK = threading.Lock()
+_ORACLE_ATTRIBUTE = "_talon_harness_oracle"  # where a run's OracleRuntime lives on its schema
 
 
 def excluded(path: str, names: tuple[str, ...]) -> bool:
@@ -317,12 +317,9 @@ class OracleRuntime:
 
 def oracle_for(case: Any) -> OracleRuntime:
     """The oracle runtime of the case's schema, created from the environment on first use."""
-    schema = case.operation.schema
-    with _RUNTIMES_LOCK:
-        hit = _RUNTIMES.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            hit = _RUNTIMES[id(schema)] = (schema, OracleRuntime.from_env())
-        return hit[1]
+    runtime = st_adapter.attached_once(case, _ORACLE_ATTRIBUTE, OracleRuntime.from_env)
+    assert isinstance(runtime, OracleRuntime)
+    return runtime
 
 
 def record_exchange(ctx: Any, case: Any, response: Any) -> None:

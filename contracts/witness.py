@@ -19,6 +19,7 @@ undecorated bodies of all domain checks (so a witness failure is a failure of th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import time
@@ -101,13 +102,17 @@ def _retry(s: JourneyScript) -> None:
     session_id, cart = s.open_session(s.new_profile_id())
     s.add_items(session_id, cart, 1)
     s.retry_last()
-    s.put("close_session", SESSION, session_id, {"state": "closed", "total": s.calls[-1].body["total"]})  # type: ignore[index]
+    last = s.calls[-1].body
+    assert isinstance(last, dict)
+    s.put("close_session", SESSION, session_id, {"state": "closed", "total": last["total"]})
     s.retry_last()
 
 
 def _profile_merge(s: JourneyScript) -> None:
     profile_id = s.upsert_profile()
-    first_key = min(s.calls[-1].body["attributes"])  # type: ignore[index]
+    last = s.calls[-1].body
+    assert isinstance(last, dict)
+    first_key = min(last["attributes"])
     s.put("update_profile", PROFILE, profile_id, {"attributes": {"WitnessKey": "merged", first_key: None}})
     s.put("read_profile", PROFILE, profile_id, {})
 
@@ -423,6 +428,7 @@ class _Operation:
 @dataclass(frozen=True)
 class _Case:
     operation: _Operation
+    id: str = ""  # what ``contracts._schemathesis.case_key`` names a case by (its invalid-body tag)
 
 
 def _case_for(runtime: CheckRuntime) -> _Case:
@@ -470,9 +476,10 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
     steps = [(w.name, step) for n, w in enumerate(chosen) for step in w.build(f"{prefix}{n}")]
     root = base_url.rstrip("/")
     with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
-        for witness, step in steps:
+        for index, (witness, step) in enumerate(steps):
+            step_case = dataclasses.replace(case, id=f"{prefix}-{index}")
             if step.invalid is not None:
-                runtime.tag(step.invalid.body, step.invalid)
+                runtime.tag(step_case, step.invalid)
             put = build_put(step.operation, step.entity_id, step.body, creds=credentials,
                             content_type=step.invalid.content_type if step.invalid else "application/json")
             url = root + put.path
@@ -487,7 +494,7 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             except ValueError:
                 parsed = None
             obs = runtime.model.observe(Exchange.of("PUT", url, put.body, put.headers, answer.status_code, parsed))
-            sent = Sent(witness, step, obs, runtime, case, answer.headers.get("content-type", ""))
+            sent = Sent(witness, step, obs, runtime, step_case, answer.headers.get("content-type", ""))
             number = requests
             requests += _probed(sent)
             findings = [f for judge in judges for f in judge(sent)

@@ -309,7 +309,8 @@ def run_selftest(config: SelftestConfig, *, progress: Any = None) -> SelftestRes
                 if progress:
                     progress(rows[-1])
     ours_correct = [r for r in rows if r.fault == CORRECT and r.tool in ("talon-harness", ORACLE_TOOL)]
-    errors = tuple(f"{r.tool} seed {r.seed}: {r.note}" for r in ours_correct if not r.completed)
+    errors = tuple(f"{'' if r.tool == 'talon-harness' else r.tool + ' '}seed {r.seed}: {r.note}"
+                   for r in ours_correct if not r.completed)
     clean = not errors and not any(r.detected for r in ours_correct)
     rate = _rate(rows, "talon-harness") or 0.0
     summary = summarise(rows)

@@ -162,7 +162,7 @@ class ReplayUser(TalonBaseUser):
         self.stats = _stats(self.environment)
         self._local = local()
         self._gate = BoundedSemaphore(self.concurrency)
-        self._late_ms = self.settings.late_ms
+        self._late_ms = self.config.late_ms
 
     def context(self) -> dict[str, Any]:
         recorded = getattr(self._local, "recorded", None)

@@ -193,8 +193,8 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
         except ApiError as error:
             status, payload, extra = error.status, dumps(error.body()), error.headers
         except RecursionError:
-            error = MalformedBody("Nested too deeply", "The document is nested too deeply to process.")
-            status, payload = error.status, dumps(error.body())
+            nested = MalformedBody("Nested too deeply", "The document is nested too deeply to process.")
+            status, payload = nested.status, dumps(nested.body())
         except Exception:  # noqa: BLE001 - a bug: answer 500 and say so in the log, never crash the server
             traceback.print_exc(file=sys.stderr)
             status, payload = 500, dumps({"message": "Internal server error", "errors": []})

@@ -33,7 +33,7 @@ _FAST_PATH_MAX_OPENERS = 512
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class _DuplicateKeys(dict):  # type: ignore[type-arg]
+class _DuplicateKeys(dict):
     """A parsed object that had a repeated key (`duplicate` names the first one repeated)."""
 
     duplicate: str
@@ -153,10 +153,10 @@ def parse_checked(raw: bytes) -> Any:
         pointer = _find_duplicate(doc) or ""
         raise MalformedBody("Duplicate key", f"The member {pointer!r} appears more than once.", pointer)
     if _SURROGATE_ESCAPE.search(text):
-        pointer = _find_lone_surrogate(doc)
-        if pointer is not None:
+        lone = _find_lone_surrogate(doc)
+        if lone is not None:
             raise MalformedBody(
-                "Invalid string", "The string holds an unpaired UTF-16 surrogate escape.", pointer
+                "Invalid string", "The string holds an unpaired UTF-16 surrogate escape.", lone
             )
     return doc
 

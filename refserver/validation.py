@@ -228,7 +228,7 @@ def _adjustment_ok(value: Any) -> bool:
     if type(value) is not dict:
         return False
     points = value.get("pointPayment")
-    if not _is_integer_fast(value.get("payFromLoyaltyProgram")) or not _is_integer_fast(points) or points < 1:
+    if not _is_integer_fast(value.get("payFromLoyaltyProgram")) or not _is_integer_fast(points) or (points or 0) < 1:
         return False
     remaining = value.get("remainingPrice")
     return remaining is None or (type(remaining) in _NUMBER_TYPES and remaining >= 0)
@@ -240,7 +240,7 @@ def _cart_item_ok(item: Any) -> bool:
     name, sku, quantity = item.get("name"), item.get("sku"), item.get("quantity")
     if type(name) is not str or not name or type(sku) is not str or not sku:
         return False
-    if not _is_integer_fast(quantity) or quantity < 1 or type(item.get("price")) not in _NUMBER_TYPES:
+    if not _is_integer_fast(quantity) or (quantity or 0) < 1 or type(item.get("price")) not in _NUMBER_TYPES:
         return False
     for key in _CART_ITEM_NUMBER_MEMBERS:
         member = item.get(key)

@@ -128,13 +128,13 @@ def test_a_baseline_without_histograms_is_one_line_exit_2(tmp_path: Path) -> Non
     [
         (
             ["--shape", "wave"],
-            "Error: shape: unknown shape 'wave'; known shapes: ramp, soak, spike, steady, step",
+            "Error: Invalid value for '--shape': unknown name(s) 'wave'; accepted: steady, ramp, step, spike, soak",
         ),
         (
             ["--slo", "{slo}"],
             (
-                "Error: --slo: SLO file {slo}: malformed TOML: Expected ']' at the end of a table declaration "
-                "(at line 1, column 9)"
+                "Error: Invalid value for '--slo': SLO file '{slo}' is not valid: SLO file {slo}: malformed TOML: "
+                "Expected ']' at the end of a table declaration (at line 1, column 9)"
             ),
         ),
     ],

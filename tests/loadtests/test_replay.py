@@ -25,6 +25,12 @@ KEY = "5e6f7a8b9c0d1e2f"
 CREDS = Credentials(hmac_application_id=1, hmac_key=KEY)
 CLI = [sys.executable, "-m", "talon_harness.harness"]
 
+def _summary(result: LoadResult) -> dict[str, Any]:
+    """The run's summary.json (the typed outcome plus the report-only keys, e.g. ``replay``)."""
+    assert result.summary_path is not None, result.problems
+    return json.loads(result.summary_path.read_text(encoding="utf-8"))
+
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -52,8 +58,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         stop.set()
         thread.join(15)
     assert result.passed, result.breaches
-    lines = [json.loads(line) for line in record.read_text().splitlines()]
-    yield Recorded(record, result.summary["endpoints"]["overall"]["requests"], lines)
+    every = [json.loads(line) for line in record.read_text().splitlines()]
+    # load asks the target once whether it answers at all (GET /) before it starts: recorded, not replayed
+    assert [(x["method"], x["path"]) for x in every if x["method"] != "PUT"] == [("GET", "/")]
+    lines = [x for x in every if x["method"] == "PUT"]
+    yield Recorded(record, _summary(result)["endpoints"]["overall"]["requests"], lines)
 
 
 def _replay(file: Path, tmp: Path, *, speed: float, workers: int = 0) -> LoadResult:
@@ -77,28 +86,28 @@ def test_the_recording_holds_every_request_and_no_credential(recorded: Recorded)
 @pytest.mark.parametrize("speed", [1.0, 5.0])
 def test_replay_matches_every_recorded_status(recorded: Recorded, tmp_path: Path, speed: float) -> None:
     result = _replay(recorded.path, tmp_path, speed=speed)
-    replay = result.summary["replay"]
+    replay = _summary(result)["replay"]
     assert (replay["sent"], replay["status_matched"], replay["status_mismatched"]) == (
         len(recorded.lines), len(recorded.lines), 0)
     assert result.passed and result.exit_code == 0, result.breaches
-    assert result.summary["mode"] == "closed"  # the summary's mode names the journeys' models; replay is open
-    assert result.summary["arrivals"]["intended"] == len(recorded.lines)
-    assert result.summary["endpoints"]["overall"]["latency_ms"]["corrected"] is not None
+    assert _summary(result)["mode"] == "closed"  # the summary's mode names the journeys' models; replay is open
+    assert _summary(result)["arrivals"]["intended"] == len(recorded.lines)
+    assert _summary(result)["endpoints"]["overall"]["latency_ms"]["corrected"] is not None
     span_s = recorded.lines[-1]["offset_ms"] / 1000.0 - recorded.lines[0]["offset_ms"] / 1000.0
-    assert result.summary["duration_s"] >= span_s / speed * 0.95
+    assert _summary(result)["duration_s"] >= span_s / speed * 0.95
 
 
 def test_a_har_export_replays_the_same_way(recorded: Recorded, tmp_path: Path) -> None:
     har = tmp_path / "export.har"
     har.write_text(json.dumps(to_har(recorded.lines, "https://staging.example.com")))
     assert [e.status for e in load_traffic(har)] == [e.status for e in load_traffic(recorded.path)]
-    replay = _replay(har, tmp_path / "r", speed=5.0).summary["replay"]
+    replay = _summary(_replay(har, tmp_path / "r", speed=5.0))["replay"]
     assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
 
 
 def test_replay_on_two_workers_keeps_each_customer_in_order(recorded: Recorded, tmp_path: Path) -> None:
     result = _replay(recorded.path, tmp_path, speed=5.0, workers=2)
-    replay = result.summary["replay"]
+    replay = _summary(result)["replay"]
     assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
 
 
@@ -126,5 +135,5 @@ def test_cli_rejects_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
     result = subprocess.run([*CLI, "load", "--replay", str(bad)], check=False, capture_output=True, text=True, timeout=60,
                             cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == (f"Error: Invalid value for --replay: {bad} line 1: not a "
-                                              "recording line (KeyError: 'offset_ms')")
+    assert result.stderr.splitlines() == [(f"Error: Invalid value for '--replay': recording '{bad}' is not valid: "
+                                           f"{bad} line 1: not a recording line (KeyError: 'offset_ms')")]
