@@ -406,6 +406,7 @@ class WitnessResult:
     seconds_to_first_failure: float | None = None
     error: str = ""
     steps: int = 0  # PUTs the phase was to send (probes not included)
+    stopped_answering: bool = False  # the error is a timeout after the target had answered: its failure
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -485,6 +486,14 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             url = root + put.path
             try:
                 answer = client.put(url, content=put.body, headers=put.headers)
+            except httpx.TimeoutException as exc:
+                if not requests:
+                    return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                                   f"{type(exc).__name__}, timed out after {timeout:g} s at request 1")
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                               f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
+                               f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
+                               f"requests were answered before", stopped=True)
             except httpx.HTTPError as exc:
                 return _result(requests, started, per_witness, per_check, failures, first, len(steps),
                                f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
@@ -514,7 +523,7 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
 
 def _result(requests: int, started: float, per_witness: dict[str, tuple[int, int]], per_check: Counter[str],
             failures: dict[tuple[str, str], WitnessFailure], first: tuple[int, float] | None, steps: int,
-            error: str) -> WitnessResult:
+            error: str, *, stopped: bool = False) -> WitnessResult:
     return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
-                         first[0] if first else None, first[1] if first else None, error, steps)
+                         first[0] if first else None, first[1] if first else None, error, steps, stopped)
 

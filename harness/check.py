@@ -339,7 +339,11 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                               config.base_url)
         _write_witness(report_dir / "witness.json", witness, config.credentials)
         if witness.error or (witness.failures and config.stop_after_witness_failure):
-            code, why = (2, f"witness phase could not test the target: {witness.error}") if witness.error else (1, "")
+            code, why = (1, "")
+            if witness.stopped_answering:  # answers, then silence: the target failed, the harness did not
+                why = witness.error
+            elif witness.error:
+                code, why = 2, f"witness phase could not test the target: {witness.error}"
             return _finish(console, CheckResult(code, seed, time.monotonic() - started, None, report_dir, why,
                                                 witness=witness), config)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",

@@ -143,6 +143,15 @@ def _refuse_remote_load(base_url: str | None, allow_remote: bool) -> None:
         raise click.UsageError(f"--base-url {base_url} is not a loopback address; pass --allow-remote to load it")
 
 
+def _refuse_wrong_target(base_url: str, creds: Any) -> None:
+    """Exit 2 in one line when ``base_url`` answers, but not as a Talon.One v1 server (see harness.preflight)."""
+    from talon_harness.harness.preflight import wrong_target
+
+    problem = wrong_target(base_url, creds=creds)
+    if problem:
+        raise HarnessError(problem)
+
+
 @contextlib.contextmanager
 def _target(base_url: str | None, creds: Any, *, quiet: bool = False) -> Iterator[str]:
     """The URL to send traffic to: ``base_url``, or an embedded reference server with ``creds``."""
@@ -366,6 +375,8 @@ def load(**options: Any) -> None:
 
     config = _load_config(**options)
     with _target(options["base_url"], config.credentials, quiet=True) as base_url:
+        if options["base_url"]:  # the embedded server is the right kind; a given one may not be
+            _refuse_wrong_target(base_url, config.credentials)
         result = run_load(dataclasses.replace(config, base_url=base_url))
     if result.outcome is not None:
         render_load_outcome(result.outcome, make_console())

@@ -21,8 +21,9 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
 
     Sends ``PUT /v1/customer_profiles/<fresh id>`` with ``{}`` and ``PUT /v1/customer_sessions/<fresh id>``
     with ``{"profileId": <that id>}`` (both valid; they create one profile and one open session).
-    Not a v1 server: any 501, a 404 on both operations, or no JSON body in either answer. Transport
-    errors are left to the caller's reachability check (returns None).
+    Not a v1 server: any 501, a 404 on both operations, or no answer that even says it is JSON (its
+    content type). An answer that claims JSON but is broken is a contract failure for the check to report,
+    not a wrong target. Transport errors are left to the caller's reachability check (returns None).
     """
     fresh = f"talon-harness-preflight-{uuid.uuid4().hex}"
     answers: list[tuple[str, httpx.Response]] = []
@@ -39,18 +40,12 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
         problem = "it does not implement PUT (501)"
     elif all(r.status_code == 404 for _, r in answers):
         problem = "both operations are 404"
-    elif not any(_is_json(r) for _, r in answers):
+    elif not any(_claims_json(r) for _, r in answers):
         problem = "no answer is JSON"
     else:
         return None
     return f"target {base_url} is not a Talon.One Integration API v1 server: {problem} ({seen})"
 
 
-def _is_json(response: httpx.Response) -> bool:
-    if "json" not in response.headers.get("content-type", ""):
-        return False
-    try:
-        response.json()
-    except ValueError:
-        return False
-    return True
+def _claims_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "").lower()

@@ -47,6 +47,12 @@ RULES: tuple[Rule, ...] = (
     Rule(r"\$\{\{", reason="a GitHub Actions expression (the repository's own secrets or variables)"),
     Rule(r"^talon-harness selftest", reason="about an hour on 2 cores; tests/selftest/test_selftest_fast.py runs a subset"),
     Rule(r"^python bench/", reason="a benchmark (minutes of CPU); its results and command are in bench/results/"),
+    Rule(r"127\.0\.0\.1:9000", reason="needs the user's own server at that address"),
+    Rule(r"^talon-harness proxy\b", reason="runs until Ctrl-C; tests/proxy/test_proxy_cli.py runs it and stops it"),
+    Rule(r"^talon-harness load --replay traffic\.ndjson", reason="needs the user's own recording; "
+         "tests/loadtests/test_replay.py records one through the proxy and replays it"),
+    Rule(r"--baseline\b", reason="a 3 s run has too few requests to compare percentiles; "
+         "tests/loadtests/test_load_baseline.py runs baseline record and compare against a fault app"),
     Rule(r"^talon-harness check\b", append="--max-time 5 --max-examples 2"),
     Rule(r"^talon-harness load\b", append="--duration 3"),
     Rule(r"^talon-harness run\b", append="--duration 3", slow=True),  # its check part alone takes ~60 s

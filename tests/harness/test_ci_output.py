@@ -144,3 +144,12 @@ def test_check_refuses_a_server_that_is_not_talon_one_in_one_line(static_file_se
     assert f"error: {expected}" in run.output.splitlines(), run.output
     assert "Traceback" not in run.output and run.seconds < 15
     assert f"::error title=talon-harness check could not run::{expected}" in run.output.splitlines()
+
+
+def test_load_refuses_a_server_that_is_not_talon_one_in_one_line(static_file_server: str, tmp_path: Path) -> None:
+    run = run_cli(["load", "--base-url", static_file_server, "--duration", "30"], tmp_path)
+    assert run.rc == 2, run.output
+    expected = (f"Error: target {static_file_server} is not a Talon.One Integration API v1 server: it does not "
+                "implement PUT (501) (profiles 501 text/html, sessions 501 text/html)")
+    assert run.output.splitlines() == [expected], run.output
+    assert run.seconds < 15

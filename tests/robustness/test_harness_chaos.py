@@ -47,7 +47,8 @@ CHECK_VERDICTS: dict[str, tuple[int, str]] = {
     "garbage": (1, "response_schema_conformance"),
     "truncated": (1, "response_schema_conformance"),
     "gigantic": (1, "response_schema_conformance"),
-    "wrong_content_type": (1, "content_type_conformance"),
+    # 200 with text/html to both operations: not a Talon.One v1 server (no JSON), refused after one PUT each
+    "wrong_content_type": (2, r"is not a Talon\.One Integration API v1 server: no answer is JSON"),
     "error_storm": (1, "not_a_server_error"),
     "mixed": (1, "not_a_server_error"),
 }
@@ -57,8 +58,8 @@ _ERRORS_ONLY = r"BREACH overall\.error_ratio: observed 1 \(limit <= 0\.001\)"
 LOAD_VERDICTS: dict[str, tuple[int, str]] = {
     "stall": (2, "no request completed"),
     "stall_midway": (1, r"BREACH overall\.error_ratio"),
-    **dict.fromkeys(("reset", "garbage", "truncated", "gigantic", "wrong_content_type", "error_storm", "mixed"),
-                    (1, _ERRORS_ONLY)),
+    **dict.fromkeys(("reset", "garbage", "truncated", "gigantic", "error_storm", "mixed"), (1, _ERRORS_ONLY)),
+    "wrong_content_type": (2, r"is not a Talon\.One Integration API v1 server: no answer is JSON"),
 }
 LOAD_GAPS = {
     "stall": "load has no reachability check yet: a target that never answers gives exit 1, "
@@ -75,7 +76,7 @@ def _harness(*args: str) -> list[str]:
 
 def _check_argv(url: str, report_dir: Path, max_time: float = CHECK_MAX_TIME) -> list[str]:
     return _harness("check", "--base-url", url, "--max-examples", "3", "--max-time", str(max_time), "--seed", "1",
-                    "--report-dir", str(report_dir))
+                    "--report-dir", str(report_dir), "--keep-events")
 
 
 def _load_argv(url: str, report_dir: Path, duration: float = LOAD_DURATION) -> list[str]:
@@ -110,7 +111,9 @@ def _check_case(mode: str, tmp_path: Path) -> None:
     if reason.isidentifier():  # a check name: it failed, and the summary names it
         report = read_report(tmp_path / "check" / "events.ndjson", tmp_path / "check" / "report.json", creds=None,
                              curl=curl_for)
-        assert report is not None and reason in {f.check for f in report.failures}
+        witness = json.loads((tmp_path / "check" / "witness.json").read_text(encoding="utf-8"))
+        assert report is not None
+        assert reason in {f.check for f in report.failures} | {f["check"] for f in witness["failures"]}
         assert reason in output
         return
     match = re.search(reason, output)
@@ -127,6 +130,9 @@ def _load_case(mode: str, tmp_path: Path) -> None:
     assert "Traceback" not in output, output[-4000:]
     assert (rc, seconds < LOAD_BOUND_S) == (code, True), output[-3000:]
     assert re.search(reason, output), f"expected /{reason}/ in:\n{output[-3000:]}"
+    if code == 2:  # refused before any load: nothing was measured, so no summary
+        assert not (tmp_path / "load" / "summary.json").exists()
+        return
     summary = json.loads((tmp_path / "load" / "summary.json").read_text())
     assert summary["passed"] is False and any(re.search(reason, b) for b in summary["breaches"])
 
