@@ -46,7 +46,8 @@ def _detect(fault: str, folder: Path) -> tuple[int | None, tuple[str, ...], tupl
         result = run_check(CheckConfig(base_url=server.base_url, max_examples=15, max_time=20, seed=0,
                                        fresh_server=True, oracle=True, quiet=True, replay_faults=(fault,),
                                        max_regressions=1, report_dir=_stop_at_first_failure(folder),
-                                       witness=False))  # the oracle on schemathesis' cases, as selftest measures it
+                                       witness=False,  # the oracle on schemathesis' cases, as selftest measures it
+                                       keep_events=True))  # first_failure reads the event stream
     assert result.exit_code == 1, result.message
     requests, _, failed, _ = first_failure(folder / "events.ndjson")
     return requests, failed, result.regressions
