@@ -62,8 +62,6 @@ LOAD_VERDICTS: dict[str, tuple[int, str]] = {
     "wrong_content_type": (2, r"is not a Talon\.One Integration API v1 server: no answer is JSON"),
 }
 LOAD_GAPS = {
-    "stall": "load has no reachability check yet: a target that never answers gives exit 1, "
-             "'PASS ... observed n/a' and only a min_rate breach (issue 12.2, loadtests)",
     "stall_midway": "load does not count requests still unanswered when the run ends: a target that hangs "
                     "mid-run passes every SLO on the few answers it gave (loadtests)",
 }
