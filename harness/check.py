@@ -42,7 +42,7 @@ from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.process import ServerStartError
-from talon_harness.strategies.wire import Credentials, auth_headers, redact
+from talon_harness.strategies.wire import Credentials, auth_headers, credentials_env, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "Budget", "CheckConfig", "CheckResult", "run_check"]
 
@@ -167,11 +167,7 @@ def _env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url
     if oracle_url is not None:
         env.update(TALON_CHECK_ORACLE_URL=oracle_url, TALON_CHECK_ORACLE_EXCLUDE=",".join(config.oracle_exclude),
                    TALON_CHECK_ORACLE_EFFECTS="1" if config.fresh_server or config.oracle_rules else "0")
-    creds = config.credentials
-    if creds is not None and creds.api_key:
-        env["TALON_CHECK_API_KEY"] = creds.api_key
-    if creds is not None and creds.hmac_key:
-        env["TALON_CHECK_HMAC"] = f"{creds.hmac_application_id}:{creds.hmac_key}"
+    env.update(credentials_env(config.credentials))  # the names CheckRuntime.from_env reads back
     env.update(dict(config.extra_env))
     return env
 
