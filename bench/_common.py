@@ -7,12 +7,13 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "ROOT", "machine", "median", "write_results"]
+__all__ = ["RESULTS", "ROOT", "commit", "machine", "median", "write_results"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -28,9 +29,18 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def commit() -> str:
+    """The checked-out commit (short), with ``+dirty`` when the tree has uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def machine() -> dict[str, Any]:
-    """Cores, CPU model, Python version, OS and the load average when the bench started."""
+    """Cores, CPU model, Python version, OS, the commit and the load average when the bench started."""
     return {
+        "commit": commit(),
         "cores": os.cpu_count(),
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
@@ -58,6 +68,7 @@ def write_results(name: str, data: dict[str, Any], table: list[str], *, started:
         f"# {name}",
         "",
         f"Command: `{data['command']}`  ",
+        f"Commit: {m.get('commit', 'unknown')}  ",
         (f"Machine: {m['cores']} cores ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
          f"load average at start {m['loadavg_at_start'][0]:.2f}"),
         "",
