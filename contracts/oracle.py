@@ -1,13 +1,11 @@
 """The differential oracle: every request the run sends is sent again to a fresh reference server.
 
-Settings come from the environment (``harness.check`` sets them; the oracle server is started there):
-
-- ``TALON_CHECK_ORACLE_URL``: the reference server's base URL (unset: the check skips);
-- ``TALON_CHECK_ORACLE_EXCLUDE``: comma-separated field names or paths left out of the comparison;
-- ``TALON_CHECK_ORACLE_EFFECTS=1``: compare ``event.effects`` and ``session.discounts`` too (both servers
-  run the same rule set: the embedded target, or ``--oracle-rules``);
-- ``TALON_CHECK_JOURNAL``: a file that gets one JSON line per exchange (with or without the oracle), from
-  which ``harness.regressions`` rebuilds the sequence that led to a failure.
+Settings are the run's :class:`contracts.settings.CheckSettings` (``harness.check`` sets them and starts
+the oracle server): ``oracle_url`` (None: the check skips), ``oracle_exclude`` (field names or paths left
+out of the comparison), ``oracle_effects`` (compare ``event.effects`` and ``session.discounts`` too: both
+servers run the same rule set, the embedded target's or ``--oracle-rules``), and ``journal`` (a file that
+gets one JSON line per exchange, with or without the oracle, from which ``harness.regressions`` rebuilds
+the sequence that led to a failure).
 
 ``record_exchange`` (an ``after_call`` hook, registered by ``contracts.hooks``) forwards each request, byte
 for byte with its own headers, right after the target answered, so the oracle sees the same order. The
@@ -24,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +33,7 @@ import schemathesis
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
+from talon_harness.contracts.settings import CheckSettings
 
 __all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "event_order", "matches_reference",
            "normalise", "oracle_for", "record_exchange"]
@@ -227,12 +225,10 @@ class OracleRuntime:
 
     @classmethod
     def from_env(cls) -> OracleRuntime:
-        env = os.environ
-        return cls(url=env.get("TALON_CHECK_ORACLE_URL") or None,
-                   exclude=tuple(filter(None, env.get("TALON_CHECK_ORACLE_EXCLUDE", "").split(","))),
-                   effects=env.get("TALON_CHECK_ORACLE_EFFECTS") == "1", fresh=env.get("TALON_CHECK_FRESH") == "1",
-                   strict_order=int(env.get("TALON_CHECK_WORKERS", "1") or 1) <= 1,
-                   journal=env.get("TALON_CHECK_JOURNAL") or None)
+        """The oracle runtime of an ``st run`` started by ``harness.check`` (its ``CheckSettings``)."""
+        s = CheckSettings.from_env()
+        return cls(url=s.oracle_url, exclude=s.oracle_exclude, effects=s.oracle_effects, fresh=s.fresh,
+                   strict_order=s.strict_order, journal=s.journal)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -3,18 +3,13 @@
 One :class:`CheckRuntime` per run: ``st run`` builds it from the environment when it loads the schema
 (``contracts.hooks.after_load_schema``), pytest entry points build their own and :func:`attach_runtime`
 it; either way it rides on the schema object every case points to (``contracts._schemathesis``), never in
-a module global. ``st run`` reads its settings from the environment (set by ``harness.check.run_check``),
-so secrets never appear in argv:
-
-- ``strategies.wire.API_KEY_ENV`` / ``HMAC_ENV`` (``APP_ID:KEY``): credentials to send and to probe with;
-- ``TALON_CHECK_FRESH=1``: the server started empty, so ids the model has not seen are known absent;
-- ``TALON_CHECK_WORKERS``: more than 1 turns off order-dependent predictions;
-- ``TALON_CHECK_SEED``: the seed of the case mix's invalid examples.
+a module global. ``st run`` reads its settings from the environment, set by ``harness.check.run_check``:
+one :class:`contracts.settings.CheckSettings` and the credentials (``strategies.wire.CREDENTIALS_ENV``),
+so secrets never appear in argv.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -24,10 +19,11 @@ from typing import Any
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.casemix import CaseMix
 from talon_harness.contracts.model import Exchange, Model, Observation
+from talon_harness.contracts.settings import CheckSettings
 from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import PATH_PREFIXES, Credentials, build_put, credentials_from_env
 
-__all__ = ["CheckRuntime", "attach_runtime", "credentials_from_env", "probe", "runtime_for"]
+__all__ = ["CheckRuntime", "attach_runtime", "probe", "runtime_for"]
 
 _MEMO_SIZE = 256
 
@@ -51,11 +47,10 @@ class CheckRuntime:
     def from_env(cls, environ: Mapping[str, str] | None = None, *, mixed: bool = True) -> CheckRuntime:
         """The runtime of an ``st run`` started by ``harness.check`` (see the module docstring); with
         ``mixed`` it carries a :class:`CaseMix` (build it outside a running Hypothesis test)."""
-        env = os.environ if environ is None else environ
-        workers = int(env.get("TALON_CHECK_WORKERS", "1") or 1)
-        model = Model(fresh=env.get("TALON_CHECK_FRESH") == "1", strict_order=workers <= 1)
-        mix = CaseMix(seed=int(env.get("TALON_CHECK_SEED", "0") or 0)) if mixed else None
-        return cls(model=model, credentials=credentials_from_env(env), mix=mix)
+        settings = CheckSettings.from_env(environ)
+        model = Model(fresh=settings.fresh, strict_order=settings.strict_order)
+        mix = CaseMix(seed=settings.seed) if mixed else None
+        return cls(model=model, credentials=credentials_from_env(environ), mix=mix)
 
     def observe(self, response: Any) -> Observation:
         """The observation for a schemathesis ``Response`` (the model learns from it once)."""

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -35,6 +35,7 @@ from rich.table import Table
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import matches_reference
+from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
 from talon_harness.contracts.witness import WitnessResult, run_witnesses
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
@@ -42,7 +43,7 @@ from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.process import ServerStartError
-from talon_harness.strategies.wire import Credentials, auth_headers, credentials_env, redact
+from talon_harness.strategies.wire import CREDENTIALS_ENV, Credentials, auth_headers, credentials_env, redact
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "Budget", "CheckConfig", "CheckResult", "run_check"]
 
@@ -96,7 +97,6 @@ class CheckConfig:
     request_timeout: float = 10.0
     quiet: bool = False
     keep_events: bool = False
-    extra_env: tuple[tuple[str, str], ...] = field(default=())
     #: ``--oracle``: every request also goes to a fresh reference server (``contracts.oracle``), whose rule set
     #: is ``oracle_rules`` (the ``serve --rules`` format); ``oracle_exclude`` names fields left uncompared.
     oracle: bool = False
@@ -155,20 +155,15 @@ def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
 
 def _env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url: str | None = None,
          ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TALON_CHECK_")}
-    env.update(
-        SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks",
-        TALON_CHECK_FRESH="1" if config.fresh_server else "0",
-        TALON_CHECK_WORKERS=str(config.workers),
-        TALON_CHECK_SEED=str(seed),
-    )
-    if journal is not None:
-        env["TALON_CHECK_JOURNAL"] = str(journal)
-    if oracle_url is not None:
-        env.update(TALON_CHECK_ORACLE_URL=oracle_url, TALON_CHECK_ORACLE_EXCLUDE=",".join(config.oracle_exclude),
-                   TALON_CHECK_ORACLE_EFFECTS="1" if config.fresh_server or config.oracle_rules else "0")
-    env.update(credentials_env(config.credentials))  # the names CheckRuntime.from_env reads back
-    env.update(dict(config.extra_env))
+    """The child's environment: ours minus any settings or credentials of ours, plus this run's."""
+    env = {k: v for k, v in os.environ.items() if k not in (SETTINGS_ENV, CREDENTIALS_ENV)}
+    settings = CheckSettings(
+        fresh=config.fresh_server, workers=config.workers, seed=seed,
+        journal=str(journal) if journal is not None else None, oracle_url=oracle_url,
+        oracle_exclude=config.oracle_exclude if oracle_url else (),
+        oracle_effects=oracle_url is not None and (config.fresh_server or config.oracle_rules is not None))
+    env.update(SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks", **settings.to_env(),
+               **credentials_env(config.credentials))
     return env
 
 

@@ -27,11 +27,12 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from talon_harness.loadtests import report
 from talon_harness.loadtests.baseline import BaselineVerdict, Histograms, compare, read_histograms
-from talon_harness.loadtests.config import LoadConfig, credentials_from_env
+from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.gates import cpu_trust, evaluate, trust
 from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
 from talon_harness.loadtests.outcome import FailureRow, LoadOutcome, build_outcome
 from talon_harness.loadtests.recorder import LatencyRecorder
+from talon_harness.strategies.wire import credentials_from_env
 
 __all__ = ["RateLimiter", "TalonPlugin", "add_arguments", "config_from_options"]
 

@@ -7,7 +7,7 @@ never shows credentials (``Credentials.__repr__`` redacts them).
 Crossing into the Locust processes: :meth:`LoadConfig.to_json` is the whole config but the credentials,
 passed as the one ``--talon-config`` option (Locust forwards it to every worker);
 :meth:`LoadConfig.from_json` reads it back into the same dataclass. Credentials travel only in the
-environment variable named by :data:`CREDENTIALS_ENV` (JSON: ``api_key``, ``hmac_application_id``,
+environment variable named by ``strategies.wire.CREDENTIALS_ENV`` (JSON: ``api_key``, ``hmac_application_id``,
 ``hmac_key``). Every default is written once, in the field list below: adding an option means a field
 here (and a CLI flag), nothing else.
 """
@@ -19,7 +19,6 @@ import ipaddress
 import json
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -31,16 +30,10 @@ from talon_harness.loadtests.shapes import SHAPES
 from talon_harness.strategies.wire import Credentials
 
 __all__ = [
-    "CREDENTIALS_ENV",
     "LoadConfig",
     "UnsafeTargetError",
-    "credentials_from_env",
-    "credentials_to_env",
     "is_loopback_url",
 ]
-
-CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
-
 
 class UnsafeTargetError(ValueError):
     """The target is not loopback and ``allow_remote`` was not given."""
@@ -55,17 +48,6 @@ def is_loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def credentials_to_env(creds: Credentials) -> str:
-    """The value of :data:`CREDENTIALS_ENV` for ``creds`` (JSON)."""
-    return json.dumps(dataclasses.asdict(creds))
-
-
-def credentials_from_env(environ: Mapping[str, str]) -> Credentials | None:
-    """The credentials in ``environ[CREDENTIALS_ENV]``, or None when it is unset or empty."""
-    raw = environ.get(CREDENTIALS_ENV)
-    return Credentials(**json.loads(raw)) if raw else None
 
 
 @dataclass(frozen=True, kw_only=True)

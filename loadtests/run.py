@@ -24,11 +24,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from talon_harness.loadtests.config import CREDENTIALS_ENV, LoadConfig, credentials_to_env
+from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
 from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
+from talon_harness.strategies.wire import CREDENTIALS_ENV, credentials_env
 
 __all__ = ["PROBE_TIMEOUT_S", "LoadResult", "build_argv", "probe_target", "run_load"]
 
@@ -150,8 +151,7 @@ def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
 
 def _child_env(config: LoadConfig) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != CREDENTIALS_ENV}
-    if config.credentials is not None:
-        env[CREDENTIALS_ENV] = credentials_to_env(config.credentials)
+    env.update(credentials_env(config.credentials))
     return env
 
 

@@ -90,6 +90,7 @@ from talon_harness.strategies.realistic import (
 )
 from talon_harness.strategies.settings import load_profile
 from talon_harness.strategies.wire import (
+    CREDENTIALS_ENV,
     DOMAIN_ERROR_TITLES,
     PATH_PREFIXES,
     PROFILE,
@@ -112,6 +113,7 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "CART_ITEM_OPTIONAL_FIELDS",
     "CART_ITEM_REQUIRED_FIELDS",
+    "CREDENTIALS_ENV",
     "DISCOUNTS",
     "DOMAIN_ERROR_TITLES",
     "EDGE_PATH_IDS",

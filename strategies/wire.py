@@ -12,6 +12,7 @@ Worked example::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -25,9 +26,8 @@ from urllib.parse import quote
 import orjson
 
 __all__ = [
-    "API_KEY_ENV",
+    "CREDENTIALS_ENV",
     "DOMAIN_ERROR_TITLES",
-    "HMAC_ENV",
     "OPERATIONS",
     "PATH_PREFIXES",
     "PROFILE",
@@ -56,10 +56,9 @@ PATH_PREFIXES: Mapping[str, str] = MappingProxyType(
 #: The APIError titles of domain-rule refusals (D5 illegal transition / change to a final session, D6
 #: totalSales overflow): a schema-valid body may still get a 400 with one of these.
 DOMAIN_ERROR_TITLES: frozenset[str] = frozenset({"Illegal state transition", "Session closed", "Out of range"})
-#: The environment variables that carry credentials to a child process (never argv): the API key, and
-#: the HMAC scheme as ``APP_ID:KEY``.
-API_KEY_ENV = "TALON_CHECK_API_KEY"
-HMAC_ENV = "TALON_CHECK_HMAC"
+#: The one environment variable that carries credentials to a child process (never argv): JSON with the
+#: fields of :class:`Credentials`. The `st run` child of `check` and the Locust processes of `load` read it.
+CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 _REDACTED = "[REDACTED]"
 
 
@@ -217,26 +216,19 @@ def redact(text: str, creds: Credentials | None) -> str:
 
 
 def credentials_env(creds: Credentials | None) -> dict[str, str]:
-    """The environment entries (``API_KEY_ENV``, ``HMAC_ENV``) that carry *creds* to a child process."""
-    env: dict[str, str] = {}
-    if creds is not None and creds.api_key:
-        env[API_KEY_ENV] = creds.api_key
-    if creds is not None and creds.hmac_key:
-        env[HMAC_ENV] = f"{creds.hmac_application_id}:{creds.hmac_key}"
-    return env
+    """The environment entry (``CREDENTIALS_ENV``) that carries *creds* to a child process ({} for None)."""
+    return {} if creds is None else {CREDENTIALS_ENV: json.dumps(dataclasses.asdict(creds))}
 
 
 def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
     """The credentials ``credentials_env`` wrote (default: ``os.environ``), or None when there are none.
 
-    Raises ValueError when ``HMAC_ENV`` is not ``APP_ID:KEY`` with an integer APP_ID.
+    Raises ValueError when the value is not the JSON ``credentials_env`` writes.
     """
-    env = os.environ if environ is None else environ
-    api_key = env.get(API_KEY_ENV) or None
-    app_id, _, key = (env.get(HMAC_ENV) or "").partition(":")
-    if key:
-        try:
-            return Credentials(api_key=api_key, hmac_application_id=int(app_id), hmac_key=key)
-        except ValueError:
-            raise ValueError(f"{HMAC_ENV} must be APP_ID:KEY with an integer APP_ID") from None
-    return Credentials(api_key=api_key) if api_key else None
+    raw = (os.environ if environ is None else environ).get(CREDENTIALS_ENV)
+    if not raw:
+        return None
+    try:
+        return Credentials(**json.loads(raw))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{CREDENTIALS_ENV} is not a credentials JSON object: {exc}") from None

@@ -25,20 +25,23 @@ import uvicorn
 import talon_harness.contracts.checks as domain
 from talon_harness.contracts.hooks import SignedAuth
 from talon_harness.contracts.model import Model
-from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, credentials_from_env, runtime_for
+from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
 from talon_harness.contracts.spec import CONTRACT_FILE
 from talon_harness.refserver import ServerConfig, Store, create_app
-from talon_harness.strategies.wire import API_KEY_ENV, HMAC_ENV
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["Driver", "FaultyApp", "Flagged", "Mutation", "reference_app", "running", "serve", "user_credentials"]
 
 
-def user_credentials() -> Any:
-    """Credentials for ``TALON_BASE_URL`` runs: ``TALON_API_KEY`` or ``TALON_HMAC`` (``APP_ID:KEY``)."""
+def user_credentials() -> Credentials | None:
+    """Credentials for ``TALON_BASE_URL`` runs: ``TALON_API_KEY`` and/or ``TALON_HMAC`` (``APP_ID:KEY``)."""
     import os
 
-    return credentials_from_env({API_KEY_ENV: os.environ.get("TALON_API_KEY", ""),
-                                 HMAC_ENV: os.environ.get("TALON_HMAC", "")})
+    api_key = os.environ.get("TALON_API_KEY") or None
+    app_id, _, key = os.environ.get("TALON_HMAC", "").partition(":")
+    if key:
+        return Credentials(api_key=api_key, hmac_application_id=int(app_id), hmac_key=key)
+    return Credentials(api_key=api_key) if api_key else None
 
 FLAG = b"x-talon-fault"
 PATHS = {"profile": "/v1/customer_profiles/{integrationId}", "session": "/v1/customer_sessions/{customerSessionId}"}

@@ -4,7 +4,7 @@ Run against your own server (it keeps its data; only fresh random ids are assume
 
     TALON_BASE_URL=http://127.0.0.1:8000 [TALON_API_KEY=... | TALON_HMAC=APP_ID:KEY] pytest tests/contract
 
-``TALON_CHECK_SEED`` picks the seed of the CI-budget run (default 1); the 5-seed run is marked slow.
+``TALON_TEST_SEED`` picks the seed of the CI-budget run (default 1); the 5-seed run is marked slow.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _run(url: str, fresh: bool, seed: int, report_dir: Path) -> None:
 
 
 def test_contract_ci_budget(fresh_target: tuple[str, bool], tmp_path: Path) -> None:
-    _run(*fresh_target, int(os.environ.get("TALON_CHECK_SEED", "1")), tmp_path)
+    _run(*fresh_target, int(os.environ.get("TALON_TEST_SEED", "1")), tmp_path)
 
 
 @pytest.mark.slow

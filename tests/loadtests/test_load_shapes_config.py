@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from talon_harness.loadtests import CREDENTIALS_ENV, LoadConfig, SloSet, UnsafeTargetError, build_argv
-from talon_harness.loadtests.config import credentials_from_env
 from talon_harness.loadtests.openload import arrival_offsets
 from talon_harness.loadtests.run import _child_env
 from talon_harness.loadtests.shapes import SHAPES, stages_for, users_at
-from talon_harness.strategies.wire import Credentials
+from talon_harness.strategies.wire import Credentials, credentials_from_env
 
 
 def _curve(name: str) -> list[int | None]:

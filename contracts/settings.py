@@ -1,0 +1,66 @@
+"""CheckSettings: what one ``st run`` child needs from ``harness.check.run_check``, crossing once.
+
+``run_check`` starts schemathesis' own CLI, whose hooks (``contracts.hooks``) cannot take options of ours,
+so the settings travel as one JSON value in the environment variable :data:`SETTINGS_ENV`
+(:meth:`CheckSettings.to_env`), read back into the same dataclass by :meth:`CheckSettings.from_env`.
+Credentials are not part of it: they travel only in ``strategies.wire.CREDENTIALS_ENV``. Every default
+is written once, in the field list: adding a setting means a field here and the line in ``run_check``
+that fills it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["SETTINGS_ENV", "CheckSettings"]
+
+SETTINGS_ENV = "TALON_HARNESS_CHECK"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckSettings:
+    """One check run, as its schemathesis child sees it.
+
+    ``fresh``: the target started empty (ids the model has not seen are known absent). ``workers``: more
+    than 1 turns off order-dependent predictions. ``seed``: the case mix's seed. ``journal``: a file that
+    gets one JSON line per exchange (``harness.regressions`` rebuilds sequences from it). ``oracle_url``:
+    the reference server of ``--oracle`` (None: no oracle); ``oracle_exclude``: fields left uncompared;
+    ``oracle_effects``: effects and discounts are compared too (both servers run the same rule set).
+    """
+
+    fresh: bool = False
+    workers: int = 1
+    seed: int = 0
+    journal: str | None = None
+    oracle_url: str | None = None
+    oracle_exclude: tuple[str, ...] = ()
+    oracle_effects: bool = False
+
+    @property
+    def strict_order(self) -> bool:
+        """One worker: requests reach the target in the order they were sent."""
+        return self.workers <= 1
+
+    def to_env(self) -> dict[str, str]:
+        """The environment entry that carries these settings to the child."""
+        return {SETTINGS_ENV: json.dumps(dataclasses.asdict(self))}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CheckSettings:
+        """The settings :meth:`to_env` wrote (default: ``os.environ``); the defaults when there are none.
+
+        Raises ValueError when the value is not what :meth:`to_env` writes.
+        """
+        raw = (os.environ if environ is None else environ).get(SETTINGS_ENV)
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+            data["oracle_exclude"] = tuple(data.get("oracle_exclude", ()))
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{SETTINGS_ENV} is not a CheckSettings JSON object: {exc}") from None
