@@ -14,7 +14,9 @@ undecorated bodies of all domain checks (so a witness failure is a failure of th
 5xx judge (``not_a_server_error``), the journey model's acceptance prediction
 (``positive_data_acceptance``) and the contract's responses (``status_code_conformance``,
 ``content_type_conformance``, ``response_schema_conformance``, with jsonschema-rs). Another judge (e.g. a reference oracle) is one more callable in
-``judges``. Requests counted include the ``PUT {}`` probes ``failed_request_changes_nothing`` sends (on the
+``judges``: :func:`reference_judge` is ``matches_reference`` here (``check --oracle``). The phase keeps every
+request it sent as a ``contracts.oracle.Step`` (``WitnessResult.journal``), so a witness failure is a replayable
+sequence like a schemathesis one (``harness.regressions``). Requests counted include the ``PUT {}`` probes ``failed_request_changes_nothing`` sends (on the
 ``READ_BACK_WITNESSES`` only).
 """
 
@@ -35,6 +37,7 @@ import httpx
 import jsonschema_rs
 
 from talon_harness.contracts import checks
+from talon_harness.contracts import oracle as reference
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
@@ -50,8 +53,8 @@ from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_p
 
 __all__ = [
     "DEFAULT_JUDGES", "JUDGE_WITNESSES", "READ_BACK_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
-    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "fresh_prefix", "response_conformance",
-    "run_witnesses", "server_errors",
+    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "fresh_prefix", "reference_judge",
+    "response_conformance", "run_witnesses", "server_errors",
 ]
 
 
@@ -317,7 +320,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Sent:
-    """What a judge sees: the step, its observation (request as sent, model before, answer) and the runtime."""
+    """What a judge sees: the step, its observation (request as sent, model before, answer) and the runtime;
+    ``request`` the journal entry of the request, ``content`` the answer's bytes."""
 
     witness: str
     step: Step
@@ -325,6 +329,8 @@ class Sent:
     runtime: CheckRuntime
     case: Any  # what the check bodies take as ``case`` (finds ``runtime`` through contracts.runtime)
     content_type: str = ""  # of the answer
+    request: reference.Step | None = None
+    content: bytes = b""
 
 
 #: A judge returns one Finding per check that failed on the answer (empty: nothing wrong).
@@ -398,6 +404,23 @@ def response_conformance(sent: Sent) -> list[Finding]:
 DEFAULT_JUDGES: tuple[Judge, ...] = (domain_checks, server_errors, expected_acceptance, response_conformance)
 
 
+def reference_judge(oracle: reference.OracleRuntime) -> Judge:
+    """``matches_reference`` on the witness phase: each witness request goes again, byte for byte with its own
+    headers, to ``oracle``'s reference server and the two answers are compared as in the schemathesis phases
+    (``OracleRuntime.mirror``). The ``PUT {}`` read-backs of failed_request_changes_nothing reach the target only:
+    they change nothing a later witness step reads (an entity a refused body did not create is never sent again)."""
+
+    def matches_reference(sent: Sent) -> list[Finding]:
+        x = sent.observation.exchange
+        if sent.request is None:
+            return []
+        answer = reference.Answer.of(x.status, {"content-type": sent.content_type}, sent.content)
+        text = oracle.mirror(sent.request, x.headers, answer)
+        return [Finding("matches_reference", text)] if text else []
+
+    return matches_reference
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -413,6 +436,7 @@ class WitnessFailure:
     headers: dict[str, str]
     body: bytes
     request_number: int  # 1-based position of the failing request in the phase
+    case_id: str = ""  # the request's ``case_id`` in ``WitnessResult.journal``
 
 
 @dataclass(frozen=True)
@@ -430,6 +454,7 @@ class WitnessResult:
     error: str = ""
     steps: int = 0  # PUTs the phase was to send (probes not included)
     stopped_answering: bool = False  # the error is a timeout after the target had answered: its failure
+    journal: tuple[reference.Step, ...] = ()  # every PUT sent, in order (read-back probes not included)
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -497,6 +522,7 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
     per_check: Counter[str] = Counter()
     failures: dict[tuple[str, str], WitnessFailure] = {}
     first: tuple[int, float] | None = None
+    journal: list[reference.Step] = []
     steps = [(w.name, step) for n, w in enumerate(chosen) for step in w.build(f"{prefix}{n}")]
     root = base_url.rstrip("/")
     with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
@@ -511,14 +537,14 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                 answer = client.put(url, content=put.body, headers=put.headers)
             except httpx.TimeoutException as exc:
                 if not requests:
-                    return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                    f"{type(exc).__name__}, timed out after {timeout:g} s at request 1")
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
                                f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
                                f"requests were answered before", stopped=True)
             except httpx.HTTPError as exc:
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
             requests += 1
             try:
@@ -526,7 +552,12 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             except ValueError:
                 parsed = None
             obs = runtime.model.observe(Exchange.of("PUT", url, put.body, put.headers, answer.status_code, parsed))
-            sent = Sent(witness, step, obs, runtime, step_case, answer.headers.get("content-type", ""))
+            content_type = answer.headers.get("content-type", "")
+            request = reference.Step(requests, "PUT", put.path, put.headers.get("Content-Type", ""), put.body,
+                                     reference.touched("PUT", url, put.body, (reference.Answer(
+                                         answer.status_code, content_type, parsed),)), case_id=step_case.id)
+            journal.append(request)
+            sent = Sent(witness, step, obs, runtime, step_case, content_type, request, answer.content)
             number = requests
             requests += _probed(sent)
             findings = [f for judge in judges for f in judge(sent)
@@ -536,17 +567,19 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             per_witness[witness] = (sent_count + 1 + _probed(sent), failed_count + bool(findings))
             for finding in findings:
                 failures.setdefault((finding.check, witness), WitnessFailure(
-                    finding.check, witness, step.step, finding.message, "PUT", url, put.headers, put.body, number))
+                    finding.check, witness, step.step, finding.message, "PUT", url, put.headers, put.body, number,
+                    step_case.id))
             if findings and first is None:
                 first = (number, time.monotonic() - started)
             if findings and stop_at_first_failure:
                 break
-    return _result(requests, started, per_witness, per_check, failures, first, len(steps), "")
+    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal, "")
 
 
 def _result(requests: int, started: float, per_witness: dict[str, tuple[int, int]], per_check: Counter[str],
             failures: dict[tuple[str, str], WitnessFailure], first: tuple[int, float] | None, steps: int,
-            error: str, *, stopped: bool = False) -> WitnessResult:
+            journal: list[reference.Step], error: str, *, stopped: bool = False) -> WitnessResult:
     return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
-                         first[0] if first else None, first[1] if first else None, error, steps, stopped)
+                         first[0] if first else None, first[1] if first else None, error, steps, stopped,
+                         tuple(journal))
 
