@@ -1,6 +1,7 @@
 """Oracle benchmark: for every semantic fault of the catalogue, requests to the first failure of
-`check` with and without `--oracle` (selftest budget, stop at first failure), and for every oracle
-detection whether the emitted regression test fails on the faulty server and passes on the correct one.
+`check` with and without `--oracle` (selftest budget, witness phase on, stop at first failure; with
+`--oracle` the reference judges the witness phase too), and for every oracle detection whether the emitted
+regression test fails on the faulty server and passes on the correct one.
 
     python bench/oracle_detection.py --seeds 1                # semantic faults, seed 0
     python bench/oracle_detection.py --correct-seeds 5 --seeds 0   # correct server, seeds 0-4, default budget
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -48,6 +50,7 @@ def main() -> None:
     command = "python bench/oracle_detection.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "work_dir" and v)
     started = time.monotonic()
+    load_start = [round(x, 2) for x in os.getloadavg()]
     rows = []
     for seed in range(args.seeds):
         for fault in faults:
@@ -62,8 +65,11 @@ def main() -> None:
             result = run_check(CheckConfig(base_url=server.base_url, seed=seed, fresh_server=True, oracle=True,
                                            quiet=True, report_dir=args.work_dir / f"correct-{seed}"))
         checks = result.report.checks.get("matches_reference", {}) if result.report else {}
+        witness = result.witness
         correct.append({"seed": seed, "exit_code": result.exit_code, "requests": result.report.requests
-                        if result.report else None, "matches_reference": dict(checks), "seconds": round(result.seconds, 1)})
+                        if result.report else None, "matches_reference": dict(checks), "seconds": round(result.seconds, 1),
+                        "witness_requests": witness.requests if witness else None,
+                        "witness_failures": [f.check for f in witness.failures] if witness else None})
         print(correct[-1], flush=True)
     per_fault = {}
     for fault in faults:
@@ -81,14 +87,18 @@ def main() -> None:
     payload = {"command": command, "commit": _commit(), "machine": machine, "budget": {
         "selftest": {"max_examples": config.max_examples, "max_time": config.max_time},
         "correct": asdict(BUDGETS["default"])}, "minutes": round((time.monotonic() - started) / 60, 1),
-        "per_fault": per_fault, "correct_server": correct, "rows": rows}
+        "per_fault": per_fault, "correct_server": correct, "rows": rows,
+        "loadavg": {"start": load_start, "end": [round(x, 2) for x in os.getloadavg()]}}
     name = "oracle_detection" if args.seeds else "oracle_correct"
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
     lines = [f"# check --oracle: {name.replace('_', ' ')}", "",
-             f"Command: `{command}` at commit {payload['commit']}; machine: {machine}; {payload['minutes']} min.", ""]
+             (f"Command: `{command}` at commit {payload['commit']}; machine: {machine}; {payload['minutes']} min; "
+              f"load average (1, 5, 15 min) at start {load_start}, at end {payload['loadavg']['end']} (the machine is "
+              "shared with other engineers' runs)."), ""]
     if rows:
-        lines += ["Selftest budget (15 examples, 20 s, stop at the first failure), seeds 0.." + str(args.seeds - 1)
-                  + ". Requests to the first failure (median over detected seeds).", "",
+        lines += [(f"Selftest budget (15 examples, 20 s, stop at the first failure), witness phase on, seeds "
+                   f"0..{args.seeds - 1}. Requests to the first failure (median over detected seeds), counted "
+                   "from the first witness request."), "",
                   "| fault | without --oracle | req | with --oracle | req | caught by (oracle run) | regression fails on fault / passes on correct |",
                   "|---|---|---|---|---|---|---|"]
         for fault, e in per_fault.items():
@@ -103,9 +113,10 @@ def main() -> None:
                        f"with --oracle {med('talon-harness --oracle')} requests.")]
     if correct:
         lines += ["", "Correct server, default budget (" + json.dumps(asdict(BUDGETS["default"])) + "):", "",
-                  "| seed | exit | requests | matches_reference | s |", "|---|---|---|---|---|"]
-        lines += [f"| {c['seed']} | {c['exit_code']} | {c['requests']} | {c['matches_reference']} | {c['seconds']} |"
-                  for c in correct]
+                  "| seed | exit | witness requests | witness failures | st requests | matches_reference (st) | s |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {c['seed']} | {c['exit_code']} | {c['witness_requests']} | {c['witness_failures']} | "
+                  f"{c['requests']} | {c['matches_reference']} | {c['seconds']} |" for c in correct]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 

@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from talon_harness.contracts.witness import WITNESSES, run_witnesses
+from talon_harness.contracts.witness import READ_BACK_WITNESSES, WITNESSES, run_witnesses
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.faults import FAULTS
 
@@ -70,7 +70,8 @@ def _markdown(payload: dict[str, Any]) -> str:
              (f"Machine: {payload['machine']['cpus']} x {payload['machine']['cpu']}, Python "
              f"{payload['machine']['python']} (shared with other jobs; see the load averages)."),
              (f"Witness phase on a correct refserver: {payload['witness_phase']['requests']} requests "
-             f"({payload['witness_phase']['puts']} PUTs + the probes of failed_request_changes_nothing), "
+             f"({payload['witness_phase']['puts']} PUTs + the read-backs of failed_request_changes_nothing on "
+             f"{', '.join(sorted(READ_BACK_WITNESSES))}), "
              f"{payload['witness_phase']['seconds']:.2f}s, {len(WITNESSES)} witnesses."), ""]
     for run in runs:
         lines += [(f"- **{run['label']}**: `{run['command']}`{' with one core kept at 100% by `python3 -c while True: pass`' if run['busy_core'] else ''}; "
@@ -80,11 +81,13 @@ def _markdown(payload: dict[str, Any]) -> str:
     for run in runs:
         inside = {n: f for n, f in run["per_fault"].items() if f["in_witness_phase"] == f["runs"]}
         worst = max((f["median_requests_to_failure"] for f in inside.values()), default=None)
-        over = sorted(n for n, f in run["per_fault"].items() if FAULTS[n].fault_class in
-                      ("semantics", "validation", "crash") and (f["median_requests_to_failure"] or 0) > 50)
+        judged = {n: f for n, f in run["per_fault"].items() if FAULTS[n].fault_class in
+                  ("semantics", "validation", "crash")}
+        over = sorted(n for n, f in judged.items() if (f["median_requests_to_failure"] or 0) > 50)
+        largest = max((f["median_requests_to_failure"] or 0 for f in judged.values()), default=None)
         lines.append(f"- {run['label']}: {len(inside)}/{len(run['per_fault'])} faults caught in the witness phase in "
                      f"every run (largest median {worst}, phase length {payload['witness_phase']['requests']}); "
-                     f"semantic/validation/crash faults with a median above 50 requests: {over or 'none'}")
+                     f"semantic/validation/crash faults: largest median {largest}, above 50 requests: {over or 'none'}")
     lines += ["", "Median requests to the first failure (from the first witness request; detected runs only):", "",
               "| fault | class | " + " | ".join(f"{r['label']} detected | {r['label']} median req" for r in runs)
               + " | caught by |", "|---|---|" + "---|---|" * len(runs) + "---|"]

@@ -304,6 +304,25 @@ class OracleRuntime:
                     sides[side]["event.id"] = label
         return differences(sides["target"], sides["reference"]), sides["target"], sides["reference"]
 
+    def mirror(self, step: Step, headers: dict[str, str], target: Answer) -> str | None:
+        """Send ``step`` (with the ``headers`` it went to the target with) to the reference server, add it to the
+        history and compare the answers: the report of a divergence, or None (equal, or not applicable). For
+        callers that send requests themselves (the witness phase) instead of through ``record_exchange``."""
+        sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+        with self._lock:
+            reference = self.send(step.method, step.path, sent, step.body) if self.url else None
+            self._history.append(step)
+        if self.url is None:
+            return None
+        if reference is None:
+            return f"[matches_reference] the reference server did not answer {step.line()}"
+        compared = self.compare(step, target, reference)
+        if compared is None or not compared[0]:
+            return None
+        paths, mine, theirs = compared
+        return _report("the answer differs from the reference server's", step, paths, mine, theirs,
+                       self.sequence(step))
+
     def sequence(self, step: Step) -> list[Step]:
         with self._lock:
             history = list(self._history)

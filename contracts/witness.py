@@ -14,7 +14,10 @@ undecorated bodies of all domain checks (so a witness failure is a failure of th
 5xx judge (``not_a_server_error``), the journey model's acceptance prediction
 (``positive_data_acceptance``) and the contract's responses (``status_code_conformance``,
 ``content_type_conformance``, ``response_schema_conformance``, with jsonschema-rs). Another judge (e.g. a reference oracle) is one more callable in
-``judges``. Requests counted include the ``PUT {}`` probes ``failed_request_changes_nothing`` sends.
+``judges``: :func:`reference_judge` is ``matches_reference`` here (``check --oracle``). The phase keeps every
+request it sent as a ``contracts.oracle.Step`` (``WitnessResult.journal``), so a witness failure is a replayable
+sequence like a schemathesis one (``harness.regressions``). Requests counted include the ``PUT {}`` probes ``failed_request_changes_nothing`` sends (on the
+``READ_BACK_WITNESSES`` only).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import httpx
 import jsonschema_rs
 
 from talon_harness.contracts import checks
+from talon_harness.contracts import oracle as reference
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
@@ -48,9 +52,9 @@ from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_put
 
 __all__ = [
-    "DEFAULT_JUDGES", "JUDGE_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
-    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "fresh_prefix", "response_conformance",
-    "run_witnesses", "server_errors",
+    "DEFAULT_JUDGES", "JUDGE_WITNESSES", "READ_BACK_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Finding", "Judge", "Sent", "Step", "Witness",
+    "WitnessFailure", "WitnessResult", "domain_checks", "expected_acceptance", "fresh_prefix", "reference_judge",
+    "response_conformance", "run_witnesses", "server_errors",
 ]
 
 
@@ -126,8 +130,7 @@ def _coupons(s: JourneyScript) -> None:
 
 
 def _illegal_transitions(s: JourneyScript) -> None:
-    session_id, cart = s.open_session(s.new_profile_id())
-    s.add_items(session_id, cart, 1)
+    session_id, _ = s.open_session(s.new_profile_id())  # no items: the transitions do not depend on the cart
     s.set_state("close_session", session_id, "closed")
     s.set_state("reopen_session", session_id, "open")
     s.put("change_closed_total", SESSION, session_id, {"total": 0.5})
@@ -154,9 +157,18 @@ def _edge_bodies(s: JourneyScript) -> None:
     s.put("edge_string_attributes", PROFILE, s.new_profile_id(), {"attributes": {t: t for t in EDGE_STRINGS}})
 
 
+#: invalid_bodies is the phase's last and longest witness. These rules go first in it, so a server that drops one
+#: of these refusals fails within the witness' first requests rather than after the other twelve: they are the
+#: refusals a server drops without failing anything else (refserver.faults has a fault for each: a value
+#: minimum, an unknown member, the item count and the nesting limits); the type, required-member and shape rules
+#: follow.
+_FIRST_RULES = ("quantity_minimum", "session_unknown_field", "cart_items_limit", "attribute_depth_limit")
+
+
 @functools.cache
 def _invalid_examples() -> tuple[Invalid, ...]:
-    """One example of every ``strategies.invalid`` rule per operation (seed 0, JSON bodies only)."""
+    """One example of every ``strategies.invalid`` rule per operation (seed 0, JSON bodies only), session
+    examples of ``_FIRST_RULES`` first, then the rest in the strategies' order."""
     found: list[Invalid] = []
     for operation_id in (SESSION, PROFILE):
         rules: set[str] = set()
@@ -164,7 +176,8 @@ def _invalid_examples() -> tuple[Invalid, ...]:
             if example.breaks not in rules:  # the first example of each rule, in the strategies' order
                 rules.add(example.breaks)
                 found.append(example)
-    return tuple(found)
+    first = [next(e for e in found if e.operation == SESSION and e.breaks == rule) for rule in _FIRST_RULES]
+    return (*first, *(e for e in found if e not in first))
 
 
 def _invalid_bodies(prefix: str) -> tuple[Step, ...]:
@@ -175,16 +188,19 @@ def _invalid_bodies(prefix: str) -> tuple[Step, ...]:
 def _rejected_change(prefix: str) -> tuple[Step, ...]:
     session_id = f"{prefix}-sess-0"
     wrong = Invalid({"total": "12.5"}, "invalid_type", "/total", operation=SESSION)
+    # each refusal is read back by failed_request_changes_nothing (this is one of READ_BACK_WITNESSES)
     return (Step("open_session", SESSION, session_id, {"profileId": "", "total": 12.5}),
             Step("wrong_total_type", SESSION, session_id, wrong.body, 400, wrong),
-            Step("read_session", SESSION, session_id, {}))
+            Step("wrong_total_new_session", SESSION, f"{prefix}-sess-1", wrong.body, 400, wrong))
 
 
 def _witnesses(*items: Witness) -> Mapping[str, Witness]:
     return MappingProxyType({w.name: w for w in items})
 
 
-#: Every witness, in the order the phase sends them.
+#: Every witness, in the order the phase sends them: the journeys (shortest sequences of a rule first), then the
+#: witnesses of one fact per request, the longest (invalid_bodies, one request per rule) last. Only
+#: READ_BACK_WITNESSES add a ``PUT {}`` after a refusal, so every other refusal costs one request.
 WITNESSES: Mapping[str, Witness] = _witnesses(
     Witness("first_sessions", "a profile's first and second session (unknown profileId), an anonymous one",
             _journey(_first_sessions)),
@@ -194,11 +210,12 @@ WITNESSES: Mapping[str, Witness] = _witnesses(
     Witness("coupons", "a rejected coupon, an accepted coupon, an accepted referral", _journey(_coupons)),
     Witness("illegal_transitions", "closed->open, a new total on a closed session, cancel, cancelled->closed, "
             "a coupon on a cancelled session", _journey(_illegal_transitions)),
+    Witness("rejected_change", "a wrong-typed total sent to an existing session and to a new one (each read "
+            "back)", _rejected_change),
     Witness("edge_ids", "a profile id with spaces and an emoji, a 1000-character session id, two ids alike in "
             "their first 64 characters", _journey(_edge_ids)),
     Witness("edge_bodies", "every member null, an empty cart, edge strings as item names and attribute keys, "
             f"{MAX_CART_ITEMS} items", _journey(_edge_bodies)),
-    Witness("rejected_change", "a wrong-typed total sent to an existing session, then read it", _rejected_change),
     Witness("invalid_bodies", "one body breaking each strategies.invalid rule, per operation", _invalid_bodies),
 )
 
@@ -230,7 +247,7 @@ RULE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     },
     "failed_request_changes_nothing": {
         "D1 a rejected change leaves the session as it was": ("rejected_change", "illegal_transitions"),
-        "D1 a rejected body creates nothing": ("invalid_bodies",),
+        "D1 a rejected body creates nothing": ("rejected_change",),
     },
     "first_session_and_profile_autocreation": {
         "D7 an unknown profileId creates an empty profile": ("first_sessions",),
@@ -267,6 +284,12 @@ RULE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     },
 })
 
+#: ``failed_request_changes_nothing`` reads the entity back (one ``PUT {}`` more) after a rejected answer. In the
+#: phase it does so only on the witnesses named for it above, whose rejections are what D1 is about; every other
+#: rejection (the bodies of invalid_bodies) is judged by the other checks without a read-back: one request, not two.
+READ_BACK_WITNESSES: frozenset[str] = frozenset(
+    w for names in RULE_WITNESSES["failed_request_changes_nothing"].values() for w in names)
+
 #: The same for the built-in checks the extra judges stand in for (named like schemathesis' checks).
 JUDGE_WITNESSES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "not_a_server_error": {
@@ -297,7 +320,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Sent:
-    """What a judge sees: the step, its observation (request as sent, model before, answer) and the runtime."""
+    """What a judge sees: the step, its observation (request as sent, model before, answer) and the runtime;
+    ``request`` the journal entry of the request, ``content`` the answer's bytes."""
 
     witness: str
     step: Step
@@ -305,6 +329,8 @@ class Sent:
     runtime: CheckRuntime
     case: Any  # what the check bodies take as ``case`` (finds ``runtime`` through contracts.runtime)
     content_type: str = ""  # of the answer
+    request: reference.Step | None = None
+    content: bytes = b""
 
 
 #: A judge returns one Finding per check that failed on the answer (empty: nothing wrong).
@@ -316,9 +342,12 @@ _BODIES: Mapping[str, Callable[[Observation, Any], bool | None]] = MappingProxyT
 
 
 def domain_checks(sent: Sent) -> list[Finding]:
-    """Every domain check on the answer, as schemathesis would call it (same bodies, same names)."""
+    """Every domain check on the answer, as schemathesis would call it (same bodies, same names);
+    ``failed_request_changes_nothing`` on the READ_BACK_WITNESSES only."""
     findings = []
     for name, body in _BODIES.items():
+        if name == "failed_request_changes_nothing" and sent.witness not in READ_BACK_WITNESSES:
+            continue
         try:
             body(sent.observation, sent.case)
         except AssertionError as exc:
@@ -375,6 +404,23 @@ def response_conformance(sent: Sent) -> list[Finding]:
 DEFAULT_JUDGES: tuple[Judge, ...] = (domain_checks, server_errors, expected_acceptance, response_conformance)
 
 
+def reference_judge(oracle: reference.OracleRuntime) -> Judge:
+    """``matches_reference`` on the witness phase: each witness request goes again, byte for byte with its own
+    headers, to ``oracle``'s reference server and the two answers are compared as in the schemathesis phases
+    (``OracleRuntime.mirror``). The ``PUT {}`` read-backs of failed_request_changes_nothing reach the target only:
+    they change nothing a later witness step reads (an entity a refused body did not create is never sent again)."""
+
+    def matches_reference(sent: Sent) -> list[Finding]:
+        x = sent.observation.exchange
+        if sent.request is None:
+            return []
+        answer = reference.Answer.of(x.status, {"content-type": sent.content_type}, sent.content)
+        text = oracle.mirror(sent.request, x.headers, answer)
+        return [Finding("matches_reference", text)] if text else []
+
+    return matches_reference
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -390,6 +436,7 @@ class WitnessFailure:
     headers: dict[str, str]
     body: bytes
     request_number: int  # 1-based position of the failing request in the phase
+    case_id: str = ""  # the request's ``case_id`` in ``WitnessResult.journal``
 
 
 @dataclass(frozen=True)
@@ -407,6 +454,7 @@ class WitnessResult:
     error: str = ""
     steps: int = 0  # PUTs the phase was to send (probes not included)
     stopped_answering: bool = False  # the error is a timeout after the target had answered: its failure
+    journal: tuple[reference.Step, ...] = ()  # every PUT sent, in order (read-back probes not included)
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -442,7 +490,7 @@ def _case_for(runtime: CheckRuntime) -> _Case:
 def _probed(sent: Sent) -> int:
     """1 when ``failed_request_changes_nothing`` sent its ``PUT {}`` probe for this answer (not skipped)."""
     x = sent.observation.exchange
-    if x.accepted or sent.observation.existed is None or not sent.observation.strict_order or x.entity_id is None:
+    if sent.witness not in READ_BACK_WITNESSES or x.accepted or sent.observation.existed is None or not sent.observation.strict_order or x.entity_id is None:
         return 0
     return 1
 
@@ -474,6 +522,7 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
     per_check: Counter[str] = Counter()
     failures: dict[tuple[str, str], WitnessFailure] = {}
     first: tuple[int, float] | None = None
+    journal: list[reference.Step] = []
     steps = [(w.name, step) for n, w in enumerate(chosen) for step in w.build(f"{prefix}{n}")]
     root = base_url.rstrip("/")
     with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
@@ -488,14 +537,14 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                 answer = client.put(url, content=put.body, headers=put.headers)
             except httpx.TimeoutException as exc:
                 if not requests:
-                    return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                    f"{type(exc).__name__}, timed out after {timeout:g} s at request 1")
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
                                f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
                                f"requests were answered before", stopped=True)
             except httpx.HTTPError as exc:
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps),
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
             requests += 1
             try:
@@ -503,7 +552,12 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             except ValueError:
                 parsed = None
             obs = runtime.model.observe(Exchange.of("PUT", url, put.body, put.headers, answer.status_code, parsed))
-            sent = Sent(witness, step, obs, runtime, step_case, answer.headers.get("content-type", ""))
+            content_type = answer.headers.get("content-type", "")
+            request = reference.Step(requests, "PUT", put.path, put.headers.get("Content-Type", ""), put.body,
+                                     reference.touched("PUT", url, put.body, (reference.Answer(
+                                         answer.status_code, content_type, parsed),)), case_id=step_case.id)
+            journal.append(request)
+            sent = Sent(witness, step, obs, runtime, step_case, content_type, request, answer.content)
             number = requests
             requests += _probed(sent)
             findings = [f for judge in judges for f in judge(sent)
@@ -513,17 +567,19 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
             per_witness[witness] = (sent_count + 1 + _probed(sent), failed_count + bool(findings))
             for finding in findings:
                 failures.setdefault((finding.check, witness), WitnessFailure(
-                    finding.check, witness, step.step, finding.message, "PUT", url, put.headers, put.body, number))
+                    finding.check, witness, step.step, finding.message, "PUT", url, put.headers, put.body, number,
+                    step_case.id))
             if findings and first is None:
                 first = (number, time.monotonic() - started)
             if findings and stop_at_first_failure:
                 break
-    return _result(requests, started, per_witness, per_check, failures, first, len(steps), "")
+    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal, "")
 
 
 def _result(requests: int, started: float, per_witness: dict[str, tuple[int, int]], per_check: Counter[str],
             failures: dict[tuple[str, str], WitnessFailure], first: tuple[int, float] | None, steps: int,
-            error: str, *, stopped: bool = False) -> WitnessResult:
+            journal: list[reference.Step], error: str, *, stopped: bool = False) -> WitnessResult:
     return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
-                         first[0] if first else None, first[1] if first else None, error, steps, stopped)
+                         first[0] if first else None, first[1] if first else None, error, steps, stopped,
+                         tuple(journal))
 

@@ -34,10 +34,10 @@ from rich.table import Table
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
-from talon_harness.contracts.oracle import matches_reference
+from talon_harness.contracts.oracle import OracleRuntime, matches_reference
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
-from talon_harness.contracts.witness import WitnessResult, run_witnesses
+from talon_harness.contracts.witness import DEFAULT_JUDGES, WitnessResult, reference_judge, run_witnesses
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
@@ -109,6 +109,12 @@ class CheckConfig:
     witness: bool = True  # the witness phase (``contracts.witness``) runs first
     stop_after_witness_failure: bool = False  # selftest: time to detection, not a full report
 
+    @property
+    def oracle_effects(self) -> bool:
+        """Effects and discounts are compared when both servers run the same rule set: the embedded target
+        (``fresh_server``) or ``--oracle-rules``."""
+        return self.fresh_server or self.oracle_rules is not None
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -161,7 +167,7 @@ def _env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url
         fresh=config.fresh_server, workers=config.workers, seed=seed,
         journal=str(journal) if journal is not None else None, oracle_url=oracle_url,
         oracle_exclude=config.oracle_exclude if oracle_url else (),
-        oracle_effects=oracle_url is not None and (config.fresh_server or config.oracle_rules is not None))
+        oracle_effects=oracle_url is not None and config.oracle_effects)
     env.update(SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks", **settings.to_env(),
                **credentials_env(config.credentials))
     return env
@@ -313,15 +319,35 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                           config.base_url)
     report_dir = Path(config.report_dir).resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:  # the oracle's reference server serves both the witness phase and st run
+        try:
+            oracle_url = stack.enter_context(_oracle_server(config))
+        except (ServerStartError, OSError) as exc:  # the harness cannot do its job
+            problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
+            console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+            return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem),
+                              config.base_url)
+        return _phases(config, console, seed, started, report_dir, oracle_url)
+
+
+def _phases(config: CheckConfig, console: Console, seed: int, started: float, report_dir: Path,
+            oracle_url: str | None) -> CheckResult:
+    """The witness phase, then ``st run``; ``oracle_url``: the reference server of ``--oracle`` (or None)."""
     witness = None
     if config.witness:
         if not config.quiet:
             console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
+        judges = DEFAULT_JUDGES
+        if oracle_url is not None:
+            judges = (*judges, reference_judge(OracleRuntime(
+                oracle_url, exclude=config.oracle_exclude, effects=config.oracle_effects, fresh=config.fresh_server,
+                timeout=config.request_timeout)))
+        only = () if "all" in config.checks else config.checks
         try:
             witness = run_witnesses(config.base_url, credentials=config.credentials,
-                                    timeout=config.request_timeout,
+                                    timeout=config.request_timeout, judges=judges,
                                     stop_at_first_failure=config.stop_after_witness_failure,
-                                    only=() if "all" in config.checks else config.checks,
+                                    only=(*only, ORACLE_CHECK) if only and oracle_url else only,
                                     exclude=config.exclude_checks)
         except KeyboardInterrupt:
             why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
@@ -335,8 +361,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                 why = witness.error
             elif witness.error:
                 code, why = 2, f"witness phase could not test the target: {witness.error}"
+            written = _regressions(config, code, report_dir, None, None, console, witness)
             return _finish(console, CheckResult(code, seed, time.monotonic() - started, None, report_dir, why,
-                                                witness=witness), config)
+                                                written, witness), config)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
@@ -351,13 +378,6 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     hard_limit = config.max_time + 60 + config.request_timeout
     message = ""
     with contextlib.ExitStack() as stack:
-        try:
-            oracle_url = stack.enter_context(_oracle_server(config))
-        except (ServerStartError, OSError) as exc:  # the harness cannot do its job
-            problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
-            console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
-            return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem),
-                              config.base_url)
         log = stack.enter_context(log_path.open("wb"))
         process = subprocess.Popen(_argv(config, seed, paths), env=_env(config, seed, journal, oracle_url),
                                    cwd=report_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -391,7 +411,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         exit_code = returncode
     if exit_code == 0 and witness is not None and _new_witness_failures(config, witness):
         exit_code = 1
-    written = _regressions(config, exit_code, paths, journal, console)
+    written = _regressions(config, exit_code, report_dir, paths["ndjson"], journal, console, witness)
     _keep_or_drop_events(paths, config.keep_events)
     if not config.keep_events:  # the request journal only feeds the regressions written above
         journal.unlink(missing_ok=True)
@@ -399,19 +419,22 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
                    config)
 
 
-def _regressions(config: CheckConfig, exit_code: int, paths: dict[str, Path], journal: Path,
-                 console: Console) -> tuple[Path, ...]:
-    """After a failed run: one replayable sequence per failure (pytest file + curl script) in regressions/."""
+def _regressions(config: CheckConfig, exit_code: int, report_dir: Path, ndjson: Path | None, journal: Path | None,
+                 console: Console, witness: WitnessResult | None) -> tuple[Path, ...]:
+    """After a failed run: one replayable sequence per failure (pytest file + curl script) in regressions/, the
+    witness phase's failures first (its journal), then schemathesis' (``ndjson`` + the run's ``journal``)."""
     if exit_code != 1 or config.max_regressions <= 0:
         return ()
     from talon_harness.harness.regressions import ReplayTarget, write_regressions
 
-    directory = paths["dir"] / "regressions"
+    directory = report_dir / "regressions"
+    earlier = ([(f.check, f.case_id, f"witness {f.witness} ({f.step}): {f.message.splitlines()[0]}")
+                for f in witness.failures], list(witness.journal)) if witness else ([], [])
     written = write_regressions(
-        paths["ndjson"], journal, directory, creds=config.credentials,
+        ndjson, journal, directory, creds=config.credentials,
         target=ReplayTarget(config.replay_faults, config.oracle_rules, config.oracle_exclude,
-                            effects=config.fresh_server or config.oracle_rules is not None),
-        limit=config.max_regressions)
+                            effects=config.oracle_effects),
+        limit=config.max_regressions, witness_failures=earlier[0], witness_steps=earlier[1])
     _scrub(directory, config.credentials)
     if written:
         console.print(f"regressions: {len(written)} replayable sequence(s) in {directory} "

@@ -1,7 +1,8 @@
 """Every failure of a check run as a replayable minimal sequence: a pytest file and a curl script.
 
 ``write_regressions`` reads schemathesis' event stream (which case failed which check) and the run's
-journal (``contracts.oracle``: every request in the order sent). For each distinct failure it takes the
+journal (``contracts.oracle``: every request in the order sent), after the witness phase's failures and
+journal (``contracts.witness.WitnessResult``). For each distinct failure it takes the
 failing request, every earlier request that touched the entities involved (transitively, see
 ``entity_closure``) and a read-back ``PUT {}`` of each of those entities (so a rejected call that changed
 state shows). When the target is a refserver the harness can start again (``ReplayTarget.faults`` not
@@ -22,7 +23,7 @@ import inspect
 import json
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = ["ReplayTarget", "failures_of", "minimise", "replay", "replay_verdicts
 
 _MAX_TESTS = 24  # ddmin replays per failure (each starts two servers)
 _MAX_SECONDS = 60.0
+_MAX_WIDER = 200  # earlier requests a delta-debugging pass may start from when the entity closure is not enough
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,13 @@ def sequence_for(steps: list[Step], case_id: str, creds: Credentials | None) -> 
         return None
     chosen = entity_closure(steps, index)
     return chosen[:-1], [chosen[-1], *read_backs(steps[index].entities, creds)]
+
+
+def _everything_before(steps: list[Step], case_id: str) -> list[Step]:
+    """Every request before the last one of ``case_id`` (at most ``_MAX_WIDER``, else none): the fallback when
+    the entity closure does not reproduce a failure on a fresh faulty server."""
+    index = next((i for i in range(len(steps) - 1, -1, -1) if steps[i].case_id == case_id), 0)
+    return steps[:index] if index <= _MAX_WIDER else []
 
 
 def replay(base_url: str, steps: list[Step], creds: Credentials | None, exclude: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -301,28 +310,38 @@ def render_curl(check: str, n: int, steps: list[Step]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_regressions(ndjson: Path, journal: Path, folder: Path, *, creds: Credentials | None,
-                      target: ReplayTarget, limit: int = 5) -> tuple[Path, ...]:
+def write_regressions(ndjson: Path | None, journal: Path | None, folder: Path, *, creds: Credentials | None,
+                      target: ReplayTarget, limit: int = 5,
+                      witness_failures: Sequence[tuple[str, str, str]] = (),
+                      witness_steps: Sequence[Step] = ()) -> tuple[Path, ...]:
     """Write one pytest file and one curl script per distinct failure (at most ``limit``); return the
-    pytest files. Failures whose request is not in the journal are skipped."""
-    steps = _journal(journal)
+    pytest files. ``witness_failures`` (check, case id, title) and ``witness_steps`` (the witness phase's
+    journal, sent before schemathesis' requests) come first. Failures whose request is not in a journal are
+    skipped."""
+    steps = [*witness_steps, *(_journal(journal) if journal else [])]
     written: list[Path] = []
     counters: dict[str, int] = {}
-    for check, case_id, title in failures_of(ndjson):
+    for check, case_id, title in [*witness_failures, *(failures_of(ndjson) if ndjson else [])]:
         if len(written) >= limit:
             break
         sequence = sequence_for(steps, case_id, creds)
         if sequence is None:
             continue
         prefix, keep = sequence
+        start = "entity closure"
+        reproduced = target.faults is not None and _reproduces(prefix + keep, target, creds)
+        if target.faults is not None and not reproduced:  # the fault may link entities the closure cannot see
+            wider = _everything_before(steps, case_id)  # (e.g. ids alike in a prefix): start from everything before
+            if len(wider) > len(prefix) and _reproduces(wider + keep, target, creds):
+                prefix, start, reproduced = wider, "every earlier request", True
         if target.faults is None:
             how = "the target cannot be restarted here: every earlier request that touched these entities"
-        elif not _reproduces(prefix + keep, target, creds):
+        elif not reproduced:
             how = "NOT reproduced on a fresh instance of the faulty target: the failure needs more than this sequence"
         else:
             before = len(prefix)
             prefix = minimise(prefix, keep, lambda candidate: _reproduces(candidate, target, creds))
-            how = f"entity closure of {before + len(keep)} shrunk by a delta-debugging pass on fresh faulty servers"
+            how = f"{start} of {before + len(keep)} shrunk by a delta-debugging pass on fresh faulty servers"
         final = prefix + keep
         expected = expected_answers(final, target, creds)
         n = counters[check] = counters.get(check, 0) + 1

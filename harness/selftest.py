@@ -3,7 +3,8 @@
 For every (fault, seed) - and for the correct server, fault "" - `run_selftest` starts a fresh
 `ServerProcess(faults=[fault])` in a fresh working folder and runs, escalating until something fails:
 `run_check` (the witness phase, then schemathesis + domain checks; requests to the first failure count from
-the first witness request), then the harness probes (`harness.probes`), then, for
+the first witness request; with ``oracle`` a second column runs the same with ``--oracle``, whose reference
+judges the witness phase too, and replays the regression file it emits), then the harness probes (`harness.probes`), then, for
 performance faults and the correct server, a short `run_load` judged by SLOs. Beside it, on another
 fresh server, the baseline: plain ``st run`` (its defaults, the same contract, seed and budget, no
 example database, its own empty cwd). Both stop at the first failure (``max-failures = 1`` in a
@@ -184,18 +185,18 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
                                       keep_events=True,
                                       report_dir=_stop_at_first_failure(folder / ("oracle" if oracle else "check")),
                                       oracle=oracle, replay_faults=(fault,) if fault else (),
-                                      max_regressions=1 if oracle else 0,
-                                      # the oracle column measures the oracle on schemathesis' cases (and
-                                      # replays the regression file it emits), so it skips the witness phase
-                                      witness=not oracle, stop_after_witness_failure=True))
+                                      max_regressions=1 if oracle else 0,  # the oracle column replays it
+                                      stop_after_witness_failure=True))
         if check.exit_code == 2:
             return Detection(tool, fault, seed, False, (), None, None,
                              time.monotonic() - started, f"check could not run: {check.message[:200]}",
                              completed=False)
+        verdicts = _replayed(check.regressions, fault)
         witness = check.witness
         if witness is not None and witness.failures:  # the witness phase runs first; schemathesis did not run
             return Detection(tool, fault, seed, True, witness.failed_checks, witness.first_failure_request,
-                             witness.seconds_to_first_failure, time.monotonic() - started, "witness phase")
+                             witness.seconds_to_first_failure, time.monotonic() - started, "witness phase",
+                             str(check.regressions[0]) if check.regressions else "", *verdicts)
         requests, to_failure, failed, total = first_failure(check.report_dir / "events.ndjson")
         if witness is not None:  # requests and seconds count from the start of the witness phase
             total += witness.requests
@@ -203,11 +204,6 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
             to_failure = None if to_failure is None else to_failure + witness.seconds
         if failed or check.failures:
             by = failed or tuple(sorted({f.check for f in check.report.failures})) if check.report else ()
-            verdicts: tuple[bool | None, bool | None] = (None, None)
-            if check.regressions:
-                from talon_harness.harness.regressions import replay_verdicts
-
-                verdicts = replay_verdicts(check.regressions[0], (fault,) if fault else ())
             return Detection(tool, fault, seed, True, tuple(by), requests, to_failure,
                              time.monotonic() - started, "",
                              str(check.regressions[0]) if check.regressions else "", *verdicts)
@@ -223,6 +219,16 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
                 return Detection(tool, fault, seed, True, ("load_slo",), None,
                                  time.monotonic() - started, time.monotonic() - started, "; ".join(breaches)[:300])
     return Detection(tool, fault, seed, False, (), None, None, time.monotonic() - started)
+
+
+def _replayed(regressions: tuple[Path, ...], fault: str) -> tuple[bool | None, bool | None]:
+    """For the first emitted regression file: (it failed on a fresh faulty server, it passed on a fresh correct
+    one); (None, None) when none was emitted."""
+    if not regressions:
+        return None, None
+    from talon_harness.harness.regressions import replay_verdicts
+
+    return replay_verdicts(regressions[0], (fault,) if fault else ())
 
 
 def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclude: tuple[str, ...] = (),

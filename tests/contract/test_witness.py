@@ -11,6 +11,7 @@ from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.witness import (
     DEFAULT_JUDGES,
     JUDGE_WITNESSES,
+    READ_BACK_WITNESSES,
     RULE_WITNESSES,
     WITNESSES,
     Finding,
@@ -65,6 +66,23 @@ CAUGHT_IN_PHASE: dict[str, tuple[str, ...]] = {
     "crash_on_1000_items": ("not_a_server_error", "status_code_conformance"),
 }
 
+#: fault -> the request (probes counted) of the whole phase, on a fresh faulty server, that fails first. The phase is
+#: deterministic, so these are exact; every semantic, validation and crash fault fails within 50 requests.
+FIRST_FAILURE_AT: dict[str, int] = {
+    "session_created_dropped": 1, "event_id_as_string": 1, "undeclared_session_field": 1,
+    "text_plain_content_type": 1, "created_status_201": 1, "error_pointer_relative": 23, "quantity_zero_accepted": 46,
+    "unknown_session_field_accepted": 47, "total_wrong_type_accepted": 33, "too_many_items_accepted": 48,
+    "deep_attributes_accepted": 49, "unicode_names_rejected": 43, "ids_with_spaces_rejected": 37,
+    "long_ids_rejected": 38, "null_members_rejected": 41, "crash_on_nul": 43, "crash_on_astral": 37,
+    "crash_on_1000_char_id": 38, "crash_on_empty_cart": 42, "crash_on_1000_items": 44, "attributes_replaced": 14,
+    "skip_session_state_machine": 23, "closed_session_mutable": 25, "retry_close_counted_twice": 12,
+    "cancel_keeps_total_sales": 7, "first_session_always_true": 2, "profile_not_autocreated": 1, "event_id_reused": 2,
+    "close_event_type_updated": 6, "coupon_discount_missing": 19, "path_id_lowercased": 1,
+    "other_session_overwritten": 40,
+}
+#: requests of the phase on a correct server: 55 PUTs + one read-back per refusal of the READ_BACK_WITNESSES
+PHASE_REQUESTS = 61
+
 
 def _check_of(rule: str) -> str | None:
     return rule if rule in DOMAIN_CHECKS else ("invalid_body_rejected" if rule in _INVALID_RULES else None)
@@ -108,7 +126,7 @@ def test_witness_phase_passes_on_correct_server(correct_url: str) -> None:
     result = run_witnesses(correct_url)
     assert result.error == "" and result.failures == (), [f.message for f in result.failures]
     assert list(result.witnesses) == list(WITNESSES)
-    assert 50 <= result.requests <= 300 and result.first_failure_request is None
+    assert result.requests == PHASE_REQUESTS and result.steps == 55 and result.first_failure_request is None
     assert all(failed == 0 for _, failed in result.witnesses.values())
 
 
@@ -119,7 +137,9 @@ def test_rule_witnesses_fail_on_the_rules_fault(fault: str, correct_url: str) ->
     names = _witnesses_of(check)
     with ServerProcess(faults=[fault], quiet=True) as server:
         url = server.base_url
+        whole = run_witnesses(url, stop_at_first_failure=True)  # first, on the fresh server
         broken = run_witnesses(url, names=names)
+    assert whole.first_failure_request == FIRST_FAILURE_AT[fault], [f.message for f in whole.failures]
     assert broken.error == "" and broken.failed_checks == CAUGHT_BY[fault], [f.message for f in broken.failures]
     failure = broken.failures[0]
     assert failure.witness in names and f"[{failure.check}]" in failure.message
@@ -134,7 +154,19 @@ def test_extra_judges_catch_crashes_and_refused_valid_data(fault: str) -> None:
         result = run_witnesses(server.base_url, stop_at_first_failure=True)
     assert result.failed_checks == CAUGHT_IN_PHASE[fault], [f.message for f in result.failures]
     assert FAULTS[fault].rule in result.failed_checks and FAULTS[fault].rule in JUDGE_WITNESSES
-    assert result.first_failure_request is not None and result.first_failure_request <= min(50, result.requests)
+    assert result.first_failure_request == FIRST_FAILURE_AT[fault]
+
+
+def test_every_fault_of_the_witness_phase_fails_within_50_requests() -> None:
+    witnessed = {n for n, f in FAULTS.items() if f.fault_class in ("semantics", "validation", "crash")}
+    assert witnessed <= set(FIRST_FAILURE_AT) and set(CAUGHT_BY) | set(CAUGHT_IN_PHASE) == set(FIRST_FAILURE_AT)
+    assert max(FIRST_FAILURE_AT[n] for n in witnessed) <= 50 < PHASE_REQUESTS
+
+
+def test_only_the_read_back_witnesses_read_back(correct_url: str) -> None:
+    assert READ_BACK_WITNESSES == {"rejected_change", "illegal_transitions"}
+    result = run_witnesses(correct_url, names=["invalid_bodies", "rejected_change"])
+    assert result.witnesses == {"rejected_change": (5, 0), "invalid_bodies": (16, 0)}
 
 
 def test_judges_are_pluggable(correct_url: str) -> None:

@@ -39,6 +39,24 @@ def test_check_oracle_passes_on_the_correct_server(tmp_path: Path) -> None:
     compared = result.report.checks["matches_reference"]
     assert compared["success"] > 50 and compared["failure"] == 0
     assert result.regressions == ()
+    assert result.witness is not None and result.witness.failures == () and result.witness.requests > 50
+
+
+def test_a_witness_failure_with_the_oracle_is_a_regression_that_replays(tmp_path: Path) -> None:
+    fault = "cancel_keeps_total_sales"
+    with ServerProcess(faults=[fault], quiet=True) as server:
+        result = run_check(CheckConfig(base_url=server.base_url, seed=0, fresh_server=True, oracle=True, quiet=True,
+                                       replay_faults=(fault,), max_regressions=1, stop_after_witness_failure=True,
+                                       report_dir=tmp_path / "check"))
+    assert result.exit_code == 1 and result.report is None  # the witness phase found it; st run did not start
+    assert result.witness is not None and result.witness.first_failure_request == 7
+    assert result.witness.failed_checks == ("closed_sessions_bookkeeping", "matches_reference")
+    oracle = next(f for f in result.witness.failures if f.check == "matches_reference")
+    assert "profile.closedSessions" in oracle.message and "profile.totalSales" in oracle.message
+    assert [p.name for p in result.regressions] == ["test_closed_sessions_bookkeeping_1.py"]
+    assert "witness close_then_cancel (cancel_session)" in result.regressions[0].read_text()
+    assert (tmp_path / "check" / "regressions" / "replay_closed_sessions_bookkeeping_1.sh").exists()
+    assert replay_verdicts(result.regressions[0], (fault,)) == (True, True)  # fails on the fault, passes on correct
 
 
 def _detect(fault: str, folder: Path) -> tuple[int | None, tuple[str, ...], tuple[Path, ...]]:

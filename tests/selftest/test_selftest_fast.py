@@ -42,6 +42,19 @@ def test_selftest_detects_ci_subset_and_correct_server_is_clean(tmp_path: Path) 
     assert result.exit_code == 0 and not result.harness_errors
 
 
+def test_oracle_column_judges_the_witness_phase_and_replays_its_regression(tmp_path: Path) -> None:
+    config = SelftestConfig(faults=("close_event_type_updated",), seeds=1, max_examples=5, max_time=6,
+                            load_seconds=4, baseline=False, oracle=True, report_dir=tmp_path)
+    result = run_selftest(config)
+    rows = {(r.tool, r.fault): r for r in result.rows}
+    row = rows[selftest.ORACLE_TOOL, "close_event_type_updated"]
+    assert row.detected and row.note == "witness phase" and row.requests == 6
+    assert row.by == ("event_type", "matches_reference")
+    assert Path(row.regression).name == "test_event_type_1.py"
+    assert (row.regression_fails_on_fault, row.regression_passes_on_correct) == (True, True)
+    assert not rows[selftest.ORACLE_TOOL, CORRECT].detected and result.correct_server_clean and result.passed
+
+
 @pytest.fixture
 def check_cannot_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`run_check` as it returns when schemathesis could not run (exit 2, no report)."""
