@@ -224,7 +224,7 @@ def _profile_table(labels: dict[str, Any]) -> list[str]:
              "budget named; shares are of all CPU samples of the run (harness, schemathesis child, reference "
              "server; waiting is not sampled). Parts: `bench/_profile_split.py` (the first matching part "
              "owns the whole stack below it). The machine was shared with other engineers' runs."), ""]
-    for label, entry in labels.items():
+    for label, entry in sorted(labels.items(), key=lambda item: (item[0] != "before", item[0])):
         m = entry["machine"]
         lines += [f"### {label}: commit {m['commit']}, load average at start {m['loadavg_at_start'][0]:.2f}", "",
                   "| runner | cases | CPU ms / case (sampled) |", "|---|---|---|"]
