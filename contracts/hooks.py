@@ -17,6 +17,7 @@ conftest. Importing it registers every domain check of :mod:`talon_harness.contr
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import requests
@@ -79,8 +80,7 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
     if operation is None:
         return strategy
     is_session = operation_of_path(operation.path) == SESSION
-    edges = edge_customer_sessions() if is_session else edge_customer_profiles()
-    steps = journey_steps()
+    edges, steps = _replacement_bodies(is_session)
 
     def maybe_replace(case: Any) -> st.SearchStrategy:
         phase = st_adapter.phase_of(case)
@@ -102,6 +102,14 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
         return st.integers(0, odds - 1).flatmap(lambda n: replacement.map(swap) if n == 0 else st.just(case))
 
     return strategy.flatmap(maybe_replace)
+
+
+@functools.cache
+def _replacement_bodies(is_session: bool) -> tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]:
+    """(edge bodies, journey steps) for one operation, built once per process: the hook runs for every
+    stateful step, and building these strategies (and Hypothesis' first-draw work on each new one) cost
+    more than drawing from them."""
+    return (edge_customer_sessions() if is_session else edge_customer_profiles()), journey_steps()
 
 
 @schemathesis.hook

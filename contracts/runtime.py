@@ -42,6 +42,7 @@ class CheckRuntime:
     _memo: OrderedDict[int, tuple[Any, Observation]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tags: OrderedDict[str, Invalid] = field(default_factory=OrderedDict)
+    _http: threading.local = field(default_factory=threading.local)  # one keep-alive session per thread
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, mixed: bool = True) -> CheckRuntime:
@@ -63,6 +64,16 @@ class CheckRuntime:
             while len(self._memo) > _MEMO_SIZE:
                 self._memo.popitem(last=False)
             return obs
+
+    def http(self) -> Any:
+        """This thread's ``requests.Session`` for probes: kept alive, so a probe costs one request, not a
+        new connection and a new session each."""
+        session = getattr(self._http, "session", None)
+        if session is None:
+            import requests
+
+            session = self._http.session = requests.Session()
+        return session
 
     def tag(self, case: Any, invalid: Invalid) -> None:
         """Remember that ``case`` is sent with ``invalid.body``, which breaks ``invalid.breaks`` at
@@ -119,7 +130,8 @@ def probe(runtime: CheckRuntime, url: str, operation: str, entity_id: str) -> Ob
     if at < 0:
         return None
     try:
-        answer = requests.put(url[:at] + put.path, data=put.body, headers=put.headers, timeout=runtime.probe_timeout)
+        answer = runtime.http().put(url[:at] + put.path, data=put.body, headers=put.headers,
+                                    timeout=runtime.probe_timeout, allow_redirects=False)
     except requests.RequestException:
         return None
     try:

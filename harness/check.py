@@ -521,7 +521,11 @@ def _interrupted(config: CheckConfig, process: subprocess.Popen[bytes], seed: in
 
 @contextlib.contextmanager
 def _progress_display(console: Console) -> Iterator[Callable[[LiveCounter, float, float, int], None]]:
-    """A live table on a terminal; elsewhere (CI logs) one plain line every ``PROGRESS_EVERY_S`` seconds."""
+    """A live table on a terminal; elsewhere (CI logs) one plain line every ``PROGRESS_EVERY_S`` seconds;
+    nothing (the event stream is not even read) on a quiet console."""
+    if console.quiet:
+        yield lambda counter, elapsed, budget, seed: None
+        return
     if console.is_terminal:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
             yield lambda counter, elapsed, budget, seed: live.update(_progress(counter, elapsed, budget, seed))
@@ -529,9 +533,9 @@ def _progress_display(console: Console) -> Iterator[Callable[[LiveCounter, float
     last = [-PROGRESS_EVERY_S]
 
     def line(counter: LiveCounter, elapsed: float, budget: float, seed: int) -> None:
-        phase, counts = counter.poll()
         if elapsed - last[0] < PROGRESS_EVERY_S:
             return
+        phase, counts = counter.poll()
         last[0] = elapsed
         cases = sum(c for c, _ in counts.values())
         failed = sum(f for _, f in counts.values())
