@@ -168,12 +168,19 @@ def test_load_verdict_on_chaos_target_full(mode: str, tmp_path: Path) -> None:
     _load_case(mode, tmp_path)
 
 
-def _interrupt(argv: list[str], after_s: float, report_dir: Path) -> tuple[int | None, str, float]:
-    """Start ``argv``, wait ``after_s``, SIGINT its process group (a terminal's Ctrl-C); (rc, output,
-    seconds from the signal to exit)."""
+def _interrupt(argv: list[str], after_s: float, report_dir: Path,
+               started: str | None = None) -> tuple[int | None, str, float]:
+    """Start ``argv``, wait ``after_s`` (and, on a loaded machine, until ``report_dir/started`` has data),
+    SIGINT its process group (a terminal's Ctrl-C); (rc, output, seconds from the signal to exit)."""
     proc = _popen(argv)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < after_s + deadline - 60 and proc.poll() is None:
+    begun = time.monotonic()
+    mark = report_dir / started if started else None
+
+    def waiting() -> bool:
+        early = time.monotonic() < begun + after_s
+        return early or (mark is not None and not (mark.exists() and mark.stat().st_size > 0))
+
+    while time.monotonic() < begun + 60 and proc.poll() is None and waiting():
         time.sleep(0.1)
     assert proc.poll() is None, "finished before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
@@ -189,7 +196,8 @@ def _interrupt(argv: list[str], after_s: float, report_dir: Path) -> tuple[int |
 
 def test_ctrl_c_stops_check_cleanly_with_partial_report_files(tmp_path: Path) -> None:
     with serve_chaos("error_storm") as url:  # answers JSON, so it passes the wrong-target preflight
-        rc, output, seconds = _interrupt(_check_argv(url, tmp_path, max_time=120), 7.0, tmp_path)
+        # interrupted once schemathesis streams its events, so there is a run to report on
+        rc, output, seconds = _interrupt(_check_argv(url, tmp_path, max_time=120), 7.0, tmp_path, "events.ndjson")
     assert rc == 130 and "Traceback" not in output and seconds < 30
     assert "interrupt" in output.lower()  # the partial summary says why it stopped
     assert (tmp_path / "report.html").exists()  # what ran so far is on disk
@@ -208,5 +216,5 @@ def test_ctrl_c_stops_load_cleanly_with_partial_report(tmp_path: Path) -> None:
 def test_ctrl_c_check_prints_a_partial_summary(tmp_path: Path) -> None:
     """The same on a target whose bodies are garbage (CI interrupts the error_storm target only)."""
     with serve_chaos("garbage") as url:
-        rc, output, _ = _interrupt(_check_argv(url, tmp_path, max_time=120), 7.0, tmp_path)
+        rc, output, _ = _interrupt(_check_argv(url, tmp_path, max_time=120), 7.0, tmp_path, "events.ndjson")
     assert rc == 130 and "interrupt" in output.lower()
