@@ -65,6 +65,7 @@ def _console() -> Console:
     return Console(record=True, width=200, force_terminal=False)
 
 
+@pytest.mark.slow  # CI: the same run through the CLI is tests/harness/conftest.py's failing_check
 def test_check_exit_1_with_rule_curl_and_seed_on_broken_server(broken_url: str, tmp_path: Path) -> None:
     console = _console()
     result = run_check(CheckConfig(base_url=broken_url, fresh_server=True, report_dir=tmp_path, **QUICK),
@@ -80,6 +81,7 @@ def test_check_exit_1_with_rule_curl_and_seed_on_broken_server(broken_url: str, 
     assert (tmp_path / "html").is_dir()
 
 
+@pytest.mark.slow  # CI: test_credentials_authenticate_... asserts the same on its (signed) run
 def test_check_exit_0_and_cases_per_phase_on_reference_server(tmp_path: Path) -> None:
     console = _console()
     with ServerProcess(db=tmp_path / "ref.db", quiet=True) as server:
@@ -101,7 +103,8 @@ def test_check_exit_2_on_unknown_check_name(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no_such_rule" in result.message
 
 
-@pytest.mark.parametrize("scheme", ["api_key", "hmac"])
+#: CI runs HMAC; the API key end to end is tests/robustness/test_secrets.py and tests/harness/test_run.py
+@pytest.mark.parametrize("scheme", [pytest.param("api_key", marks=pytest.mark.slow), "hmac"])
 def test_credentials_authenticate_and_never_reach_argv_or_reports(tmp_path: Path, scheme: str) -> None:
     secret = "sekret-api-key-4242" if scheme == "api_key" else "0123456789abcdef"
     creds = Credentials(api_key=secret) if scheme == "api_key" else Credentials(hmac_application_id=7,
@@ -114,6 +117,8 @@ def test_credentials_authenticate_and_never_reach_argv_or_reports(tmp_path: Path
     assert result.exit_code == 0, result.report.failures if result.report else result.message
     assert result.report is not None and result.report.statuses.get(200, 0) > 0, result.report.statuses
     assert result.report.statuses.get(401, 0) == 0
+    assert sum(result.report.cases_per_phase["fuzzing"].values()) > 0
+    assert "Generated cases per phase" in console.export_text()
     command = json.loads((tmp_path / "r" / "report.json").read_text())["command"]
     assert secret not in command
     for path in (tmp_path / "r").rglob("*"):

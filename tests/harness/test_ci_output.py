@@ -73,6 +73,10 @@ def test_step_summary_and_one_error_annotation_per_failure(failing_check: CliRun
                         re.MULTILINE)
     assert "event_id_strictly_increasing" in failures
     assert errors == failures
+    assert "received:" in failing_check.output and "curl -sS -X PUT" in failing_check.output
+    assert "FAILED" in failing_check.output and "seed=1" in failing_check.output
+    assert (failing_check.report_dir / "junit.xml").exists() and (failing_check.report_dir / "report.json").exists()
+    assert (failing_check.report_dir / "html").is_dir()
     assert failing_check.step_summary.startswith("### talon-harness check: ❌ FAILED\n")
     assert "<summary>❌ event_id_strictly_increasing (" in failing_check.step_summary
     assert re.search(r"^\| `event_id_strictly_increasing` \| domain \| \d+ \| \*\*\d+\*\* \| \d+ \|$",
@@ -104,6 +108,7 @@ def test_default_check_report_dir_fits_a_ci_artifact(passing_check: CliRun) -> N
     assert {"report.html", "junit.xml", "report.json", "schemathesis.log"} <= {p.name for p in files}
 
 
+@pytest.mark.slow  # CI: test_regressions' and the chaos tests' --keep-events runs read events.ndjson
 def test_keep_events_keeps_the_full_event_stream(tmp_path: Path) -> None:
     with ServerProcess(db=tmp_path / "ref.db", quiet=True) as server:
         result = run_check(CheckConfig(base_url=server.base_url, fresh_server=True, report_dir=tmp_path / "r",

@@ -25,7 +25,7 @@ def _run(*args: str, env_key: str | None = None, timeout: float = 240) -> subpro
 def test_run_against_base_url_with_credentials_passes(tmp_path: Path) -> None:
     with ServerProcess(api_key=KEY, quiet=True) as server:
         url = server.base_url
-        proc = _run("--base-url", url, "--max-time", "8s", "--duration", "3s", "--max-rate", "100",
+        proc = _run("--base-url", url, "--max-time", "5s", "--duration", "3s", "--max-rate", "100",
                     "--report-dir", str(tmp_path), env_key=KEY)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]

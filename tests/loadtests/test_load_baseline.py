@@ -146,6 +146,7 @@ def test_a_60ms_session_slowdown_fails_against_a_clean_baseline(tmp_path: Path, 
     )
 
 
+@pytest.mark.slow  # CI: the no-false-alarm case is the clean rerun in the test above
 def test_the_slowed_server_passes_against_its_own_baseline(tmp_path: Path, faulty: Any) -> None:
     base = tmp_path / "baseline"
     with faulty(session_delay_ms=60) as slow:

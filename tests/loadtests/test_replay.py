@@ -83,7 +83,7 @@ def test_the_recording_holds_every_request_and_no_credential(recorded: Recorded)
                                                                      "accept-encoding", "content-length"}
 
 
-@pytest.mark.parametrize("speed", [1.0, 5.0])
+@pytest.mark.parametrize("speed", [pytest.param(1.0, marks=pytest.mark.slow), 5.0])  # CI: 5x (the others too)
 def test_replay_matches_every_recorded_status(recorded: Recorded, tmp_path: Path, speed: float) -> None:
     result = _replay(recorded.path, tmp_path, speed=speed)
     replay = _summary(result)["replay"]

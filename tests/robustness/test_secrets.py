@@ -38,7 +38,7 @@ def test_check_never_writes_or_prints_the_api_key(tmp_path: Path) -> None:
     work = tmp_path / "check-run"
     work.mkdir()
     with ServerProcess(db=tmp_path / "ref.db", api_key=API_KEY, faults=["event_id_as_string"]) as server:
-        done = _run(["check", "--base-url", server.base_url, "--max-examples", "5", "--max-time", "15", "--seed", "3",
+        done = _run(["check", "--base-url", server.base_url, "--max-examples", "5", "--max-time", "6", "--seed", "3",
                      "--report-dir", "reports"], work, API_KEY, timeout=120)
         server_log = Path(server.log_path)
     output = done.stdout + done.stderr

@@ -1,5 +1,5 @@
-"""CI subset of `talon-harness selftest`: one fault of every class of the catalogue (and two more), one
-seed, short budget, against the correct server too; and the verdict when the correct server's run
+"""CI subset of `talon-harness selftest`: one fault of every class of the catalogue, one seed, short
+budget, against the correct server too; and the verdict when the correct server's run
 cannot complete."""
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from talon_harness.harness.cli import main
 from talon_harness.harness.selftest import CORRECT, SelftestConfig, first_failure, run_selftest
 from talon_harness.refserver.faults import FAULT_CLASSES, FAULTS
 
-#: the quickest-detected fault of each class (bench/results/selftest.json), plus two more contract faults
+#: the quickest-detected fault of each class (bench/results/selftest.json); tests/contract/test_witness.py
+#: runs one fault per check and judge in CI, and the full catalogue is `talon-harness selftest`
 FAST_FAULTS = ("event_id_as_string", "quantity_zero_accepted", "crash_on_empty_cart", "event_id_reused",
-               "ack_before_commit", "lost_update_on_close", "intermittent_503", "created_status_201")
+               "ack_before_commit", "lost_update_on_close", "intermittent_503")
 
 
 def test_ci_subset_covers_every_fault_class() -> None:
-    assert {FAULTS[name].fault_class for name in FAST_FAULTS} == set(FAULT_CLASSES)
+    assert sorted(FAULTS[name].fault_class for name in FAST_FAULTS) == sorted(FAULT_CLASSES)
+    # issue 12.6: the run below is part of the default (CI) selection, not behind ``slow``
+    marks = getattr(test_selftest_detects_ci_subset_and_correct_server_is_clean, "pytestmark", [])
+    assert "slow" not in {mark.name for mark in marks}
 
 
 def test_selftest_detects_ci_subset_and_correct_server_is_clean(tmp_path: Path) -> None:
