@@ -21,9 +21,10 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
 
     Sends ``PUT /v1/customer_profiles/<fresh id>`` with ``{}`` and ``PUT /v1/customer_sessions/<fresh id>``
     with ``{"profileId": <that id>}`` (both valid; they create one profile and one open session).
-    Not a v1 server: any 501, a 404 on both operations, or no answer that even says it is JSON (its
-    content type). An answer that claims JSON but is broken is a contract failure for the check to report,
-    not a wrong target. Transport errors are left to the caller's reachability check (returns None).
+    Not a v1 server: any 501, a 404 on both operations, or no answer that is JSON by its content type or
+    by its body (an HTML page, a file server). An answer that claims JSON but is broken, or a JSON object
+    under a wrong content type, is a contract failure for the check to report, not a wrong target.
+    Transport errors are left to the caller's reachability check (returns None).
     """
     fresh = f"talon-harness-preflight-{uuid.uuid4().hex}"
     answers: list[tuple[str, httpx.Response]] = []
@@ -40,7 +41,7 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
         problem = "it does not implement PUT (501)"
     elif all(r.status_code == 404 for _, r in answers):
         problem = "both operations are 404"
-    elif not any(_claims_json(r) for _, r in answers):
+    elif not any(_claims_json(r) or _is_json_object(r) for _, r in answers):
         problem = "no answer is JSON"
     else:
         return None
@@ -49,3 +50,10 @@ def wrong_target(base_url: str, *, creds: Credentials | None = None, timeout: fl
 
 def _claims_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "").lower()
+
+
+def _is_json_object(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
