@@ -543,6 +543,15 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                                f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
                                f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
                                f"requests were answered before", stopped=True)
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if not requests:  # a broken answer after answered ones is the target's failure, as in st run
+                    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
+                                   f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
+                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
+                               f"the target stopped answering: {type(exc).__name__}, broke the response "
+                               f"({' '.join(str(exc).split())[:120]}) at request {requests + 1} (PUT "
+                               f"{put.path[:120]}, witness phase); {requests} requests were answered before",
+                               stopped=True)
             except httpx.HTTPError as exc:
                 return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
                                f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")

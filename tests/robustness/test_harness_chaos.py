@@ -112,8 +112,9 @@ def _check_case(mode: str, tmp_path: Path) -> None:
         report = read_report(tmp_path / "check" / "events.ndjson", tmp_path / "check" / "report.json", creds=None,
                              curl=curl_for)
         witness = json.loads((tmp_path / "check" / "witness.json").read_text(encoding="utf-8"))
-        assert report is not None
-        assert reason in {f.check for f in report.failures} | {f["check"] for f in witness["failures"]}
+        failed = {f["check"] for f in witness["failures"]}  # a witness phase the target broke: st run did not start
+        assert report is not None or witness["error"].startswith("the target stopped answering")
+        assert reason in failed | ({f.check for f in report.failures} if report else set())
         assert reason in output
         return
     match = re.search(reason, output)
