@@ -16,7 +16,7 @@ def _answering(body: bytes, content_type: str) -> Iterator[str]:
     """A loopback server that answers every PUT with 200, ``body`` and ``content_type``."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+        def do_PUT(self) -> None:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             self.send_response(200)
             self.send_header("content-type", content_type)
