@@ -2,8 +2,9 @@
 
 Every SOAK_WINDOW_S seconds (from test_start) it appends one JSON line to SOAK_PROBE_OUT: the window's
 request and failure counts, status classes ("2xx", "4xx", "5xx", "transport" for no status), HDR
-latency percentiles of the window (its own 3-digit histogram, the project's layout) and this process's
-RSS. It only listens to ``events.request``; the run's own recorder, gates and reports are untouched.
+latency percentiles of the window (its own 3-digit histograms, the project's layout): service time as
+Locust measured it, and corrected (plus the lateness from the intended start, as the gates see it in the
+open model), this process's RSS and CPU seconds in the window. It only listens to ``events.request``; the run's own recorder, gates and reports are untouched.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from locust import events
 from talon_harness.loadtests._hdr import new_histogram, record
 from talon_harness.loadtests.recorder import percentiles_ms
 
-_state: dict[str, Any] = {"hist": new_histogram(3), "requests": 0, "failures": 0, "statuses": {}}
+_state: dict[str, Any] = {"hist": new_histogram(3), "corrected": new_histogram(3), "requests": 0, "failures": 0,
+                          "statuses": {}, "cpu": 0.0}
+
+
+def _cpu_s() -> float:
+    t = psutil.Process().cpu_times()
+    return float(t.user + t.system)
 
 
 def _status_class(response: Any) -> str:
@@ -29,10 +36,14 @@ def _status_class(response: Any) -> str:
 
 
 @events.request.add_listener
-def _request(response_time: float | None = None, exception: Any = None, response: Any = None, **_: Any) -> None:
+def _request(
+    response_time: float | None = None, exception: Any = None, response: Any = None, context: Any = None, **_: Any
+) -> None:
     if response_time is None:
         return
     record(_state["hist"], max(1, int(response_time * 1000.0 + 0.5)))
+    lateness = max(0.0, float((context or {}).get("talon_lateness_ms", 0.0)))  # open model: from the intended start
+    record(_state["corrected"], max(1, int((response_time + lateness) * 1000.0 + 0.5)))
     _state["requests"] += 1
     _state["failures"] += exception is not None
     cls = _status_class(response)
@@ -48,9 +59,11 @@ def _flush(index: int, started: float) -> None:
         "failures": _state["failures"],
         "statuses": dict(_state["statuses"]),
         "latency_ms": percentiles_ms(hist),
+        "corrected_ms": percentiles_ms(_state["corrected"]),
         "generator_rss_mb": psutil.Process().memory_info().rss / 2**20,
+        "generator_cpu_s": _cpu_s() - _state["cpu"],
     }
-    _state.update(hist=new_histogram(3), requests=0, failures=0, statuses={})
+    _state.update(hist=new_histogram(3), corrected=new_histogram(3), requests=0, failures=0, statuses={}, cpu=_cpu_s())
     with open(os.environ["SOAK_PROBE_OUT"], "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
 
@@ -68,4 +81,5 @@ def _windows() -> None:
 @events.test_start.add_listener
 def _start(**_: Any) -> None:
     if os.environ.get("SOAK_PROBE_OUT"):
+        _state["cpu"] = _cpu_s()
         _state["greenlet"] = gevent.spawn(_windows)
