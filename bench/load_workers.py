@@ -5,7 +5,9 @@ The target is bench/load_canned_server.py (one real IntegrationState body for ev
 generator is the bottleneck. Closed model without think time: ``--users`` users per worker walk the
 default journey mix (minus illegal_transition) as fast as answers come. Per run: the master's
 achieved requests/s (its summary.json, from the merged histograms), the CPU seconds of the master and
-its workers (getrusage of the reaped children) and of the canned server (psutil), and the machine's CPU.
+its workers (getrusage of the reaped children, start-up included), the workers' CPU during the run alone
+(psutil, sampled every 0.2 s, from the master's spawn to the end of its measured duration: the share of
+a core each worker got, and requests per worker CPU-second), the canned server's CPU, the machine's CPU.
 Rounds alternate 1 and 2 workers, so drift in machine load hits both alike.
 
     python bench/load_workers.py [--seconds 10] [--rounds 3] [--users 10]
@@ -16,11 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +51,39 @@ def _children_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
+class _CpuSampler(threading.Thread):
+    """Every 0.2 s: (epoch, CPU seconds of ``procs`` so far); dead processes keep their last value."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.procs = [psutil.Process(p) for p in pids]
+        self.last = [0.0] * len(pids)
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            for i, p in enumerate(self.procs):
+                try:
+                    self.last[i] = sum(p.cpu_times()[:2])
+                except psutil.Error:
+                    pass
+            self.samples.append((time.time(), sum(self.last)))
+
+    def at(self, t: float) -> float:
+        """CPU seconds at the last sample taken at or before ``t``."""
+        before = [cpu for when, cpu in self.samples if when <= t]
+        return before[-1] if before else 0.0
+
+
+def _spawn_time(log: Path) -> float:
+    """Epoch of the master's first "Sending spawn jobs" line: the test starts there."""
+    for line in log.read_text(errors="replace").splitlines():
+        if "Sending spawn jobs" in line and (m := re.match(r"\[(.+?)\]", line)):
+            return datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    raise RuntimeError(f"no spawn line in {log}")
+
+
 def _run(base_url: str, server: psutil.Process, workers: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     report = tmp / f"run-{workers}-{os.urandom(3).hex()}"
     config = LoadConfig(base_url=base_url, users=args.users * workers, spawn_rate=float(args.users * workers),
@@ -61,11 +100,17 @@ def _run(base_url: str, server: psutil.Process, workers: int, args: argparse.Nam
             private.mkdir()
             procs.append(subprocess.Popen(build_worker_argv(config), cwd=private, env={**os.environ, "TMPDIR": str(private)},
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        sampler = _CpuSampler([p.pid for p in procs])
+        sampler.start()
         master.wait(timeout=args.seconds + 120)
         for p in procs:
             p.wait(timeout=60)
+        sampler.done.set()
+        sampler.join()
     machine_cpu = psutil.cpu_percent(None)
     summary = json.loads((report / "summary.json").read_text())
+    start = _spawn_time(report / "locust.log")
+    in_run = sampler.at(start + summary["duration_s"]) - sampler.at(start)
     return {
         "workers": workers,
         "requests": summary["endpoints"]["overall"]["requests"],
@@ -74,6 +119,9 @@ def _run(base_url: str, server: psutil.Process, workers: int, args: argparse.Nam
         "requests_per_s": summary["rate"]["achieved_requests_per_s"],
         "per_worker_requests": sorted(s["requests"] for s in summary["workers"].values()),
         "generator_cpu_s": _children_cpu_s() - cpu0,
+        "workers_cpu_in_run_s": in_run,
+        "core_share_per_worker": in_run / (workers * summary["duration_s"]),
+        "requests_per_worker_cpu_s": summary["endpoints"]["overall"]["requests"] / in_run if in_run else 0.0,
         "server_cpu_s": sum(server.cpu_times()[:2]) - server0,
         "machine_cpu_percent": machine_cpu,
         "master_exit_code": master.returncode,
@@ -106,6 +154,8 @@ def main() -> None:
     for n, rs in runs.items():
         table.append(
             f"| {n} | {' / '.join(format(r['requests_per_s'], '.0f') for r in rs)} | {med[n]:.0f} "
+            f"| {' / '.join(format(r['core_share_per_worker'], '.2f') for r in rs)} "
+            f"| {' / '.join(format(r['requests_per_worker_cpu_s'], '.0f') for r in rs)} "
             f"| {' / '.join(format(r['generator_cpu_s'], '.1f') for r in rs)} "
             f"| {' / '.join(format(r['server_cpu_s'], '.1f') for r in rs)} "
             f"| {' / '.join(format(r['machine_cpu_percent'], '.0f') for r in rs)} | {rs[-1]['per_worker_requests']} |"
