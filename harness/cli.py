@@ -285,7 +285,7 @@ LOAD_OPTIONS = _options(
                  help="How long to load (90, 90s, 2m, 1h30m); always bounded."),
     click.option("--shape", default=None, type=Names(_shape_names), help="Load shape (with --users)."),
     click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
-                 help="Distributed Locust workers (0: one local process)."),
+                 help="Local Locust worker processes under one master (0: one process; across hosts: --master/--worker)."),
     MAX_RATE,
     click.option("--slo", type=SloFile(), help="SLO gates file (TOML, JSON or YAML)."),
     click.option("--validate-share", default=0.05, show_default=True, type=click.FloatRange(0, 1),
@@ -315,8 +315,9 @@ LOAD_OPTIONS = _options(
 )
 
 #: options a worker must not be given: the master decides them
-_MASTER_DECIDES = ("base_url", "users", "rate", "shape", "max_rate", "slo", "baseline", "baseline_update", "replay",
-                   "workers", "expect_workers", "master")
+_MASTER_DECIDES = ("base_url", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
+                   "validate_share", "seed", "baseline", "baseline_update", "replay", "speed", "loop", "master",
+                   "expect_workers")
 
 
 def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
