@@ -147,9 +147,10 @@ def main() -> None:
     table = [
         "The machine (2 cores) was shared with other engineers' test runs; load average at start above.",
         "",
-        ("| workers | requests/s per round | median requests/s | generator CPU s (master + workers) "
-        "| canned server CPU s | machine CPU % | requests per worker (last round) |"),
-        "|---|---|---|---|---|---|---|",
+        ("| workers | requests/s per round | median requests/s | share of a core per worker (in the run) "
+         "| requests per worker CPU-s | CPU s, master + workers incl. start-up | canned server CPU s "
+         "| machine CPU % | requests per worker (last round) |"),
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for n, rs in runs.items():
         table.append(
