@@ -285,7 +285,7 @@ LOAD_OPTIONS = _options(
                  help="How long to load (90, 90s, 2m, 1h30m); always bounded."),
     click.option("--shape", default=None, type=Names(_shape_names), help="Load shape (with --users)."),
     click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
-                 help="Distributed Locust workers (0: one local process)."),
+                 help="Local Locust worker processes under one master (0: one process; across hosts: --master/--worker)."),
     MAX_RATE,
     click.option("--slo", type=SloFile(), help="SLO gates file (TOML, JSON or YAML)."),
     click.option("--validate-share", default=0.05, show_default=True, type=click.FloatRange(0, 1),
@@ -300,17 +300,44 @@ LOAD_OPTIONS = _options(
     click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
                  help="Replay: each request at its recorded offset divided by this."),
     click.option("--loop", is_flag=True, help="Replay: start again at the end (bounded by --duration)."),
+    click.option("--master", is_flag=True,
+                 help="Run only the Locust master: wait for --expect-workers workers (each a `load --worker`, on "
+                      "any host), split the users or the rate across them, merge their HDR histograms, judge, report."),
+    click.option("--expect-workers", default=None, type=click.IntRange(1, 1000),
+                 help="With --master: how many workers to wait for (at most 60 s)."),
+    click.option("--worker", is_flag=True,
+                 help="Run only a Locust worker for the master at --master-host: every setting but the credentials "
+                      "comes from the master; it stays up at most --duration (give the master's) plus 105 s."),
+    click.option("--master-host", default="127.0.0.1", show_default=True, type=Host(),
+                 help="--master: the address to bind (0.0.0.0 for workers on other hosts); --worker: the master."),
+    click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535),
+                 help="The master's port (--master binds it, --worker connects to it)."),
 )
+
+#: options a worker must not be given: the master decides them
+_MASTER_DECIDES = ("base_url", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
+                   "validate_share", "seed", "baseline", "baseline_update", "replay", "speed", "loop", "master",
+                   "expect_workers")
 
 
 def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
                  users: int | None, rate: float | None, arrival: str, duration: float, shape: str | None,
                  workers: int, max_rate: float | None, slo: Any, validate_share: float, seed: int,
                  report_dir: Path, baseline: Path | None, baseline_update: bool, replay: Path | None,
-                 speed: float, loop: bool) -> Any:  # -> LoadConfig
+                 speed: float, loop: bool, master: bool, expect_workers: int | None, worker: bool,
+                 master_host: str, master_port: int) -> Any:  # -> LoadConfig
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
 
+    distribution = {"master": master, "expect_workers": expect_workers or 0, "worker": worker,
+                    "master_host": master_host, "master_port": master_port}
+    if worker:
+        ctx = click.get_current_context()
+        given = [n for n in _MASTER_DECIDES if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"--worker takes the run's settings from the master: drop --{given[0].replace('_', '-')}")
+        return _config(LoadConfig, base_url="http://127.0.0.1", users=1, duration_s=duration, report_dir=report_dir,
+                       credentials=_credentials(api_key, hmac), **distribution)
     if users and rate:
         raise click.UsageError("give either --users (closed model) or --rate (open model), not both")
     _refuse_remote_load(base_url, allow_remote)
@@ -320,12 +347,13 @@ def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | Non
         return _config(LoadConfig, **_replay_fields(replay, speed, loop, duration, workers),
                        base_url=base_url or "http://127.0.0.1", slo=slo or SloSet.default(), report_dir=report_dir,
                        max_rate=max_rate, credentials=_credentials(api_key, hmac), validate_share=validate_share,
-                       journey_weights=None, seed=seed, allow_remote=allow_remote)
+                       journey_weights=None, seed=seed, allow_remote=allow_remote, **distribution)
     return _config(LoadConfig, base_url=base_url or "http://127.0.0.1", users=users if users or rate else 10,
                    rate=rate, arrival=arrival, duration_s=duration, shape=shape, workers=workers,
                    slo=slo or SloSet.default(), report_dir=report_dir, max_rate=max_rate,
                    credentials=_credentials(api_key, hmac), validate_share=validate_share, journey_weights=None,
-                   seed=seed, allow_remote=allow_remote, baseline=baseline, baseline_update=baseline_update)
+                   seed=seed, allow_remote=allow_remote, baseline=baseline, baseline_update=baseline_update,
+                   **distribution)
 
 
 def _replay_fields(replay: Path, speed: float, loop: bool, duration: float, workers: int) -> dict[str, Any]:
@@ -371,9 +399,18 @@ def load(**options: Any) -> None:
     from talon_harness.harness.html_report import write_load_report
     from talon_harness.harness.load_render import render_load_outcome
     from talon_harness.harness.summary import load_summary, publish
-    from talon_harness.loadtests.run import run_load
+    from talon_harness.loadtests.run import run_load, run_worker
 
     config = _load_config(**options)
+    if config.worker:
+        done = run_worker(config)
+        for problem in done.problems:
+            click.secho(f"Error: {problem}", fg="red", err=True)
+        if done.exit_code == EXIT_INTERRUPTED:
+            click.secho("load: interrupted", fg="yellow", err=True)
+        elif done.exit_code == EXIT_PASSED:
+            click.echo(f"load: worker done; the master has the reports (log: {done.log_path})")
+        sys.exit(done.exit_code)
     with _target(options["base_url"], config.credentials, quiet=True) as base_url:
         if options["base_url"]:  # the embedded server is the right kind; a given one may not be
             _refuse_wrong_target(base_url, config.credentials)

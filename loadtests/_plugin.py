@@ -1,7 +1,8 @@
 """The per-process plugin the locustfile installs: config, HDR recorder wiring, rate cap, CPU watch, report.
 
 On every node it records ``events.request`` into a :class:`LatencyRecorder`. Workers ship their delta
-on each ``report_to_master``; the master merges it on ``worker_report``. The master (or the local
+on each ``report_to_master``; the master merges it on ``worker_report`` and keeps each worker's share
+(requests, failures, arrivals) for the summary's ``workers`` section. The master (or the local
 runner) samples generator CPU while the test runs and, on ``quitting``, judges the run
 (``loadtests.gates``), builds the :class:`~talon_harness.loadtests.outcome.LoadOutcome`, has
 ``loadtests.report`` write it, and sets the process exit code: 1 when an SLO is breached, 2 when user
@@ -15,6 +16,7 @@ the defaults of :class:`LoadConfig` apply, with Locust's ``--host`` and ``-u``.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from pathlib import Path
@@ -46,12 +48,15 @@ def add_arguments(parser: Any) -> None:
     )
 
 
-def config_from_options(opts: Any) -> LoadConfig:
-    """The LoadConfig of this Locust process: ``--talon-config`` plus the credentials from the environment."""
+def config_from_options(opts: Any, *, worker: bool = False) -> LoadConfig:
+    """The LoadConfig of this Locust process: ``--talon-config`` plus the credentials from the environment.
+    On a ``worker`` the baseline is dropped: only the master compares, and it may live on another host."""
     raw = str(getattr(opts, "talon_config", "") or "")
     creds = credentials_from_env(os.environ)
     if raw:
         text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+        if worker:
+            text = json.dumps({**json.loads(text), "baseline": None, "baseline_update": False})
         return LoadConfig.from_json(text, credentials=creds)
     host = str(getattr(opts, "host", "") or "http://127.0.0.1")
     users = max(1, int(getattr(opts, "num_users", 0) or 1))
@@ -92,12 +97,14 @@ class TalonPlugin:
         self._sampler: gevent.Greenlet | None = None
         self._book: JourneyBook | None = None
         self._user_seq = itertools.count()  # with the node id and run token it makes ids unique
+        self.worker_shares: dict[str, dict[str, int]] = {}  # master: what each worker's reports held
 
     def _configure(self) -> None:
         """(Re)read the config: remote workers only get the master's ``--talon-config`` at test start."""
-        self.config = config_from_options(self.environment.parsed_options)
+        worker = isinstance(self.environment.runner, WorkerRunner)
+        self.config = config_from_options(self.environment.parsed_options, worker=worker)
         nodes = 1
-        if isinstance(self.environment.runner, WorkerRunner):
+        if worker:
             nodes = max(1, int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1))
         self.limiter = RateLimiter(self.config.max_rate / nodes if self.config.max_rate else 0.0)
 
@@ -155,7 +162,15 @@ class TalonPlugin:
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if "talon" in data:
-            self.recorder.merge(data["talon"])
+            delta = data["talon"]
+            self.recorder.merge(delta)
+            share = self.worker_shares.setdefault(
+                client_id, {"requests": 0, "failures": 0, "intended_arrivals": 0, "reports": 0}
+            )
+            share["requests"] += sum(req for req, _ in delta["counts"].values())
+            share["failures"] += sum(fail for _, fail in delta["counts"].values())
+            share["intended_arrivals"] += delta["arrivals"]["intended"]
+            share["reports"] += 1
 
     def _on_test_start(self, **_: Any) -> None:
         self.started_perf, self.started_at, self.stopped_perf = time.perf_counter(), time.time(), None
@@ -216,7 +231,7 @@ class TalonPlugin:
             baseline=self._baseline(),
         )
         report.log(outcome)
-        report.write(outcome, self.recorder, cfg, cpu=cpu)
+        report.write(outcome, self.recorder, cfg, cpu=cpu, workers=self.worker_shares or None)
         return outcome
 
     def _baseline(self) -> tuple[BaselineVerdict, ...]:

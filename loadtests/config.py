@@ -79,6 +79,12 @@ class LoadConfig:
     replay_speed: float = 1.0
     replay_loop: bool = False
     replay_token: str = field(default_factory=lambda: os.urandom(4).hex())  # id prefix, one per run
+    # distribution across hosts (Locust's --master / --worker; ``workers`` forks local ones instead)
+    master: bool = False  # run only the master: it waits for ``expect_workers`` workers and judges the run
+    expect_workers: int = 0  # master: the workers to wait for (>= 1); users and the open rate are split across them
+    worker: bool = False  # run only a worker: every setting but the credentials comes from the master
+    master_host: str = "127.0.0.1"  # master: the address it binds; worker: where the master is
+    master_port: int = 5557
 
     def __post_init__(self) -> None:
         if urlsplit(self.base_url).scheme not in ("http", "https"):
@@ -135,14 +141,37 @@ class LoadConfig:
                 f"baseline: {self.baseline} holds no hdr.json (give a previous run's report directory, or "
                 "write one with --baseline-update)"
             )
+        self._check_distribution()
         if self.think_scale < 0 or self.late_ms < 0:
             raise ValueError(f"think_scale and late_ms must be >= 0, got {self.think_scale}, {self.late_ms}")
 
+    def _check_distribution(self) -> None:
+        if self.master and self.worker:
+            raise ValueError("master and worker: a process is one or the other")
+        if (self.master or self.worker) and self.workers:
+            raise ValueError("workers forks local workers; with master/worker each worker is its own process")
+        if self.master != (self.expect_workers > 0):
+            raise ValueError(
+                "master and expect_workers go together (--master --expect-workers N, N >= 1), got "
+                f"master={self.master}, expect_workers={self.expect_workers}"
+            )
+        if self.master and self.replay is not None:
+            raise ValueError("replay reads its recording on every worker: replay with workers on one host")
+        if not 1 <= self.master_port <= 65535:
+            raise ValueError(f"master_port must be within [1, 65535], got {self.master_port}")
+        if not self.master_host.strip():
+            raise ValueError("master_host must name a host")
+
     # -- derived values (one home each) --------------------------------------------------------
+    @property
+    def nodes(self) -> int:
+        """Locust processes that run users: the expected or forked workers, else the one local process."""
+        return max(1, self.expect_workers if self.master else self.workers)
+
     @property
     def locust_users(self) -> int:
         """Locust users to spawn: the users (closed), or one arrival scheduler per worker (open)."""
-        return self.users if self.users is not None else max(1, self.workers)
+        return self.users if self.users is not None else self.nodes
 
     @property
     def window_s(self) -> float:

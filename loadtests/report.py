@@ -47,11 +47,16 @@ def log(outcome: LoadOutcome) -> None:
 
 
 def write(
-    outcome: LoadOutcome, recorder: LatencyRecorder, config: LoadConfig, *, cpu: dict[str, Any]
+    outcome: LoadOutcome,
+    recorder: LatencyRecorder,
+    config: LoadConfig,
+    *,
+    cpu: dict[str, Any],
+    workers: dict[str, dict[str, int]] | None = None,
 ) -> Path:
     """Write hdr.json, latency.png and summary.json into ``config.report_dir`` (and, with
     ``baseline_update``, hdr.json and summary.json into ``config.baseline`` when a request completed);
-    returns the summary path."""
+    ``workers`` (a master's per-worker shares) goes into the summary. Returns the summary path."""
     directory = Path(config.report_dir)
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / HDR_FILE]
@@ -67,6 +72,8 @@ def write(
         },
         histograms={"unit": "microseconds", "significant_digits": 3, "file": HDR_FILE},
     )
+    if workers:
+        doc["workers"] = workers
     try:
         files += write_plots(recorder, directory / PLOT_FILE, doc, target=config.base_url,
                              users=config.users if config.rate is None else None)

@@ -2,7 +2,8 @@
 
 First the target must answer one HTTP request (a status line, any status) within :data:`PROBE_TIMEOUT_S`,
 as ``check`` requires; otherwise the run does not start. The run is a ``python -m locust`` subprocess (``--processes
-N`` for N local workers plus a master), started in its own session so a Ctrl-C reaches only us: we then
+N`` for N local workers plus a master; ``--master`` for a master whose workers run elsewhere, each
+started by :func:`run_worker`), started in its own session so a Ctrl-C reaches only us: we then
 send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
 (partial) report. The subprocess is killed if it outlives the duration by more than a grace period.
 The config crosses as one ``--talon-config`` JSON argument; credentials only in the environment
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,17 @@ from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
 from talon_harness.strategies.wire import CREDENTIALS_ENV, credentials_env
 
-__all__ = ["PROBE_TIMEOUT_S", "LoadResult", "build_argv", "probe_target", "run_load"]
+__all__ = [
+    "PROBE_TIMEOUT_S",
+    "WORKERS_WAIT_S",
+    "LoadResult",
+    "WorkerResult",
+    "build_argv",
+    "build_worker_argv",
+    "probe_target",
+    "run_load",
+    "run_worker",
+]
 
 LOCUST_PREFIX = "locust"
 LOCUST_FILES = (
@@ -43,6 +55,7 @@ LOCUST_FILES = (
     "locust_exceptions.csv",
 )
 PROBE_TIMEOUT_S = 5.0
+WORKERS_WAIT_S = 60.0  # how long a --master waits for its workers before it gives up
 _GRACE_S = 45.0
 NO_REQUEST_COMPLETED = "no request completed"
 
@@ -139,7 +152,23 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
             "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
             "--master-host", "127.0.0.1", "--master-port", str(port),
         ]  # fmt: skip
+    elif config.master:
+        argv += [
+            "--master", "--expect-workers", str(config.expect_workers),
+            "--expect-workers-max-wait", f"{WORKERS_WAIT_S:g}",
+            "--master-bind-host", config.master_host, "--master-bind-port", str(config.master_port),
+        ]  # fmt: skip
     return argv
+
+
+def build_worker_argv(config: LoadConfig) -> list[str]:
+    """The locust command line of a worker (pure): it fetches the locustfiles and the run's settings
+    from the master at ``config.master_host:master_port``; its exit code never judges the run."""
+    return [
+        sys.executable, "-m", "locust", "-f", "-", "--worker",
+        "--master-host", config.master_host, "--master-port", str(config.master_port),
+        "--exit-code-on-error", "0",
+    ]  # fmt: skip
 
 
 def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
@@ -188,13 +217,69 @@ def run_load(config: LoadConfig) -> LoadResult:
             start_new_session=True,
         )
         try:
-            proc.wait(timeout=config.duration_s + _GRACE_S)
+            proc.wait(timeout=config.duration_s + _GRACE_S + (WORKERS_WAIT_S if config.master else 0.0))
         except subprocess.TimeoutExpired:
             _stop(proc, 20.0)
         except KeyboardInterrupt:
             interrupted = True
             _stop(proc, 30.0, signal.SIGINT)  # SIGINT: Locust also writes its HTML report
     return _result(rd, proc.returncode, interrupted)
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    """How one ``run_worker`` ended: 0 the master ended the run (the verdict is the master's), 2 the worker
+    could not take part (``problems`` says why), 130 interrupted."""
+
+    exit_code: int
+    problems: tuple[str, ...]
+    log_path: Path
+
+
+def run_worker(config: LoadConfig) -> WorkerResult:
+    """Run one Locust worker for the master at ``config.master_host:master_port`` until the master ends
+    the run, goes missing, or ``duration_s`` + the workers' wait + a grace period pass; never raises."""
+    rd = Path(config.report_dir).resolve()
+    rd.mkdir(parents=True, exist_ok=True)
+    log_path = rd / f"locust-worker-{socket.gethostname()}-{os.getpid()}.log"
+    problems: tuple[str, ...] = ()
+    interrupted = False
+    # the locustfiles fetched from the master land in TMPDIR: a private one, so workers sharing a host
+    # never read each other's half-written copy
+    with tempfile.TemporaryDirectory(prefix="talon-worker-") as tmp, open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            build_worker_argv(config),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**_child_env(config), "TMPDIR": tmp},
+            cwd=tmp,
+            start_new_session=True,
+        )
+        limit = config.duration_s + WORKERS_WAIT_S + _GRACE_S
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _stop(proc, 20.0)
+            problems += (f"worker: still running after {limit:g} s (the master never ended the run); stopped",)
+        except KeyboardInterrupt:
+            interrupted = True
+            _stop(proc, 30.0, signal.SIGINT)
+    if interrupted:
+        return WorkerResult(130, problems, log_path)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    if "Failed to connect to master" in text or "ConnectionError" in text:
+        problems += (f"worker: could not reach the master at {config.master_host}:{config.master_port}",)
+    if proc.returncode != 0 and not problems:
+        problems += (f"worker: locust exited with code {proc.returncode} (see {log_path})",)
+    return WorkerResult(2 if problems else 0, problems, log_path)
+
+
+def _gave_up_on_workers(log: Path) -> bool:
+    try:
+        return "Gave up waiting for workers to connect" in log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _result(rd: Path, exit_code: int, interrupted: bool) -> LoadResult:
@@ -207,6 +292,8 @@ def _result(rd: Path, exit_code: int, interrupted: bool) -> LoadResult:
             f"run: no summary written (locust exit code {exit_code}; see {rd / 'locust.log'}): "
             f"{type(exc).__name__}"
         )
+        if _gave_up_on_workers(rd / "locust.log"):
+            problem = f"run: the master gave up waiting for its workers after {WORKERS_WAIT_S:g} s"
         return LoadResult(None, (problem,), files, None, interrupted, exit_code)
     problems: tuple[str, ...] = ()
     if outcome.completed == 0:

@@ -30,6 +30,7 @@ ENTRY_POINTS = (
     ("talon_harness.refserver", "serve"),
     ("talon_harness.harness.check", "run_check"),
     ("talon_harness.loadtests.run", "run_load"),
+    ("talon_harness.loadtests.run", "run_worker"),
     ("talon_harness.harness.pipeline", "run_pipeline"),
     ("talon_harness.harness.selftest", "run_selftest"),
     ("talon_harness.harness.target", "target"),
@@ -169,7 +170,13 @@ def test_unknown_command_is_one_line_error() -> None:
     ["load", "--base-url", "http://192.0.2.1:8000"],
     ["run", "--base-url", "http://192.0.2.1:8000"],
     ["serve", "--hmac", "2:0123456789abcdef", "--application-id", "3"],
-], ids=["users-and-rate", "two-credentials", "shape-with-rate", "load-remote", "run-remote", "hmac-app-id"])
+    ["load", "--worker", "--rate", "3"],
+    ["load", "--master"],
+    ["load", "--expect-workers", "2"],
+    ["load", "--master", "--expect-workers", "2", "--workers", "2"],
+    ["load", "--master", "--worker"],
+], ids=["users-and-rate", "two-credentials", "shape-with-rate", "load-remote", "run-remote", "hmac-app-id",
+        "worker-with-rate", "master-without-workers", "workers-without-master", "master-and-forked", "master-and-worker"])
 def test_conflicting_options_are_one_line_errors(args: list[str]) -> None:
     code, output = _invoke(args)
     _assert_one_line_error(args, code, output, None)
