@@ -60,6 +60,22 @@ def _pin(core: int, nice: int = 0) -> Any:
     return pin
 
 
+def granian_refserver() -> Any:
+    """The reference server's ASGI app on a Store at $BENCH_REFSERVER_DB (a granian --factory target)."""
+    from talon_harness.refserver.app import create_app
+    from talon_harness.refserver.config import ServerConfig
+    from talon_harness.refserver.store import Store
+
+    return create_app(Store(os.environ["BENCH_REFSERVER_DB"]), ServerConfig())
+
+
+def _granian(target: str, port: int) -> list[str]:
+    """granian serving `target` as uvicorn serves ours: one worker, uvloop, no access log, HTTP/1."""
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--runtime-mode", "st", "--loop", "uvloop", "--http", "1", "--no-ws",
+            "--log-level", "error", "--no-access-log", "--factory", target]
+
+
 def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
     refserver = [sys.executable, "-m", "talon_harness.refserver", "--quiet", "--port", str(port),
                  "--db", str(workdir / f"ref-{port}.db")]
@@ -67,13 +83,16 @@ def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
         "refserver": refserver,
         "baseline": refserver,  # the same command, run from --baseline-dir
         "minimal": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port)],
+        "refserver_granian": _granian("bench.server_throughput:granian_refserver", port),
+        "minimal_granian": _granian("bench.minimal_app:create_minimal_app", port),
     }
 
 
 def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")])),
+           "BENCH_REFSERVER_DB": str(workdir / f"granian-{port}.db")}
     proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE, nice),  # noqa: PLW1509 - no threads here
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -156,7 +175,8 @@ def main() -> None:
                     help="scheduling priority for server and generators (e.g. -10 as root on a shared machine)")
     ap.add_argument("--name", default="server_throughput", help="results file name (bench/results/<name>.*)")
     ap.add_argument("--targets", default="refserver,minimal",
-                    help="comma list of refserver, minimal, baseline (baseline needs --baseline-dir)")
+                    help="comma list of refserver, minimal, baseline (needs --baseline-dir), refserver_granian, "
+                         "minimal_granian (the same apps under granian instead of uvicorn)")
     ap.add_argument("--baseline-dir", type=Path, default=None,
                     help="a checkout whose refserver/ runs as target 'baseline', e.g. from "
                          "`git archive <commit> refserver | tar -x -C DIR`")
