@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 _WAL_AUTOCHECKPOINT_PAGES = 10000  # bound on the WAL (~40 MB); normally the background thread keeps up
-_CHECKPOINT_INTERVAL_S = 0.05
+_CHECKPOINT_INTERVAL_S = 0.2  # hot pages (the events tail, inner nodes) are copied once per interval
 _CACHE_ENTRIES = 20_000  # committed documents kept in memory (the cache is emptied when it is full)
 
 
