@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--concurrency-rounds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    started = machine()
+    machine_at_start = machine()
     rng = random.Random(args.seed)
     rounds = []
     for i in range(args.rounds):
@@ -95,7 +95,7 @@ def main() -> None:
     ]
     for r in failed:
         lines += ["", f"Problems (seed {r['seed']}):", *(f"- {p}" for p in r["problems"])]
-    write_results("robustness_durability", summary, lines, started=started)
+    write_results("robustness_durability", summary, lines, started=machine_at_start)
     print(f"failed rounds: {len(failed)}")
     sys.exit(1 if failed else 0)
 
