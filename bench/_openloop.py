@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["OpenLoopResult", "run_closed_loop", "run_open_loop"]
 
@@ -48,6 +48,7 @@ class OpenLoopResult:
     service_p50_ms: float  # from the actual send
     service_p99_ms: float
     per_label: dict[str, dict[str, float]]  # label -> {"count", "p50_ms", "p99_ms"}
+    statuses: dict[str, int] = field(default_factory=dict)  # status -> answers with it
 
     @property
     def achieved_rate(self) -> float:
@@ -101,6 +102,7 @@ class _Run:
         self.pending: deque[tuple[bytes, float, int]] = deque()
         self.completed = 0
         self.non_2xx = 0
+        self.statuses: Counter[int] = Counter()
         self.in_flight = 0
         self.all_done: asyncio.Future[None] | None = None
         self.closing = False
@@ -120,6 +122,7 @@ class _Run:
         self.labels.append(conn.label)
         self.completed += 1
         self.in_flight -= 1
+        self.statuses[status] += 1
         if not 200 <= status < 300:
             self.non_2xx += 1
         if self.next_request is not None and not self.closing:  # closed loop: next one at once
@@ -152,7 +155,8 @@ def _result(run: _Run, rate: float, sent: int, elapsed: float, max_lag: float,
                           duration_s=elapsed, p50_ms=_percentile(latencies, 50), p90_ms=_percentile(latencies, 90),
                           p99_ms=_percentile(latencies, 99), max_ms=(latencies[-1] * 1000.0) if latencies else 0.0,
                           max_send_lag_ms=max_lag * 1000.0, service_p50_ms=_percentile(service, 50),
-                          service_p99_ms=_percentile(service, 99), per_label=per_label)
+                          service_p99_ms=_percentile(service, 99), per_label=per_label,
+                          statuses={str(s): c for s, c in sorted(run.statuses.items())})
 
 
 async def _connect(run: _Run, host: str, port: int, connections: int) -> list[_Conn]:

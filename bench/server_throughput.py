@@ -6,12 +6,18 @@ bench/wrk_replay.lua, or our closed-loop generator when wrk is absent), then an 
 that saturation rate (bench/_openloop.py: latencies from the due time, per endpoint) after `--settle` s of quiet. Figures are
 medians over the rounds; the targets alternate within a round so machine noise hits both alike.
 
+Every run replays fresh passes of the corpus (bench/_corpus.py: each pass has its own ids, so no request
+lands on an entity an earlier one left in another state) and records the status of every answer; the
+journey model's expected statuses for one pass are recorded beside them.
+
     python bench/server_throughput.py [--runs 5] [--seconds 5] [--connections 32] [--generator auto]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import math
 import os
 import re
 import shutil
@@ -29,13 +35,13 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, machine, median, write_results
-from bench._corpus import build_corpus, write_wrk_corpus
+from bench._corpus import Corpus, Replay, build_corpus, write_wrk_corpus
 from bench._openloop import run_closed_loop, run_open_loop
 
 SERVER_CORE, GENERATOR_CORE = 0, 1
 LABELS = ("session", "profile")
 TARGET_P99_MS = 5.0
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.65
 
 
 def _free_port() -> int:
@@ -54,6 +60,22 @@ def _pin(core: int, nice: int = 0) -> Any:
     return pin
 
 
+def granian_refserver() -> Any:
+    """The reference server's ASGI app on a Store at $BENCH_REFSERVER_DB (a granian --factory target)."""
+    from talon_harness.refserver.app import create_app
+    from talon_harness.refserver.config import ServerConfig
+    from talon_harness.refserver.store import Store
+
+    return create_app(Store(os.environ["BENCH_REFSERVER_DB"]), ServerConfig())
+
+
+def _granian(target: str, port: int) -> list[str]:
+    """granian serving `target` as uvicorn serves ours: one worker, uvloop, no access log, HTTP/1."""
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1", "--runtime-mode", "st", "--loop", "uvloop", "--http", "1", "--no-ws",
+            "--log-level", "error", "--no-access-log", "--factory", target]
+
+
 def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
     refserver = [sys.executable, "-m", "talon_harness.refserver", "--quiet", "--port", str(port),
                  "--db", str(workdir / f"ref-{port}.db")]
@@ -61,13 +83,16 @@ def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
         "refserver": refserver,
         "baseline": refserver,  # the same command, run from --baseline-dir
         "minimal": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port)],
+        "refserver_granian": _granian("bench.server_throughput:granian_refserver", port),
+        "minimal_granian": _granian("bench.minimal_app:create_minimal_app", port),
     }
 
 
 def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")])),
+           "BENCH_REFSERVER_DB": str(workdir / f"granian-{port}.db")}
     proc = subprocess.Popen(_commands(port, workdir)[target], cwd=home, env=env, preexec_fn=_pin(SERVER_CORE, nice),  # noqa: PLW1509 - no threads here
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -81,6 +106,16 @@ def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> 
     raise RuntimeError(f"{target} did not start listening on {port}")
 
 
+def _tree(pid: int) -> list[psutil.Process]:
+    """The server process and its children (a server may serve from worker processes)."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
@@ -90,15 +125,39 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _wrk(port: int, corpus_file: Path, seconds: float, connections: int, offset: int) -> dict[str, float]:
+class _Passes:
+    """Hands out corpus passes no run has replayed yet (each pass has its own ids)."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.n = len(corpus.requests)
+        self.next = 0
+
+    def take(self, sent: int) -> None:
+        """The run that started at pass `self.next` sent `sent` requests: skip the passes it touched."""
+        self.next += max(1, math.ceil(sent / self.n))
+
+
+def _classes(statuses: dict[str, int]) -> dict[str, int]:
+    out = {"2xx": 0, "4xx": 0, "5xx": 0, "other": 0}
+    for status, count in statuses.items():
+        key = f"{status[0]}xx"
+        out[key if key in out else "other"] += count
+    return out
+
+
+def _wrk(port: int, corpus_file: Path, seconds: float, connections: int, first_pass: int,
+         seed: int) -> dict[str, Any]:
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(ROOT / "bench" / "wrk_replay.lua"),
-            f"http://127.0.0.1:{port}", "--", str(corpus_file), str(offset)]
+            f"http://127.0.0.1:{port}", "--", str(corpus_file), str(first_pass), str(seed)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, preexec_fn=_pin(GENERATOR_CORE)).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "requests": total, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+    line = re.search(r"^statuses: (.*)$", out, re.MULTILINE)
+    statuses = dict(part.split("=") for part in line.group(1).split()) if line else {}  # type: ignore[union-attr]
+    statuses = {k: int(v) for k, v in sorted(statuses.items())}
+    return {"rps": rps, "requests": total, "sent_max": total + connections, "statuses": statuses,
+            "classes": _classes(statuses), "non_2xx": total - _classes(statuses)["2xx"],
             "socket_errors": errors.group(1) if errors else ""}
 
 
@@ -116,7 +175,8 @@ def main() -> None:
                     help="scheduling priority for server and generators (e.g. -10 as root on a shared machine)")
     ap.add_argument("--name", default="server_throughput", help="results file name (bench/results/<name>.*)")
     ap.add_argument("--targets", default="refserver,minimal",
-                    help="comma list of refserver, minimal, baseline (baseline needs --baseline-dir)")
+                    help="comma list of refserver, minimal, baseline (needs --baseline-dir), refserver_granian, "
+                         "minimal_granian (the same apps under granian instead of uvicorn)")
     ap.add_argument("--baseline-dir", type=Path, default=None,
                     help="a checkout whose refserver/ runs as target 'baseline', e.g. from "
                          "`git archive <commit> refserver | tar -x -C DIR`")
@@ -127,8 +187,9 @@ def main() -> None:
         generator = "wrk" if shutil.which("wrk") else "python"
     _pin(GENERATOR_CORE, args.nice)()  # this process runs the open loop; wrk inherits core and priority
     corpus = build_corpus(80_000)
-    pairs = [(raw, int(p)) for raw, p in zip(corpus.requests, corpus.is_profile, strict=True)]
-    n = len(pairs)
+    pairs = Replay(corpus)
+    passes = _Passes(corpus)
+    n = len(corpus.requests)
     targets = args.targets.split(",")
     fixed_rates = [float(r) for r in args.fixed_rates.split(",") if r]
     runs: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
@@ -140,39 +201,50 @@ def main() -> None:
             for target in targets if round_no % 2 == 0 else reversed(targets):
                 proc, port = _start(target, workdir, args.baseline_dir, args.nice)
                 try:
-                    warm_offset = n - 5_000  # warm-up uses the tail, the measured runs the head
-                    server_cpu = psutil.Process(proc.pid)
+                    processes = _tree(proc.pid)
+                    cpu_seconds = functools.partial(_cpu_seconds, processes)
                     if generator == "wrk":
-                        _wrk(port, corpus_file, 1, args.connections, warm_offset)
-                        cpu_before = sum(server_cpu.cpu_times()[:2])
-                        sat = _wrk(port, corpus_file, args.seconds, args.connections, 0)
+                        warm = _wrk(port, corpus_file, 1, args.connections, passes.next, corpus.seed)
+                        passes.take(warm["sent_max"])
+                        cpu_before = cpu_seconds()
+                        sat = _wrk(port, corpus_file, args.seconds, args.connections, passes.next, corpus.seed)
+                        passes.take(sat["sent_max"])
                     else:
-                        run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=1,
-                                        connections=args.connections, offset=warm_offset)
-                        cpu_before = sum(server_cpu.cpu_times()[:2])
+                        warm_run = run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=1,
+                                                   connections=args.connections, offset=passes.next * n)
+                        passes.take(warm_run.sent)
+                        cpu_before = cpu_seconds()
                         closed = run_closed_loop("127.0.0.1", port, pairs, LABELS, seconds=args.seconds,
-                                                 connections=args.connections)
-                        sat = {"rps": closed.rate, "requests": closed.completed, "non_2xx": closed.non_2xx}
-                    cpu_used = sum(server_cpu.cpu_times()[:2]) - cpu_before
+                                                 connections=args.connections, offset=passes.next * n)
+                        passes.take(closed.sent)
+                        sat = {"rps": closed.rate, "requests": closed.completed, "non_2xx": closed.non_2xx,
+                               "statuses": closed.statuses, "classes": _classes(closed.statuses)}
+                    cpu_used = cpu_seconds() - cpu_before
                     sat["server_cpu_us_per_request"] = cpu_used / sat["requests"] * 1e6 if sat["requests"] else 0.0
                     time.sleep(args.settle)  # let the saturation run's backlog (e.g. checkpoints) drain
                     half = run_open_loop("127.0.0.1", port, pairs, LABELS, rate=sat["rps"] / 2,
-                                         seconds=args.seconds, offset=n // 2)
-                    fixed = {rate: asdict(run_open_loop("127.0.0.1", port, pairs, LABELS, rate=rate,
-                                                        seconds=args.seconds, offset=n // 2 + 20_000 * k))
-                             for k, rate in enumerate(fixed_rates, start=1)}
+                                         seconds=args.seconds, offset=passes.next * n)
+                    passes.take(half.sent)
+                    fixed = {}
+                    for rate in fixed_rates:
+                        fixed[rate] = asdict(run_open_loop("127.0.0.1", port, pairs, LABELS, rate=rate,
+                                                           seconds=args.seconds, offset=passes.next * n))
+                        passes.take(fixed[rate]["sent"])
                 finally:
                     _stop(proc)
-                runs[target].append({"saturation": sat, "half_load": asdict(half),
+                runs[target].append({"saturation": sat, "half_load": {**asdict(half), "classes": _classes(half.statuses)},
                                      "fixed_rates": {str(r): v for r, v in fixed.items()}})
-                print(f"round {round_no + 1} {target}: {sat['rps']:.0f} req/s; at {half.rate:.0f}/s "
-                      f"p50 {half.p50_ms:.2f} ms p99 {half.p99_ms:.2f} ms (non-2xx {sat['non_2xx']}/"
-                      f"{half.non_2xx}, generator lag {half.max_send_lag_ms:.1f} ms)", flush=True)
+                print(f"round {round_no + 1} {target}: {sat['rps']:.0f} req/s ({sat['server_cpu_us_per_request']:.0f} "
+                      f"us CPU/request); at {half.rate:.0f}/s p50 {half.p50_ms:.2f} ms p99 {half.p99_ms:.2f} ms "
+                      f"(statuses {sat['statuses']} / {half.statuses}, generator lag {half.max_send_lag_ms:.1f} ms)",
+                      flush=True)
     summary = _summarise(runs)
-    table = _table(summary, runs, generator, args, corpus.mean_body_bytes)
+    table = _table(summary, runs, generator, args, corpus)
     write_results(args.name, {
         "settings": {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "generator": generator, "corpus_requests": n,
                      "mean_body_bytes": corpus.mean_body_bytes, "server_core": SERVER_CORE,
+                     "expected_statuses_per_pass": corpus.expected_statuses,
+                     "expected_non_2xx_share": corpus.expected_non_2xx_share, "passes_replayed": passes.next,
                      "generator_core": GENERATOR_CORE},
         "summary": summary, "runs": runs,
         "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS},
@@ -186,11 +258,24 @@ def _spread(values: list[float]) -> float:
     return 100.0 * (max(values) - min(values)) / mid if mid else 0.0
 
 
+def _total_statuses(results: list[dict[str, Any]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for result in results:
+        for status, count in result["statuses"].items():
+            total[status] = total.get(status, 0) + count
+    return dict(sorted(total.items()))
+
+
 def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for target, rs in runs.items():
         rps = [r["saturation"]["rps"] for r in rs]
+        answers = [r["saturation"] for r in rs] + [r["half_load"] for r in rs] + [
+            f for r in rs for f in r["fixed_rates"].values()]
+        statuses = _total_statuses(answers)
         summary[target] = {
+            "statuses_saturation": _total_statuses([r["saturation"] for r in rs]),
+            "statuses_all": statuses, "classes_all": _classes(statuses),
             "rps": median(rps), "rps_spread_pct": _spread(rps),
             "server_cpu_us_per_request": median(r["saturation"]["server_cpu_us_per_request"] for r in rs),
             "half_rate": median(r["half_load"]["rate"] for r in rs),
@@ -224,7 +309,8 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return summary
 
 
-def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: Any, body: float) -> list[str]:
+def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: Any, corpus: Corpus) -> list[str]:
+    body = corpus.mean_body_bytes
     lines = [
         (f"Journey mix (default weights), mean body {body:.0f} B; server on core {SERVER_CORE}, generator on "
          f"core {GENERATOR_CORE}; saturation: {generator} ({args.connections} connections, {args.seconds:g} s); "
@@ -246,6 +332,19 @@ def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: 
             f"{s['p99_ms']:.2f} | {e['session']['p50_ms']:.2f} / {e['session']['p99_ms']:.2f} | "
             f"{e['profile']['p50_ms']:.2f} / {e['profile']['p99_ms']:.2f} | "
             f"{s['service_p50_ms']:.2f} / {s['service_p99_ms']:.2f} | {s['max_send_lag_ms']:.1f} |")
+    lines += ["", (f"Status of every answer (all runs and rounds; each run replays fresh corpus passes, so no id is "
+                   f"reused; the journey model expects {100 * corpus.expected_non_2xx_share:.2f}% non-2xx "
+                   f"(deliberate illegal transitions): {corpus.expected_statuses} per pass of "
+                   f"{len(corpus.requests)}):"), "",
+              "| server | answers | 2xx | 4xx | 5xx | non-2xx share | per status (saturation) | per status (all) |",
+              "|---|---|---|---|---|---|---|---|"]
+    for target in runs:
+        s = summary[target]
+        c = s["classes_all"]
+        answers = sum(c.values())
+        lines.append(f"| {target} | {answers} | {c['2xx']} | {c['4xx']} | {c['5xx']} | "
+                     f"{100 * (answers - c['2xx']) / answers if answers else 0:.2f}% | {s['statuses_saturation']} | "
+                     f"{s['statuses_all']} |")
     rates = list(summary[next(iter(runs))]["fixed_rates"])
     if rates:
         lines += ["", "Latency at fixed open-loop rates (medians; ms from the due time, service p99 from the send):", "",

@@ -336,16 +336,11 @@ class _LazyCommitStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        with self._store._request() as tx:
+            yield tx
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute("SAVEPOINT request")
-        try:
-            yield Transaction(self._conn)
-        except BaseException:
-            self._conn.execute("ROLLBACK TO request")
-            self._conn.execute("RELEASE request")
-            raise
-        self._conn.execute("RELEASE request")
+        self._store.write_uncommitted(tx)
         self._pending += 1
         if self._pending >= _BATCH:
             self._conn.execute("COMMIT")

@@ -1,17 +1,18 @@
-"""SQLite persistence: WAL mode, synchronous=NORMAL, one transaction per request.
+"""SQLite persistence: WAL mode, synchronous=NORMAL, one transaction per request or group of requests.
 
 Guarantees: a committed transaction survives a kill of the server process (WAL + NORMAL survives process
-crashes; only an OS crash may lose the last commits). `Store.transaction()` is all-or-nothing: any
-exception inside rolls back every write of the request, including the event row, so a failed request
-changes nothing. Event ids are the events table's INTEGER PRIMARY KEY (max + 1; events are never
-deleted), so strictly increasing and never reused (databases created before used AUTOINCREMENT: same).
-Not thread-safe by design: the app uses the store from the event-loop thread only.
+crashes; only an OS crash may lose the last commits). A request is all-or-nothing: its writes (profile,
+session, event) are buffered in its `Transaction` and reach the database only if its block ends without
+raising, so a failed request changes nothing. Event ids are the events table's INTEGER PRIMARY KEY,
+handed out from max + 1 (events are never deleted), so strictly increasing; an id handed to a request
+that then failed is handed out again. Not thread-safe by design: the app uses the store from the
+event-loop thread only.
 
-Group commit (`grouped_transaction` + `group_committed`, what the app uses): each request runs in its own
-SAVEPOINT of a transaction shared by the requests handled in the same event-loop iteration, and one
-COMMIT ends them all before any of them is answered. Per request this keeps all-or-nothing (a raise rolls
-back that request's savepoint only) and "acknowledged means committed"; under load it saves a BEGIN and
-a COMMIT (the WAL frame writes and lock calls) per request.
+Group commit (`grouped_transaction` + `group_committed`, what the app uses): the writes of the requests
+handled in the same event-loop iteration are collected (later requests of the group read them), then
+written with one executemany per table in one BEGIN ... COMMIT before any of them is answered
+("acknowledged means committed"). If that COMMIT fails, every request of the group fails and nothing
+of the group is stored.
 
 Speed (see bench/): checkpoints, whose fsyncs would otherwise stall a request every ~200 commits, run as
 PASSIVE checkpoints on a background thread with its own connection (`_Checkpointer`); the request
@@ -28,7 +29,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import orjson
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 _WAL_AUTOCHECKPOINT_PAGES = 10000  # bound on the WAL (~40 MB); normally the background thread keeps up
-_CHECKPOINT_INTERVAL_S = 0.05
+_CHECKPOINT_INTERVAL_S = 0.2  # hot pages (the events tail, inner nodes) are copied once per interval
+_CACHE_ENTRIES = 20_000  # committed documents kept in memory (the cache is emptied when it is full)
 
 
 def dumps(value: Any) -> bytes:
@@ -74,6 +76,24 @@ def _load_doc(text: str) -> Any:
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         pass
     return json.loads(text)
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """A stored document as JSON text; `exact` when orjson wrote it (then orjson reads it back exactly)."""
+
+    text: str
+    exact: bool
+
+    @classmethod
+    def of(cls, value: Any) -> _Doc:
+        try:
+            return cls(orjson.dumps(value).decode(), True)
+        except orjson.JSONEncodeError:
+            return cls(dumps(value).decode(), False)
+
+    def load(self) -> Any:
+        return orjson.loads(self.text) if self.exact else _load_doc(self.text)
 
 
 class _Checkpointer:
@@ -112,42 +132,90 @@ class StoredProfile:
     had_session: bool
 
 
-class Transaction:
-    """Typed reads and writes inside one open transaction (obtain it from `Store.transaction()`)."""
+_UPSERT_PROFILE = (
+    "INSERT INTO profiles (integration_id, doc, had_session) VALUES (?, ?, ?) "
+    "ON CONFLICT(integration_id) DO UPDATE SET doc = excluded.doc, had_session = excluded.had_session"
+)
+_UPSERT_SESSION = (
+    "INSERT INTO sessions (integration_id, doc) VALUES (?, ?) "
+    "ON CONFLICT(integration_id) DO UPDATE SET doc = excluded.doc"
+)
+_INSERT_EVENT = "INSERT INTO events (id, doc) VALUES (?, ?)"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+
+@dataclass
+class _Writes:
+    """Writes not yet in the database: id -> (doc, had_session) / id -> doc / (event id, doc JSON)."""
+
+    profiles: dict[str, tuple[_Doc, int]] = field(default_factory=dict)
+    sessions: dict[str, _Doc] = field(default_factory=dict)
+    events: list[tuple[int, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.profiles or self.sessions or self.events)
+
+    def update(self, other: _Writes) -> None:
+        self.profiles.update(other.profiles)
+        self.sessions.update(other.sessions)
+        self.events.extend(other.events)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        """Execute them on `conn` (inside the caller's transaction)."""
+        if self.profiles:
+            conn.executemany(_UPSERT_PROFILE, [(k, doc.text, had) for k, (doc, had) in self.profiles.items()])
+        if self.sessions:
+            conn.executemany(_UPSERT_SESSION, [(k, doc.text) for k, doc in self.sessions.items()])
+        if self.events:
+            conn.executemany(_INSERT_EVENT, self.events)
+
+
+class Transaction:
+    """Typed reads and writes of one request (obtain it from `Store.transaction()` or
+    `Store.grouped_transaction()`). Writes are buffered here and reach the database only when the
+    block ends without raising; reads see this request's writes, then the open group's, then the
+    committed ones (from the store's cache of committed documents, else the database)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.writes = _Writes()
 
     def get_profile(self, integration_id: str) -> StoredProfile | None:
-        row = self._conn.execute(
-            "SELECT doc, had_session FROM profiles WHERE integration_id = ?", (integration_id,)
-        ).fetchone()
-        return None if row is None else StoredProfile(_load_doc(row[0]), bool(row[1]))
+        found = (
+            self.writes.profiles.get(integration_id)
+            or self._store._group_writes.profiles.get(integration_id)
+            or self._store._committed.profiles.get(integration_id)
+        )
+        if found is None:
+            row = self._store._conn.execute(
+                "SELECT doc, had_session FROM profiles WHERE integration_id = ?", (integration_id,)
+            ).fetchone()
+            return None if row is None else StoredProfile(_load_doc(row[0]), bool(row[1]))
+        return StoredProfile(found[0].load(), bool(found[1]))
 
     def put_profile(self, profile: StoredProfile) -> None:
-        self._conn.execute(
-            "INSERT INTO profiles (integration_id, doc, had_session) VALUES (?, ?, ?) "
-            "ON CONFLICT(integration_id) DO UPDATE SET doc = excluded.doc, had_session = excluded.had_session",
-            (profile.doc["integrationId"], dumps(profile.doc).decode(), int(profile.had_session)),
-        )
+        self.writes.profiles[profile.doc["integrationId"]] = (_Doc.of(profile.doc), int(profile.had_session))
 
     def get_session(self, integration_id: str) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT doc FROM sessions WHERE integration_id = ?", (integration_id,)
-        ).fetchone()
-        return None if row is None else _load_doc(row[0])
+        found = (
+            self.writes.sessions.get(integration_id)
+            or self._store._group_writes.sessions.get(integration_id)
+            or self._store._committed.sessions.get(integration_id)
+        )
+        if found is None:
+            row = self._store._conn.execute(
+                "SELECT doc FROM sessions WHERE integration_id = ?", (integration_id,)
+            ).fetchone()
+            return None if row is None else _load_doc(row[0])
+        return found.load()
 
     def put_session(self, session: dict[str, Any]) -> None:
-        self._conn.execute(
-            "INSERT INTO sessions (integration_id, doc) VALUES (?, ?) "
-            "ON CONFLICT(integration_id) DO UPDATE SET doc = excluded.doc",
-            (session["integrationId"], dumps(session).decode()),
-        )
+        self.writes.sessions[session["integrationId"]] = _Doc.of(session)
 
     def add_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """Store `event` (without id) and return it with its new id as the first field."""
-        cursor = self._conn.execute("INSERT INTO events (doc) VALUES (?)", (dumps(event).decode(),))
-        return {"id": cursor.lastrowid, **event}
+        event_id = self._store._take_event_id()
+        self.writes.events.append((event_id, dumps(event).decode()))
+        return {"id": event_id, **event}
 
 
 class Store:
@@ -164,6 +232,9 @@ class Store:
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA)
         self._group: asyncio.Future[None] | None = None  # COMMIT of the open group, once scheduled
+        self._group_writes = _Writes()  # the open group's writes, written at its COMMIT
+        self._next_event_id: int | None = None  # None: read MAX(id) + 1 from the database when needed
+        self._committed = _Writes()  # cache: committed documents as in the database (no events)
         self._checkpointer: _Checkpointer | None = None
         if background_checkpoints:
             self._conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
@@ -172,61 +243,90 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
 
+    def _take_event_id(self) -> int:
+        if self._next_event_id is None:
+            self._next_event_id = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM events").fetchone()[0]
+        event_id = self._next_event_id
+        self._next_event_id = event_id + 1
+        return event_id
+
+    @contextmanager
+    def _request(self) -> Iterator[Transaction]:
+        """A request's Transaction; if the block raises, its event ids are given back (nothing was written)."""
+        next_event_id = self._next_event_id
+        tx = Transaction(self)
+        try:
+            yield tx
+        except BaseException:
+            self._next_event_id = next_event_id
+            raise
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """BEGIN IMMEDIATE ... COMMIT; ROLLBACK if the block raises. Commits an open group first."""
+        """The block's writes in one BEGIN IMMEDIATE ... COMMIT once it ends; nothing if it raises.
+        Commits an open group first."""
         self._end_group()
-        self._conn.execute("BEGIN IMMEDIATE")
+        with self._request() as tx:
+            yield tx
+        self._commit(tx.writes)
+
+    def write_uncommitted(self, tx: Transaction) -> None:
+        """Execute `tx`'s writes in the connection's open transaction without committing (for a caller
+        that manages the transaction itself: the ``ack_before_commit`` fault)."""
+        tx.writes.write(self._conn)
+        for integration_id in tx.writes.profiles:  # the cache holds committed documents only
+            self._committed.profiles.pop(integration_id, None)
+        for integration_id in tx.writes.sessions:
+            self._committed.sessions.pop(integration_id, None)
+
+    def _commit(self, writes: _Writes) -> None:
+        """BEGIN IMMEDIATE, the writes, COMMIT; on an error ROLLBACK and raise."""
+        if not writes:
+            return
         try:
-            yield Transaction(self._conn)
+            self._conn.execute("BEGIN IMMEDIATE")
+            writes.write(self._conn)
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._next_event_id = None  # the ids handed out were not stored
             raise
-        self._conn.execute("COMMIT")
+        cache = self._committed
+        if len(cache.profiles) + len(cache.sessions) > _CACHE_ENTRIES:
+            self._committed = cache = _Writes()
+        cache.profiles.update(writes.profiles)
+        cache.sessions.update(writes.sessions)
 
     @contextmanager
     def grouped_transaction(self) -> Iterator[Transaction]:
-        """One request's reads and writes in a SAVEPOINT of the open group transaction (opened here if
-        none is). A raise rolls back this request's writes only. On success the group's COMMIT is
-        scheduled for the next event-loop iteration: await `group_committed()` before answering.
+        """One request's reads and writes, added to the open group (opened here if none is). A raise
+        drops this request's writes only. On success the group's COMMIT is scheduled for the next
+        event-loop iteration: await `group_committed()` before answering.
         Must run on the event-loop thread (it needs the running loop)."""
         loop = asyncio.get_running_loop()
         if self._group is not None and self._group.get_loop() is not loop:  # left by a loop that ended
             self._end_group()
-        if not self._conn.in_transaction:
-            self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.execute("SAVEPOINT request")
-        try:
-            yield Transaction(self._conn)
-        except BaseException:
-            self._conn.execute("ROLLBACK TO request")
-            self._conn.execute("RELEASE request")
-            if self._group is None:  # no successful request waits on this transaction: end it now
-                self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("RELEASE request")
+        with self._request() as tx:
+            yield tx
+        self._group_writes.update(tx.writes)
         if self._group is None:
             self._group = loop.create_future()
             loop.call_soon(self._end_group)
 
     async def group_committed(self) -> None:
         """Return once the writes of the last `grouped_transaction` are committed; raise if that
-        COMMIT failed (the writes of the whole group are then rolled back). No-op if nothing waits."""
+        COMMIT failed (the writes of the whole group are then dropped). No-op if nothing waits."""
         if self._group is not None:
             await asyncio.shield(self._group)  # one waiter cancelled must not cancel the others' commit
 
     def _end_group(self) -> None:
-        """COMMIT the open group transaction (if any) and tell its waiters."""
+        """COMMIT the open group's writes (if any) and tell its waiters."""
         group, self._group = self._group, None
-        if not self._conn.in_transaction:
-            if group is not None and not group.done():
-                group.set_result(None)
-            return
+        writes, self._group_writes = self._group_writes, _Writes()
         try:
-            self._conn.execute("COMMIT")
+            self._commit(writes)
         except sqlite3.Error as exc:  # e.g. disk full: nothing of the group was committed
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
             if group is not None and not group.done():
                 group.set_exception(exc)
             return

@@ -79,3 +79,42 @@ def test_group_left_open_by_an_ended_event_loop_is_committed_by_the_next_one(tmp
         asyncio.run(asyncio.wait_for(write_and_wait("next"), timeout=5))
         assert _committed_session(db, "left") is not None
         assert _committed_session(db, "next") is not None
+
+
+def test_reads_see_the_groups_writes_and_a_failed_request_leaves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "buffered.db"
+    with Store(db) as store:
+
+        async def scenario() -> tuple[Any, Any, int, int]:
+            with store.grouped_transaction() as tx:
+                tx.put_session({"integrationId": "s", "state": "open"})
+                first = tx.add_event({"type": "t"})["id"]
+            try:
+                with store.grouped_transaction() as tx:
+                    tx.put_session({"integrationId": "s", "state": "closed"})
+                    tx.add_event({"type": "t"})
+                    raise RuntimeError("the request fails after its writes")
+            except RuntimeError:
+                pass
+            with store.grouped_transaction() as tx:  # same group, before its COMMIT
+                seen_in_group = tx.get_session("s")
+                second = tx.add_event({"type": "t"})["id"]
+            await store.group_committed()
+            with store.transaction() as tx:  # after the COMMIT: from the cache of committed documents
+                seen_after = tx.get_session("s")
+            return seen_in_group, seen_after, first, second
+
+        seen_in_group, seen_after, first, second = asyncio.run(scenario())
+        counts = store.counts()
+    assert seen_in_group == {"integrationId": "s", "state": "open"}
+    assert seen_after == {"integrationId": "s", "state": "open"}
+    assert (first, second) == (1, 2)  # the failed request's id was given back, not stored
+    assert counts == {"profiles": 0, "sessions": 1, "events": 2}
+    assert _committed_session(db, "s") == ('{"integrationId":"s","state":"open"}',)
+
+
+def test_event_ids_continue_after_reopening_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "reopen.db"
+    for expected in (1, 2):
+        with Store(db) as store, store.transaction() as tx:
+            assert tx.add_event({"type": "t"})["id"] == expected
