@@ -1,5 +1,5 @@
 """Requests per CPU-second of the load generator: our journeys (TalonUser) vs a bare FastHttpUser loop of
-the same 5 PUTs, each in one Locust process against the reference server. Target: ratio >= 0.9.
+the same 5 PUTs, each in one Locust process against the reference server. Target: ratio >= 1.0.
 "Ours" runs coupon_hunter journeys (the bare loop's PUTs are that journey's first five); the default
 mix (without the illegal-transition journey, which expects a 400) is reported too. By default the
 target is bench/load_canned_server.py, which answers every PUT with the same real IntegrationState
@@ -168,11 +168,12 @@ def main() -> None:
             f"{', '.join(format(p, '.3f') for p in pairs)}."
         ),
         (
-            f"**ratio journeys / bare = {ratio:.3f}** (median of rounds; target >= 0.9): coupon_hunter journeys "
+            f"**ratio journeys / bare = {ratio:.3f}** (median of rounds; target >= 1.0): coupon_hunter journeys "
             "(the bare loop's 5 PUTs plus its closing PUT) with journey issuing, 5% sampled contract "
             "validation, the HDR recorder and per-request failure verdicts; think time 0."
         ),
         f"Default journey mix (minus illegal_transition) / bare = {ratio_mix:.3f}.",
+        "The machine was shared with other engineers' test runs (load average above).",
     ]
     write(
         "load_efficiency",
@@ -183,8 +184,8 @@ def main() -> None:
             "round_ratios": pairs,
             "ratio": ratio,
             "ratio_mix": ratio_mix,
-            "target": 0.9,
-            "passed": ratio >= 0.9,
+            "target": 1.0,
+            "passed": ratio >= 1.0,
         },
         table,
     )

@@ -7,7 +7,10 @@ or "overall". Metrics:
                         limit and does not set these, they are derived from it: TAIL_FACTORS x p99_ms;
   error_ratio           upper limit on failures / requests;
   min_rate              lower limit on achieved requests per second;
-  max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode).
+  max_dropped_ratio     upper limit on dropped / intended arrivals (open mode; 0 in closed mode);
+  unanswered            upper limit on requests still unanswered when the run ended that had waited longer
+                        than the scope's max_ms limit (so their latency breaches it, whenever they end);
+                        younger ones were merely cut off by the end of the run and are not counted.
 Every verdict carries the observed number and the limit, so a breach names itself. A latency, rate or
 error gate whose row completed no request is a breach named "no data", never a pass.
 
@@ -63,6 +66,7 @@ METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "m
     "error_ratio": "max",
     "min_rate": "min",
     "max_dropped_ratio": "max",
+    "unanswered": "max",
 }
 _DEFAULTS = {
     "p95_ms": 250.0,
@@ -70,6 +74,7 @@ _DEFAULTS = {
     "error_ratio": 0.001,
     "min_rate": 1.0,
     "max_dropped_ratio": 0.01,
+    "unanswered": 0.0,
 }
 
 
@@ -237,6 +242,7 @@ class EndpointStats:
     failures: int
     raw: Mapping[str, float] | None
     corrected: Mapping[str, float] | None = None
+    unanswered_ms: tuple[float, ...] = ()  # how long each request unanswered at the end had waited
 
 
 @dataclass(frozen=True)
@@ -251,23 +257,31 @@ class RunStats:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one SLO: ``observed`` is None when the row completed no request (a breach)."""
+    """The outcome of one SLO: ``observed`` is None when the row completed no request (a breach).
+    ``wait_ms`` (metric "unanswered" only): the wait beyond which an unanswered request counted."""
 
     slo: Slo
     observed: float | None
     passed: bool
+    wait_ms: float | None = None
 
     def describe(self) -> str:
         if self.observed is None:
             return f"BREACH {self.slo.name}: {NO_DATA}"
         op = "<=" if METRICS[self.slo.metric] == "max" else ">="
         obs = f"{self.observed:.6g}"
-        return f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}: observed {obs} (limit {op} {self.slo.limit:g})"
+        head = f"{'PASS' if self.passed else 'BREACH'} {self.slo.name}:"
+        if self.slo.metric == "unanswered":
+            what = f"{obs} requests unanswered when the run ended, each waiting over {self.wait_ms or 0:g} ms"
+        else:
+            what = f"observed {obs}"
+        return f"{head} {what} (limit {op} {self.slo.limit:g})"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
         """The verdict :meth:`to_dict` wrote."""
-        return cls(Slo(data["scope"], data["metric"], data["limit"]), data["observed"], data["passed"])
+        slo = Slo(data["scope"], data["metric"], data["limit"])
+        return cls(slo, data["observed"], data["passed"], data.get("wait_ms"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -277,15 +291,18 @@ class Verdict:
             "limit": self.slo.limit,
             "observed": self.observed,
             "passed": self.passed,
+            "wait_ms": self.wait_ms,
             "text": self.describe(),
         }
 
 
-def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float | None:
+def _observe(metric: str, row: EndpointStats | None, stats: RunStats, wait_ms: float) -> float | None:
     if metric == "max_dropped_ratio":
         return stats.dropped_arrivals / stats.intended_arrivals if stats.intended_arrivals else 0.0
     if row is None or row.requests == 0:
         return None
+    if metric == "unanswered":
+        return float(sum(1 for ms in row.unanswered_ms if ms > wait_ms))
     if metric == "error_ratio":
         return row.failures / row.requests
     if metric == "min_rate":
@@ -297,16 +314,19 @@ def _observe(metric: str, row: EndpointStats | None, stats: RunStats) -> float |
 def evaluate(slos: SloSet, stats: RunStats) -> tuple[Verdict, ...]:
     """Judge every SLO against ``stats``; pure, no I/O. Latency SLOs use corrected numbers when present."""
     verdicts = []
-    for slo in slos.effective():
+    effective = slos.effective()
+    max_ms = {s.scope: s.limit for s in effective if s.metric == "max_ms"}
+    for slo in effective:
         row = stats.endpoints.get(slo.scope)
-        observed = _observe(slo.metric, row, stats)
+        wait_ms = max_ms.get(slo.scope, max_ms.get(OVERALL_SCOPE, 0.0))
+        observed = _observe(slo.metric, row, stats, wait_ms)
         if observed is None:
             passed = False
         elif METRICS[slo.metric] == "max":
             passed = observed <= slo.limit
         else:
             passed = observed >= slo.limit
-        verdicts.append(Verdict(slo, observed, passed))
+        verdicts.append(Verdict(slo, observed, passed, wait_ms if slo.metric == "unanswered" else None))
     return tuple(verdicts)
 
 

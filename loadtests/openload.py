@@ -107,5 +107,6 @@ class OpenWorkload:
             self._on_late()
 
     def stop(self) -> None:
-        """Kill in-flight journeys (their unfinished requests are not recorded)."""
-        self.pool.kill(block=False)
+        """Kill in-flight journeys and wait (up to 5 s) until they are gone, so a request they leave
+        unanswered is reported (as such, see ``loadtests._locust``) before the run is judged."""
+        self.pool.kill(block=True, timeout=5.0)

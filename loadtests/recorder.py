@@ -8,6 +8,8 @@ Guarantees:
   ``corrected`` (measured from the *intended* start; only filled in open-workload mode);
 - ``drain()`` on a worker returns a JSON-safe delta and resets it; ``merge()`` on the master adds a
   delta in, so merged percentiles come from merged histograms, never from averaged percentiles;
+- requests still unanswered when the run ended are kept apart (row name and how long each had waited:
+  ``count_unanswered``), never in the histograms, and travel with ``drain()`` / ``merge()``;
 - the timeline keeps one coarse (2 significant digits) histogram plus counts per time window, for plots.
 """
 
@@ -89,6 +91,7 @@ class LatencyRecorder:
         self.counts: dict[str, Counts] = {}
         self.timeline: dict[int, _Window] = {}
         self.arrivals = {"intended": 0, "late": 0, "dropped": 0}
+        self.unanswered: dict[str, list[float]] = {}
         self.first_t: float | None = None
         self.last_t: float | None = None
 
@@ -133,6 +136,10 @@ class LatencyRecorder:
     def count_late(self) -> None:
         """Open mode: an arrival's first request started later than the lateness threshold."""
         self.arrivals["late"] += 1
+
+    def count_unanswered(self, name: str, waited_ms: float) -> None:
+        """A request of row ``name`` was still unanswered after ``waited_ms`` when the run ended."""
+        self.unanswered.setdefault(name, []).append(waited_ms)
 
     def on_request(
         self,
@@ -183,6 +190,7 @@ class LatencyRecorder:
                 for i, w in self.timeline.items()
             },
             "arrivals": dict(self.arrivals),
+            "unanswered": {k: list(v) for k, v in self.unanswered.items()},
             "span": [self.first_t, self.last_t],
             "window_s": self.window_s,
         }
@@ -209,6 +217,8 @@ class LatencyRecorder:
             w.failures += fail
         for k, v in data["arrivals"].items():
             self.arrivals[k] += v
+        for name, waits in data.get("unanswered", {}).items():
+            self.unanswered.setdefault(name, []).extend(waits)
         lo, hi = data["span"]
         if lo is not None:
             self.first_t = lo if self.first_t is None else min(self.first_t, lo)
@@ -249,6 +259,7 @@ class LatencyRecorder:
     def run_stats(self, duration_s: float) -> RunStats:
         """Gate input: one row per endpoint plus the sum under "overall" (gates.OVERALL_SCOPE)."""
         rows = {}
+        every = tuple(ms for waits in self.unanswered.values() for ms in waits)
         for name in self.endpoints():
             c = self.totals(name)
             raw = self.histogram(name)
@@ -259,6 +270,7 @@ class LatencyRecorder:
                 failures=c.failures,
                 raw=percentiles_ms(raw) if raw is not None else None,
                 corrected=percentiles_ms(corrected) if corrected is not None else None,
+                unanswered_ms=every if name == OVERALL else tuple(self.unanswered.get(name, ())),
             )
         a = self.arrivals
         return RunStats(

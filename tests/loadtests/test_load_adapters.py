@@ -72,3 +72,40 @@ def test_locust_internals_are_there_and_the_public_fallback_reports_the_same() -
     assert got["fast_path"] and got["internals"], "Locust changed FastHttpSession: loadtests/_locust.py"
     ok, bad = ["row", "PUT", None, True, {"k": 1}], ["row", "PUT", "got 200, wanted 201", True]
     assert got["events"] == [ok, [*bad, {"k": 2}], ok, [*bad, {"k": 2}]]
+
+
+_KILLED_SCRIPT = r"""
+import json, socket
+import gevent
+from locust.env import Environment
+from locust.contrib.fasthttp import FastHttpUser
+from talon_harness.loadtests import _locust
+
+silent = socket.socket()  # accepts connections (the backlog does) and never answers
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+
+class U(FastHttpUser):
+    host = "http://127.0.0.1:%d" % silent.getsockname()[1]
+
+events, cut = [], []
+env = Environment(user_classes=[U])
+env.events.request.add_listener(lambda **kw: events.append(kw["name"]))
+user = U(env)
+for fast in (True, False):
+    send = _locust.make_sender(user, lambda *a: None, lambda name, ms: cut.append([name, ms]), fast=fast)
+    g = gevent.spawn(send, "/v1/customer_profiles/x", b"{}", {}, "row", {}, None)
+    gevent.sleep(0.3)
+    g.kill(block=True)
+print(json.dumps({"events": events, "cut": cut}))
+"""
+
+
+def test_a_request_killed_before_its_answer_is_reported_unanswered_with_its_wait() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _KILLED_SCRIPT], capture_output=True, text=True, timeout=60, check=True
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["events"] == []  # no answer: no request event, on either path
+    assert [name for name, _ in got["cut"]] == ["PUT row", "PUT row"]
+    assert all(250.0 <= ms < 5000.0 for _, ms in got["cut"]), got["cut"]

@@ -13,6 +13,7 @@ from talon_harness.loadtests.gates import (
     RunStats,
     Slo,
     SloSet,
+    Verdict,
     breached,
     cpu_trust,
     evaluate,
@@ -43,6 +44,7 @@ def test_defaults_pass_a_healthy_local_run() -> None:
         "overall.error_ratio",
         "overall.min_rate",
         "overall.max_dropped_ratio",
+        "overall.unanswered",
         "overall.p999_ms",
         "overall.max_ms",
     }
@@ -109,6 +111,7 @@ def test_a_gate_without_data_is_a_breach_named_no_data() -> None:
         "BREACH overall.error_ratio: no data (no request completed)",
         "BREACH overall.min_rate: no data (no request completed)",
         "PASS overall.max_dropped_ratio: observed 0 (limit <= 0.01)",
+        "BREACH overall.unanswered: no data (no request completed)",
         "BREACH overall.p999_ms: no data (no request completed)",
         "BREACH overall.max_ms: no data (no request completed)",
     ]
@@ -195,3 +198,28 @@ def test_generator_cpu_saturation_marks_the_run_untrustworthy() -> None:
     saturated, details = cpu_trust([97.0, 99.0, 60.0, 98.0], [100.0], locust_warnings=1)
     assert not saturated and details["max_process_percent"] == 99.0 and details["locust_cpu_warnings"] == 1
     assert cpu_trust([], [])[0]  # no samples (a very short run): nothing says it saturated
+
+
+def test_unanswered_requests_count_when_they_waited_longer_than_max_ms() -> None:
+    raw = {"p50": 1.0, "p95": 5.0, "p99": 10.0, "p99.9": 15.0, "max": 20.0}
+
+    def verdict(slos: SloSet, *waits: float) -> str:
+        row = EndpointStats("Aggregated", 1000, 0, raw, unanswered_ms=waits)
+        stats = RunStats({"overall": row}, duration_s=10.0)
+        (v,) = [v for v in evaluate(slos, stats) if v.slo.metric == "unanswered"]
+        return v.describe()
+
+    # cut off by the end after 5 ms: nothing known about them; after 2.5 s: over the 2000 ms max_ms limit
+    assert verdict(SloSet.default(), 5.0, 1999.0) == (
+        "PASS overall.unanswered: 0 requests unanswered when the run ended, each waiting over 2000 ms (limit <= 0)"
+    )
+    assert verdict(SloSet.default(), 5.0, 2500.0, 9000.0) == (
+        "BREACH overall.unanswered: 2 requests unanswered when the run ended, each waiting over 2000 ms "
+        "(limit <= 0)"
+    )
+    tight = SloSet.default().with_overall(max_ms=100.0, unanswered=1.0)
+    assert verdict(tight, 150.0).startswith("PASS overall.unanswered: 1 requests")
+    assert verdict(tight, 150.0, 101.0).startswith("BREACH overall.unanswered: 2 requests")
+    v = next(v for v in evaluate(tight, RunStats({"overall": EndpointStats("o", 9, 0, raw)}, 1.0))
+             if v.slo.metric == "unanswered")
+    assert Verdict.from_dict(v.to_dict()) == v

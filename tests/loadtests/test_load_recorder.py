@@ -91,3 +91,18 @@ def test_arrival_counters_and_timeline_windows() -> None:
     assert [r["t"] for r in rows] == [0.0, 2.0]
     assert [r["rps"] for r in rows] == [1.0, 0.5] and rows[1]["fail_rps"] == 0.5
     assert rec.span_s() == pytest.approx(3.9)
+
+
+def test_unanswered_requests_stay_out_of_the_histograms_and_travel_to_the_master() -> None:
+    worker = LatencyRecorder()
+    worker.record("PUT a", 2.0, failed=False, at=100.0)
+    worker.count_unanswered("PUT a", 2500.0)
+    worker.count_unanswered("PUT b", 12.0)
+    master = LatencyRecorder()
+    master.merge(worker.drain())
+    assert worker.unanswered == {}  # drained
+    rows = master.run_stats(5.0).endpoints
+    assert master.totals(OVERALL).requests == 1 and master.histogram(OVERALL).get_total_count() == 1
+    assert rows["PUT a"].unanswered_ms == (2500.0,)
+    assert rows["overall"].unanswered_ms == (2500.0, 12.0)
+    assert "PUT b" not in rows  # no request of it completed: it is counted in overall only
