@@ -169,8 +169,10 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tu
     from talon_harness.loadtests.gates import SloSet
     from talon_harness.loadtests.run import run_load
 
+    # slow_session_puts adds 50 ms to every session PUT, so the median shows it; the median (not p95) keeps
+    # the correct server under the limit on a slow or busy machine, where a short run's p95 is its maximum
     slo = SloSet.from_mapping({"overall": {"error_ratio": 0.001, "p99_ms": 500},
-                               "endpoints": {"PUT /v1/customer_sessions/[id]": {"p95_ms": 45}}})
+                               "endpoints": {"PUT /v1/customer_sessions/[id]": {"p50_ms": 45}}})
     result = run_load(LoadConfig(base_url=base_url, users=4, duration_s=seconds, slo=slo, seed=seed,
                                  report_dir=folder))
     return tuple(result.breaches) if not result.passed else ()

@@ -2,7 +2,7 @@
 
 An SLO is (scope, metric, limit): scope is an endpoint row name (e.g. "PUT /v1/customer_sessions/[id]")
 or "overall". Metrics:
-  p95_ms, p99_ms        upper limits on latency (the CO-corrected histogram when the run has one, else raw);
+  p50_ms, p95_ms, p99_ms  upper limits on latency (the CO-corrected histogram when the run has one, else raw);
   p999_ms, max_ms       upper limits on the tail (p99.9, the slowest request); where a scope has a p99_ms
                         limit and does not set these, they are derived from it: TAIL_FACTORS x p99_ms;
   error_ratio           upper limit on failures / requests;
@@ -59,6 +59,7 @@ __all__ = [
 
 OVERALL_SCOPE = "overall"
 METRICS: dict[str, str] = {  # metric -> "max" (observed must be <= limit) or "min" (>= limit)
+    "p50_ms": "max",
     "p95_ms": "max",
     "p99_ms": "max",
     "p999_ms": "max",
@@ -79,7 +80,7 @@ _DEFAULTS = {
 
 
 TAIL_FACTORS = {"p999_ms": 2.0, "max_ms": 4.0}  # derived tail limits, x the scope's p99_ms limit
-_LATENCY_KEYS = {"p95_ms": "p95", "p99_ms": "p99", "p999_ms": "p99.9", "max_ms": "max"}
+_LATENCY_KEYS = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99", "p999_ms": "p99.9", "max_ms": "max"}
 MIN_REQUESTS = 50  # fewer completed requests: a p95 rests on fewer than 3 samples above it
 CPU_SATURATED_PERCENT = 90.0
 SATURATED_SHARE = 0.1

@@ -223,3 +223,12 @@ def test_unanswered_requests_count_when_they_waited_longer_than_max_ms() -> None
     v = next(v for v in evaluate(tight, RunStats({"overall": EndpointStats("o", 9, 0, raw)}, 1.0))
              if v.slo.metric == "unanswered")
     assert Verdict.from_dict(v.to_dict()) == v
+
+
+def test_a_median_gate_sees_a_constant_slowdown_that_leaves_the_tail_alone() -> None:
+    slos = SloSet((Slo(SESSION, "p50_ms", 45.0),))
+    assert [v.describe() for v in evaluate(slos, _stats())] == [f"PASS {SESSION}.p50_ms: observed 1 (limit <= 45)"]
+    slowed = _stats()
+    slowed.endpoints[SESSION].raw["p50"] = 52.5
+    assert [v.describe() for v in breached(evaluate(slos, slowed))] == [
+        f"BREACH {SESSION}.p50_ms: observed 52.5 (limit <= 45)"]
