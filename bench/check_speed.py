@@ -223,7 +223,10 @@ def _profile_table(labels: dict[str, Any]) -> list[str]:
     lines = [(f"py-spy `record --nonblocking --subprocesses -r {PROFILE_RATE} -f raw`, one run per runner at the "
              "budget named; shares are of all CPU samples of the run (harness, schemathesis child, reference "
              "server; waiting is not sampled). Parts: `bench/_profile_split.py` (the first matching part "
-             "owns the whole stack below it). The machine was shared with other engineers' runs."), ""]
+             "owns the whole stack below it). The machine was shared with other engineers' runs: py-spy counts a "
+             "thread that is runnable but waiting for a core as active, so on a loaded machine the shares "
+             "follow runnable time, and 'CPU ms / case (sampled)' is not comparable between labels; the timed "
+             "run's CPU ms / case (getrusage) is."), ""]
     for label, entry in sorted(labels.items(), key=lambda item: (item[0] != "before", item[0])):
         m = entry["machine"]
         lines += [f"### {label}: commit {m['commit']}, load average at start {m['loadavg_at_start'][0]:.2f}", "",
