@@ -48,6 +48,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r"^talon-harness selftest", reason="about an hour on 2 cores; tests/selftest/test_selftest_fast.py runs a subset"),
     Rule(r"^python bench/", reason="a benchmark (minutes of CPU); its results and command are in bench/results/"),
     Rule(r"127\.0\.0\.1:9000", reason="needs the user's own server at that address"),
+    Rule(r"talon-harness load --(master|worker)\b", reason="a master and workers on several hosts; "
+         "tests/loadtests/test_distributed.py runs a master and two workers as separate processes"),
     Rule(r"^talon-harness proxy\b", reason="runs until Ctrl-C; tests/proxy/test_proxy_cli.py runs it and stops it"),
     Rule(r"^talon-harness load --replay traffic\.ndjson", reason="needs the user's own recording; "
          "tests/loadtests/test_replay.py records one through the proxy and replays it"),
