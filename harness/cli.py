@@ -291,6 +291,9 @@ LOAD_OPTIONS = _options(
     click.option("--validate-share", default=0.05, show_default=True, type=click.FloatRange(0, 1),
                  help="Share of responses validated against the contract."),
     click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0)),
+    click.option("--connections", default=10, show_default=True, type=click.IntRange(1, 1000),
+                 help="Open model: connections per Locust process that carry the arrivals (raise it when the "
+                      "corrected latency shows arrivals queueing for a connection)."),
     _report_dir("reports/load"),
     click.option("--baseline", type=click.Path(file_okay=False, path_type=Path),
                  help="A previous run's report directory: fail when a latency percentile regressed."),
@@ -316,14 +319,14 @@ LOAD_OPTIONS = _options(
 
 #: options a worker must not be given: the master decides them
 _MASTER_DECIDES = ("base_url", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
-                   "validate_share", "seed", "baseline", "baseline_update", "replay", "speed", "loop", "master",
+                   "validate_share", "seed", "connections", "baseline", "baseline_update", "replay", "speed", "loop", "master",
                    "expect_workers")
 
 
 def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
                  users: int | None, rate: float | None, arrival: str, duration: float, shape: str | None,
                  workers: int, max_rate: float | None, slo: Any, validate_share: float, seed: int,
-                 report_dir: Path, baseline: Path | None, baseline_update: bool, replay: Path | None,
+                 connections: int, report_dir: Path, baseline: Path | None, baseline_update: bool, replay: Path | None,
                  speed: float, loop: bool, master: bool, expect_workers: int | None, worker: bool,
                  master_host: str, master_port: int) -> Any:  # -> LoadConfig
     from talon_harness.loadtests.config import LoadConfig
@@ -347,13 +350,14 @@ def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | Non
         return _config(LoadConfig, **_replay_fields(replay, speed, loop, duration, workers),
                        base_url=base_url or "http://127.0.0.1", slo=slo or SloSet.default(), report_dir=report_dir,
                        max_rate=max_rate, credentials=_credentials(api_key, hmac), validate_share=validate_share,
-                       journey_weights=None, seed=seed, allow_remote=allow_remote, **distribution)
+                       journey_weights=None, seed=seed, allow_remote=allow_remote, connections=connections,
+                       **distribution)
     return _config(LoadConfig, base_url=base_url or "http://127.0.0.1", users=users if users or rate else 10,
                    rate=rate, arrival=arrival, duration_s=duration, shape=shape, workers=workers,
                    slo=slo or SloSet.default(), report_dir=report_dir, max_rate=max_rate,
                    credentials=_credentials(api_key, hmac), validate_share=validate_share, journey_weights=None,
                    seed=seed, allow_remote=allow_remote, baseline=baseline, baseline_update=baseline_update,
-                   **distribution)
+                   connections=connections, **distribution)
 
 
 def _replay_fields(replay: Path, speed: float, loop: bool, duration: float, workers: int) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class LoadConfig:
     seed: int = 0
     allow_remote: bool = False
     think_scale: float = 1.0
-    connections: int = 10
+    connections: int = 10  # open model: connections per Locust process that carry the arrivals
     late_ms: float = 50.0
     spawn_rate: float | None = None
     baseline: Path | None = None  # a previous run's report directory: fail on latency regressions against it
