@@ -14,7 +14,7 @@ Every request is built by ``strategies.wire.build_put`` before its journey start
 per endpoint template, e.g. ``PUT /v1/customer_sessions/[id]``. A request fails when it gets a 5xx, a
 status other than the journey expects, a transport error, or (for a sampled share) a body that violates
 the contract's IntegrationState / ErrorResponse schema. Credentials come from the environment variable
-``TALON_HARNESS_CREDENTIALS`` (JSON; ``loadtests.config.CREDENTIALS_ENV``), never from argv.
+``TALON_HARNESS_CREDENTIALS`` (JSON; ``strategies.wire.CREDENTIALS_ENV``), never from argv.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ started by :func:`run_worker`), started in its own session so a Ctrl-C reaches o
 send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
 (partial) report. The subprocess is killed if it outlives the duration by more than a grace period.
 The config crosses as one ``--talon-config`` JSON argument; credentials only in the environment
-(``config.CREDENTIALS_ENV``). Locust's console output goes to ``locust.log`` in the report directory.
+(``strategies.wire.CREDENTIALS_ENV``). Locust's console output goes to ``locust.log`` in the report directory.
 
 Exit codes (:attr:`LoadResult.exit_code`): 0 every SLO held; 1 an SLO was breached; 2 the harness could
 not measure (target unreachable or silent, no request completed, Locust wrote no summary); 130 interrupted.

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from talon_harness.loadtests.config import CREDENTIALS_ENV, LoadConfig
+from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE
 from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import CREDENTIALS_ENV
 
 KUBE = Path(__file__).resolve().parents[2] / "loadtests" / "kubernetes"
 MOUNT = "/lotest/src"  # the operator's default testFiles.srcMountPath
