@@ -179,12 +179,17 @@ class Transaction:
         self._store = store
         self.writes = _Writes()
 
+    def _in_memory(self, table: str, integration_id: str) -> Any:
+        """The newest in-memory copy of a `table` row: this request's writes, then the open group's, then
+        the cache of committed documents; None when only the database has it."""
+        for layer in (self.writes, self._store._group_writes, self._store._committed):
+            found = getattr(layer, table).get(integration_id)
+            if found is not None:
+                return found
+        return None
+
     def get_profile(self, integration_id: str) -> StoredProfile | None:
-        found = (
-            self.writes.profiles.get(integration_id)
-            or self._store._group_writes.profiles.get(integration_id)
-            or self._store._committed.profiles.get(integration_id)
-        )
+        found = self._in_memory("profiles", integration_id)
         if found is None:
             row = self._store._conn.execute(
                 "SELECT doc, had_session FROM profiles WHERE integration_id = ?", (integration_id,)
@@ -196,11 +201,7 @@ class Transaction:
         self.writes.profiles[profile.doc["integrationId"]] = (_Doc.of(profile.doc), int(profile.had_session))
 
     def get_session(self, integration_id: str) -> dict[str, Any] | None:
-        found = (
-            self.writes.sessions.get(integration_id)
-            or self._store._group_writes.sessions.get(integration_id)
-            or self._store._committed.sessions.get(integration_id)
-        )
+        found = self._in_memory("sessions", integration_id)
         if found is None:
             row = self._store._conn.execute(
                 "SELECT doc FROM sessions WHERE integration_id = ?", (integration_id,)

@@ -210,7 +210,9 @@ def test_ctrl_c_stops_check_cleanly_with_partial_report_files(tmp_path: Path) ->
 
 def test_ctrl_c_stops_load_cleanly_with_partial_report(tmp_path: Path) -> None:
     with serve_chaos("error_storm") as url:
-        rc, output, seconds = _interrupt(_load_argv(url, tmp_path, duration=120), 7.0, tmp_path)
+        # interrupted once Locust writes its stats, so there are requests to report on
+        argv = _load_argv(url, tmp_path, duration=120)
+        rc, output, seconds = _interrupt(argv, 7.0, tmp_path, "locust_stats_history.csv")
     assert rc == 130 and "Traceback" not in output and seconds < 30
     assert "interrupt" in output.lower()
     summary = json.loads((tmp_path / "summary.json").read_text())
