@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -205,7 +206,7 @@ def main() -> None:
 def serve(ctx: click.Context, host: str, port: int, db: Path | None, api_key: str | None,
           hmac: tuple[int, str] | None, application_id: int, account_id: int, rules: Any,
           faults: tuple[str, ...], quiet: bool) -> None:
-    """Run the reference server until Ctrl-C."""
+    """Run the reference server until Ctrl-C (exit 130) or SIGTERM (exit 0)."""
     from talon_harness.refserver import RuleSet, ServerConfig
     from talon_harness.refserver import serve as run_server
 
@@ -218,9 +219,12 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, api_key: st
                      hmac_key=hmac[1] if hmac else None, rules=rules or RuleSet.default(),
                      faults=frozenset(faults))
     try:
-        run_server(host=host, port=port, db=db, config=config, log=not quiet)
+        stopped_by = run_server(host=host, port=port, db=db, config=config, log=not quiet)
     except OSError as exc:
         raise HarnessError(f"could not serve on {host}:{port}: {exc}") from exc
+    if stopped_by == signal.SIGINT:  # SIGTERM (a process manager's stop) is a normal end: exit 0
+        click.secho("serve: interrupted (Ctrl-C); stopped cleanly", fg="yellow", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 CHECK_OPTIONS = _options(

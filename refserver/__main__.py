@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
-    serve(
+    stopped_by = serve(
         host=args.host,
         port=args.port,
         db=args.db,
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         port_file=args.port_file,
         log=not args.quiet,
     )
+    sys.exit(130 if stopped_by == signal.SIGINT else 0)  # Ctrl-C is an interruption; SIGTERM a normal stop
 
 
 if __name__ == "__main__":

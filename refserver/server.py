@@ -52,15 +52,19 @@ def _write_port_file(path: str | os.PathLike[str], port: int) -> None:
 
 
 @contextmanager
-def _stop_signals_end_serving() -> Iterator[None]:
-    """uvicorn re-raises the SIGINT/SIGTERM it caught once shut down; make that a no-op so that `serve`
-    returns normally (store closed, exit code 0) instead of the process dying from the signal."""
+def _stop_signals_end_serving() -> Iterator[list[int]]:
+    """uvicorn re-raises the SIGINT/SIGTERM it caught once shut down; record it instead (in the list
+    yielded) so that `serve` returns normally (store closed) instead of the process dying from the signal."""
+    caught: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield caught
         return
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def record(sig: int, _: object) -> None:
+        caught.append(sig)
+
+    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield caught
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -83,8 +87,9 @@ def serve(
     config: ServerConfig = ServerConfig(),  # noqa: B008 - frozen, safe as a default
     port_file: str | os.PathLike[str] | None = None,
     log: bool = True,
-) -> None:
-    """Serve until SIGINT/SIGTERM. db=None uses a fresh file in a new temporary directory (removed on exit)."""
+) -> int | None:
+    """Serve until SIGINT/SIGTERM; return the signal that stopped it (None: uvicorn stopped by itself).
+    db=None uses a fresh file in a new temporary directory (removed on exit)."""
     tmpdir = None
     if db is None:
         tmpdir = tempfile.mkdtemp(prefix="refserver-")
@@ -118,7 +123,7 @@ def serve(
         gc.set_threshold(_GC_GEN0_THRESHOLD, 20, 20)
         try:
             with (
-                _stop_signals_end_serving(),
+                _stop_signals_end_serving() as caught,
                 asyncio.Runner(loop_factory=uv_config.get_loop_factory()) as runner,
             ):
                 runner.run(_run(server, sock, port_file))
@@ -130,3 +135,4 @@ def serve(
         store.close()
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
+    return caught[0] if caught else None

@@ -21,7 +21,8 @@ def _profile(tmp_path: Path, **env: str) -> str:
     probe.write_text(PROBE)
     try:
         clean = {k: v for k, v in os.environ.items() if k not in ("CI", "HYPOTHESIS_PROFILE")}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(probe)],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-n", "0", "-p", "no:cacheprovider",
+                               str(probe)],
                               cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120,
                               check=False)
     finally:
