@@ -149,8 +149,7 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
         ["arrivals dropped", arrivals.get("dropped", "")]], id_="arrivals")]
     parts += ["<h2>Run details</h2>", _table(("setting", "value"), [
         ["target", target or "(not recorded)"], ["model", summary.get("mode", "")],
-        ["rate (journeys/s)" if summary.get("mode") == "open" else "users",
-         settings.get("rate") if summary.get("mode") == "open" else (users or "(not recorded)")],
+        _model_row(summary.get("mode"), settings, users),
         ["duration (s)", _fmt(summary.get("duration_s"))], ["seed", settings.get("seed", "")],
         ["generator CPU (busiest process, mean / max %)",
          f"{_fmt(cpu.get('mean_process_percent'))} / {_fmt(cpu.get('max_process_percent'))}"],
@@ -237,3 +236,12 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
     return "" if value is None else str(value)
+
+
+def _model_row(mode: object, settings: Mapping[str, Any], users: int | None) -> list[object]:
+    """The run details row that says how hard the model pushed: the rate, the replay speed, or the users."""
+    if mode == "open":
+        return ["rate (journeys/s)", settings.get("rate")]
+    if mode == "replay":
+        return ["replay speed (x the recording's pace)", settings.get("replay_speed")]
+    return ["users", users or "(not recorded)"]

@@ -227,6 +227,7 @@ class TalonPlugin:
             late_threshold_ms=cfg.late_ms,
             rate=cfg.rate,
             max_rate=cfg.max_rate,
+            replay=cfg.replay is not None,
             failures=self._failures(),
             baseline=self._baseline(),
         )

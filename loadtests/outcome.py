@@ -58,7 +58,7 @@ class FailureRow:
 class LoadOutcome:
     """See the module docstring. ``endpoints``: endpoints sorted by name, the overall row last."""
 
-    mode: str  # "open" or "closed"
+    mode: str  # "open", "closed" or "replay" (a recording, on its own schedule)
     duration_s: float
     endpoints: tuple[EndpointResult, ...]
     verdicts: tuple[Verdict, ...]
@@ -174,6 +174,7 @@ def build_outcome(
     late_threshold_ms: float,
     rate: float | None,
     max_rate: float | None,
+    replay: bool = False,
     failures: tuple[FailureRow, ...] = (),
     baseline: tuple[BaselineVerdict, ...] = (),
 ) -> LoadOutcome:
@@ -186,7 +187,7 @@ def build_outcome(
     )
     overall = stats.endpoints.get(OVERALL_SCOPE)
     return LoadOutcome(
-        mode="open" if rate else "closed",
+        mode="replay" if replay else "open" if rate else "closed",
         duration_s=d,
         endpoints=rows,
         verdicts=verdicts,

@@ -46,6 +46,8 @@ def run_title(summary: Mapping[str, Any], *, target: str | None = None, users: i
     settings = summary.get("settings") or {}
     if summary.get("mode") == "open":
         model = f"open model, {settings.get('rate'):g} journeys/s ({settings.get('arrival')})"
+    elif summary.get("mode") == "replay":
+        model = f"replay of a recording at {settings.get('replay_speed'):g}x its pace"
     else:
         model = "closed model" + (f", {users} users" if users else "")
     parts = [model, f"{summary.get('duration_s', 0):.0f} s", f"seed {settings.get('seed')}"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from talon_harness.harness.html_report import filtered_sentence
-from talon_harness.loadtests.plots import _nines, timeline_figure
+from talon_harness.loadtests.plots import _nines, run_title, timeline_figure
 from tests.harness.conftest import CliRun
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,3 +120,8 @@ def test_report_loads_in_headless_chromium(which: str, request: pytest.FixtureRe
     else:
         assert "<h3>Failure 1: " in page
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_replay_is_titled_by_its_speed_not_a_model() -> None:
+    summary = {"mode": "replay", "duration_s": 12, "settings": {"seed": 0, "replay_speed": 5.0}}
+    assert run_title(summary) == "talon-harness load: replay of a recording at 5x its pace, 12 s, seed 0"
