@@ -37,7 +37,13 @@ from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import OracleRuntime, matches_reference
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
 from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
-from talon_harness.contracts.witness import DEFAULT_JUDGES, WitnessResult, reference_judge, run_witnesses
+from talon_harness.contracts.witness import (
+    DEFAULT_JUDGES,
+    WitnessFailure,
+    WitnessResult,
+    reference_judge,
+    run_witnesses,
+)
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
@@ -451,13 +457,16 @@ def _finish(console: Console, result: CheckResult, config: CheckConfig) -> Check
     render(console, result.report, seed=result.seed, seconds=result.seconds, exit_code=result.exit_code,
            message=result.message, report_dir=result.report_dir, base_url=config.base_url, witness=result.witness,
            creds=config.credentials, curl=curl_for)
-    return _published(result, config.base_url)
+    return _published(result, config.base_url, config.credentials)
 
 
-def _published(result: CheckResult, base_url: str) -> CheckResult:
+def _published(result: CheckResult, base_url: str, creds: Credentials | None = None) -> CheckResult:
     from talon_harness.harness.summary import check_summary, publish
 
-    publish(*check_summary(result, base_url=base_url))
+    def curl(f: WitnessFailure) -> str:
+        return curl_for(f.method, f.url, f.headers, f.body, creds)
+
+    publish(*check_summary(result, base_url=base_url, curl=curl))
     return result
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 
 if TYPE_CHECKING:
+    from talon_harness.contracts.witness import WitnessFailure, WitnessResult
     from talon_harness.harness.check import CheckResult
 
 __all__ = ["SUMMARY_ENV", "annotation", "check_summary", "load_summary", "publish"]
@@ -32,16 +33,21 @@ def annotation(title: str, message: str) -> str:
     return f"::error title={data(title).replace(':', '%3A').replace(',', '%2C')}::{data(message)}"
 
 
-def check_summary(result: CheckResult, *, base_url: str) -> tuple[str, list[str]]:
-    """(Markdown, annotation lines) for a finished check."""
+def check_summary(result: CheckResult, *, base_url: str,
+                  curl: Callable[[WitnessFailure], str] | None = None) -> tuple[str, list[str]]:
+    """(Markdown, annotation lines) for a finished check: the witness phase, then schemathesis' run; one
+    annotation per failure of either. ``curl`` gives a witness failure's reproducing curl line."""
     report = result.report
+    requests = (report.requests if report else 0) + (result.witness.requests if result.witness else 0)
     lines = [f"### talon-harness check: {_VERDICTS.get(result.exit_code, 'stopped')}", "",
              (f"target `{base_url}` · seed `{result.seed}` · {result.seconds:.1f} s · "
-             f"cases {report.total_cases if report else 0} · requests {report.requests if report else 0} · "
+             f"cases {report.total_cases if report else 0} · requests {requests} · "
              f"failures {result.failures}"), ""]
     if result.message:
         lines += [f"> {result.message}", ""]
     annotations = []
+    if result.witness is not None:
+        lines += _witness(result.witness, result.seed, annotations, curl)
     if report is not None:
         lines += _table(("check", "kind", "passed", "failed", "not applicable"), [
             (f"`{name}`", "domain" if name in DOMAIN_CHECKS else "built-in", c["success"],
@@ -59,6 +65,25 @@ def check_summary(result: CheckResult, *, base_url: str) -> tuple[str, list[str]
     lines += ["", _files(result.report_dir, ("report.html", "junit.xml", "report.json", "html/index.html",
                                              "schemathesis.log", "events.ndjson"))]
     return "\n".join(lines) + "\n", annotations
+
+
+def _witness(witness: WitnessResult, seed: int, annotations: list[str],
+             curl: Callable[[WitnessFailure], str] | None) -> list[str]:
+    """The witness phase's table and failures (Markdown lines); appends one annotation per failure."""
+    failed = sum(f for _, f in witness.witnesses.values())
+    lines = [f"Witness phase: {witness.requests} requests, {failed} failed ({witness.seconds:.1f} s)", ""]
+    lines += _table(("witness", "requests", "failed requests"), [
+        (f"`{name}`", requests, f"**{bad}**" if bad else 0) for name, (requests, bad) in witness.witnesses.items()])
+    for failure in witness.failures:
+        first = failure.message.strip().splitlines()[0] if failure.message.strip() else failure.check
+        lines += ["", (f"<details><summary>❌ {failure.check} (witness {failure.witness}, step {failure.step}, "
+                       f"request {failure.request_number})</summary>"), "", "```", failure.message, "",
+                  curl(failure) if curl else f"{failure.method} {failure.url}", f"seed: {seed}", "```", "</details>"]
+        annotations.append(annotation(f"talon-harness check: {failure.check}",
+                                      f"witness {failure.witness}, {failure.method} {failure.url}: {first}"))
+    if witness.error:
+        lines += ["", f"> witness phase stopped: {witness.error}"]
+    return [*lines, ""]
 
 
 def load_summary(report_dir: Path) -> tuple[str, list[str]]:

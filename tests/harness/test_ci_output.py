@@ -73,6 +73,13 @@ def test_step_summary_and_one_error_annotation_per_failure(failing_check: CliRun
                         re.MULTILINE)
     assert "event_id_strictly_increasing" in failures
     assert errors == failures
+    witnessed = re.findall(r"Witness failure \d+: (\w+)", failing_check.output)
+    witness_errors = re.findall(r"^::error title=talon-harness check%3A (\w+)::witness \w+, PUT http\S+: \S",
+                                failing_check.output, re.MULTILINE)
+    assert "event_id_strictly_increasing" in witnessed and witness_errors == witnessed
+    assert re.search(r"^Witness phase: \d+ requests, [1-9]\d* failed \([\d.]+ s\)$", failing_check.step_summary,
+                     re.MULTILINE)
+    assert "<summary>❌ event_id_strictly_increasing (witness " in failing_check.step_summary
     assert "received:" in failing_check.output and "curl -sS -X PUT" in failing_check.output
     assert "FAILED" in failing_check.output and "seed=1" in failing_check.output
     assert (failing_check.report_dir / "junit.xml").exists() and (failing_check.report_dir / "report.json").exists()
