@@ -102,9 +102,9 @@ def test_an_intermittent_failure_is_replayed_in_rounds_that_fail_on_the_fault_an
                                 witness_failures=[("not_a_server_error", "c1", "503 for PUT")],
                                 witness_steps=[failing], note=notes.append)
     assert [p.name for p in written] == ["test_not_a_server_error_1.py"]
-    assert notes == ["test_not_a_server_error_1.py: intermittent: one replay on a fresh faulty target does not "
+    assert notes == [("test_not_a_server_error_1.py: intermittent: one replay on a fresh faulty target does not "
                      "reproduce it; 5 of 200 replays sent back to back to one fresh faulty target differ, the first "
-                     "in replay 21: the entity closure, not shrunk"]
+                     "in replay 21: the entity closure, not shrunk")]
     text = written[0].read_text()
     assert "ROUNDS = 200 " in text and "sent 200 times back to back" in text
     assert replay_verdicts(written[0], ("intermittent_503",)) == (True, True)  # fails on the fault, passes on correct
