@@ -15,19 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.contracts.oracle import Step
+from talon_harness.contracts.oracle import Step, differences
 from talon_harness.harness._regression_files import render_curl, render_pytest
 from talon_harness.harness.check import CheckConfig, run_check
 from talon_harness.harness.regressions import (
     ReplayTarget,
     expected_answers,
     minimise,
+    replay,
     replay_verdicts,
     write_regressions,
 )
 from talon_harness.harness.selftest import _stop_at_first_failure, first_failure
 from talon_harness.refserver import ServerProcess
-from talon_harness.strategies.wire import PROFILE, Credentials, build_put
+from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_put
 
 STDLIB = set(sys.stdlib_module_names)
 
@@ -89,6 +90,18 @@ def test_oracle_catches_a_semantic_fault_and_its_regression_replays(fault: str, 
                 (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
     assert imported - STDLIB <= {"httpx", "pytest"}  # talon_harness only through importorskip
     assert replay_verdicts(regressions[0], (fault,)) == (True, True)  # fails on the fault, passes on correct
+
+
+def test_a_replay_sees_a_dropped_timestamp_but_not_different_times() -> None:
+    put = build_put(SESSION, "s1", {"profileId": "p1", "total": 5})
+    steps = [Step(1, "PUT", put.path, "application/json", put.body, frozenset({("session", "s1")}))]
+    answers = {}
+    for faults in ((), ("session_created_dropped",)):
+        with ServerProcess(faults=faults, quiet=True) as server:
+            answers[faults] = replay(server.base_url, steps, None, ())
+    correct, faulty = answers[()][0], answers[("session_created_dropped",)][0]
+    assert correct["session.created"] == "timestamp" and "session.created" not in faulty
+    assert differences(faulty, correct) == ["session.created"]  # profile and event times differ too: not compared
 
 
 def test_an_intermittent_failure_is_replayed_in_rounds_that_fail_on_the_fault_and_pass_on_correct(
