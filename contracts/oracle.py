@@ -10,7 +10,7 @@ the sequence that led to a failure).
 ``record_exchange`` (an ``after_call`` hook, registered by ``contracts.hooks``) forwards each request, byte
 for byte with its own headers, right after the target answered, so the oracle sees the same order. The
 check ``matches_reference`` compares the two answers after :func:`normalise` (timestamps, ``accountId``,
-``applicationId`` dropped; event ids by order, see :func:`event_order`). An entity is compared from the
+``applicationId`` by presence and type, not value; event ids by order, see :func:`event_order`). An entity is compared from the
 first request that created it on both servers (on a target that started empty: from its first request);
 before that the comparison is not applicable. With several schemathesis workers the global order of
 requests is not defined: only per-entity order holds (one worker at a time per entity is NOT enforced), so
@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -35,12 +37,16 @@ from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
 from talon_harness.contracts.settings import CheckSettings
 
-__all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "event_order", "matches_reference",
-           "normalise", "oracle_for", "record_exchange"]
+__all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "event_order", "kind_of",
+           "matches_reference", "normalise", "oracle_for", "record_exchange"]
 
-#: Fields that legitimately differ between two correct servers (creation times, tenant ids).
-DROPPED: tuple[str, ...] = ("session.created", "session.applicationId", "profile.created", "profile.accountId",
-                            "profile.lastActivity", "event.created", "event.applicationId", "event.id")
+#: Fields whose values legitimately differ between two correct servers (times, tenant ids): compared by
+#: presence and kind (:func:`kind_of`), not by value. ``event.id`` is compared by order (:func:`event_order`).
+BY_KIND: dict[str, str] = {"session.created": "timestamp", "session.applicationId": "integer",
+                           "profile.created": "timestamp", "profile.accountId": "integer",
+                           "profile.lastActivity": "timestamp", "event.created": "timestamp",
+                           "event.applicationId": "integer"}
+RFC3339 = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 #: Fields that depend on the campaigns configured (compared only when both servers run the same rules).
 EFFECT_FIELDS: tuple[str, ...] = ("event.effects", "session.discounts")
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"})
@@ -66,10 +72,27 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def kind_of(kind: str, value: Any) -> str:
+    """``kind`` when ``value`` is one (``"timestamp"``: an RFC 3339 date-time string; ``"integer"``), else a
+    label saying what it is: ``kind_of("timestamp", "2026-01-01") == "not a timestamp: '2026-01-01'"``."""
+    if kind == "integer":
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    elif not isinstance(value, str) or re.fullmatch(RFC3339, value) is None:
+        fits = False
+    else:
+        try:
+            fits = bool(datetime.fromisoformat(value.upper()))
+        except ValueError:  # the right shape but no date (month 13, second 61)
+            fits = False
+    return kind if fits else f"not a{'n' if kind[0] in 'aeiou' else ''} {kind}: {value!r}"
+
+
 def normalise(status: int, content_type: str, body: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """The comparable content of one answer as ``{field path: value}``: status, media type, the error
-    pointers and titles (sorted) of a refusal, or every session/profile/event field of an acceptance,
-    minus DROPPED and ``exclude``. Pure: no state, stdlib only (regression files embed its source)."""
+    pointers and titles (sorted) of a refusal, or every session/profile/event field of an acceptance, the
+    BY_KIND ones as their kind (so a missing or mistyped ``created`` differs, another time does not), minus
+    ``event.id`` (compared by order) and ``exclude``. Pure: no state, stdlib only (regression files embed
+    its source)."""
     out: dict[str, Any] = {"status": status, "content-type": content_type.split(";")[0].strip().lower()}
     if not 200 <= status < 300:
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -85,7 +108,8 @@ def normalise(status: int, content_type: str, body: Any, exclude: tuple[str, ...
             _flatten(top, body.get(top), out)
     else:
         out["body"] = body
-    return {k: v for k, v in out.items() if not excluded(k, DROPPED + exclude)}
+    return {k: kind_of(BY_KIND[k], v) if k in BY_KIND else v for k, v in out.items()
+            if not excluded(k, ("event.id", *exclude))}
 
 
 def event_order(status: int, body: Any, last: int | None) -> tuple[str | None, int | None]:

@@ -440,7 +440,8 @@ def _regressions(config: CheckConfig, exit_code: int, report_dir: Path, ndjson: 
         ndjson, journal, directory, creds=config.credentials,
         target=ReplayTarget(config.replay_faults, config.oracle_rules, config.oracle_exclude,
                             effects=config.oracle_effects),
-        limit=config.max_regressions, witness_failures=earlier[0], witness_steps=earlier[1])
+        limit=config.max_regressions, witness_failures=earlier[0], witness_steps=earlier[1],
+        note=lambda text: console.print(f"regression {text}", soft_wrap=True))
     _scrub(directory, config.credentials)
     if written:
         console.print(f"regressions: {len(written)} replayable sequence(s) in {directory} "

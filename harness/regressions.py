@@ -10,18 +10,24 @@ None: selftest, tests) a delta-debugging pass (ddmin) then drops every request t
 replaying candidates on fresh faulty and fresh correct servers. Any other target cannot be reset to
 empty, so its sequence stays the entity closure (said in the file).
 
+A failure that one replay on a fresh faulty server does not reproduce may be intermittent (a random 503):
+the entity closure is then sent up to ``rounds_for`` times back to back to one fresh faulty and one fresh
+correct server, round against round. If some rounds differ, the harness says so ("intermittent: m of n
+replays ...") and the files replay that many rounds, each judged against the correct server's same
+round; the request bytes stay as recorded (no id is rewritten: lengths, encodings and signatures hold),
+so rounds after the first meet entities the earlier rounds created, on both servers alike. No ddmin pass
+then: a random outcome would mislead it.
+
 The correct answer at each step is what a fresh reference server answers to the same sequence
-(``normalise``d: timestamps and tenant ids dropped, event ids by order). Files:
-``regressions/test_<check>_<n>.py`` (pytest; needs only pytest and httpx, plus talon_harness when
-``TALON_BASE_URL`` is unset, to start the embedded server) and ``regressions/replay_<check>_<n>.sh``.
+(``normalise``d: timestamps and tenant ids by presence and type, event ids by order). Files
+(``harness._regression_files``): ``regressions/test_<check>_<n>.py`` (pytest; needs only pytest and httpx,
+plus talon_harness when ``TALON_BASE_URL`` is unset, to start the embedded server) and
+``regressions/replay_<check>_<n>.sh``.
 """
 
 from __future__ import annotations
 
-import base64
-import inspect
 import json
-import shlex
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,14 +39,17 @@ import httpx
 
 from talon_harness.contracts import oracle
 from talon_harness.contracts.oracle import EFFECT_FIELDS, Step, entity_closure
+from talon_harness.harness._regression_files import render_curl, render_pytest
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, auth_headers, build_put
 
-__all__ = ["ReplayTarget", "failures_of", "minimise", "replay", "replay_verdicts", "write_regressions"]
+__all__ = ["ReplayTarget", "failures_of", "minimise", "replay", "replay_verdicts", "rounds_for", "write_regressions"]
 
 _MAX_TESTS = 24  # ddmin replays per failure (each starts two servers)
 _MAX_SECONDS = 60.0
 _MAX_WIDER = 200  # earlier requests a delta-debugging pass may start from when the entity closure is not enough
+_MAX_ROUNDS = 200  # back-to-back replays of a sequence that one replay does not reproduce
+_ROUND_REQUESTS = 1000  # requests those replays may send in all (loopback: a few seconds)
 
 
 @dataclass(frozen=True)
@@ -154,18 +163,54 @@ def expected_answers(steps: list[Step], target: ReplayTarget, creds: Credentials
         return replay(server.base_url, steps, creds, target.compare_exclude)
 
 
-def _reproduces(steps: list[Step], target: ReplayTarget, creds: Credentials | None) -> bool:
-    """Replayed on a fresh faulty and a fresh correct server (started side by side), the answers differ."""
+def rounds_for(steps: list[Step]) -> int:
+    """How many times an intermittent sequence is sent back to back: 200, fewer for a long one (at most 1000
+    requests in all), at least 1."""
+    return max(1, min(_MAX_ROUNDS, _ROUND_REQUESTS // max(1, len(steps))))
+
+
+def _side_by_side(steps: list[Step], target: ReplayTarget, creds: Credentials | None, rounds: int = 1,
+                  ) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
+    """``steps`` sent ``rounds`` times back to back to a fresh faulty and a fresh correct server (started side
+    by side): the normalised answers of each round, faulty then correct."""
     assert target.faults is not None
     servers = [_server(target.faults, target, creds), _server((), target, creds)]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(ServerProcess.start, servers))
     try:
-        faulty, correct = (replay(s.base_url, steps, creds, target.compare_exclude) for s in servers)
+        answers = [replay(s.base_url, steps * rounds, creds, target.compare_exclude) for s in servers]
     finally:
         for server in servers:
             server.stop()
+    size = len(steps)
+    faulty, correct = ([got[i:i + size] for i in range(0, len(got), size)] for got in answers)
+    return faulty, correct
+
+
+def _differ(faulty: list[dict[str, Any]], correct: list[dict[str, Any]]) -> bool:
     return any(oracle.differences(a, b) for a, b in zip(faulty, correct, strict=True))
+
+
+def _reproduces(steps: list[Step], target: ReplayTarget, creds: Credentials | None) -> bool:
+    """Replayed once on a fresh faulty and a fresh correct server, the answers differ."""
+    faulty, correct = _side_by_side(steps, target, creds)
+    return _differ(faulty[0], correct[0])
+
+
+def _intermittent(steps: list[Step], target: ReplayTarget, creds: Credentials | None,
+                  ) -> tuple[list[int], list[list[dict[str, Any]]]]:
+    """``steps`` sent ``rounds_for(steps)`` times back to back, round against round: the rounds (from 1) in
+    which the faulty server's answers differ, and the correct server's answers per round."""
+    faulty, correct = _side_by_side(steps, target, creds, rounds_for(steps))
+    return [n for n, pair in enumerate(zip(faulty, correct), 1) if _differ(*pair)], correct
+
+
+def _settled(rounds: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """``rounds`` without the trailing rounds equal to the one before them (a file stores each answer once)."""
+    kept = list(rounds)
+    while len(kept) > 1 and json.dumps(kept[-1], sort_keys=True) == json.dumps(kept[-2], sort_keys=True):
+        kept.pop()
+    return kept
 
 
 def minimise(prefix: list[Step], keep: list[Step], test: Callable[[list[Step]], bool],
@@ -196,128 +241,42 @@ def minimise(prefix: list[Step], keep: list[Step], test: Callable[[list[Step]], 
     return current
 
 
-_EMBEDDED = ("DROPPED", "excluded", "_flatten", "normalise", "event_order", "differences", "_same")
-
-
-def _embedded_source() -> str:
-    parts = [f"DROPPED = {oracle.DROPPED!r}\n"]
-    parts += [inspect.getsource(getattr(oracle, name)) for name in _EMBEDDED[1:]]
-    return "\n\n".join(parts)
-
-
-def render_pytest(check: str, n: int, title: str, steps: list[Step], expected: list[dict[str, Any]],
-                  exclude: tuple[str, ...], how: str, rules: Path | None) -> str:
-    """A standalone pytest module replaying ``steps`` and asserting ``expected`` at each one."""
-    data = [{"method": s.method, "path": s.path, "content_type": s.content_type,
-             "body": base64.b64encode(s.body).decode(), "authenticated": s.authenticated,
-             "shown": s.body.decode("utf-8", "backslashreplace")[:200], "expected": e}
-            for s, e in zip(steps, expected, strict=True)]
-    steps_text = json.dumps(data, indent=1, ensure_ascii=True)
-    doc = (f'"""Regression: `{check}` failure #{n} found by talon-harness check.\n\n{title[:300]}\n\n'
-           f"{len(steps)} request(s) from a fresh target ({how}). Replays them against $TALON_BASE_URL (default:\n"
-           "a fresh embedded reference server) and asserts at each step the answer a correct reference server\n"
-           "gives (normalised: timestamps and tenant ids dropped, event ids by order). Credentials, when the\n"
-           "target needs them: TALON_API_KEY, TALON_HMAC=APP_ID:KEY (each body HMAC-signed). Generated by\n"
-           'talon-harness (harness/regressions.py); needs pytest and httpx only when TALON_BASE_URL is set.\n"""\n')
-    return f'''{doc}
-from __future__ import annotations
-
-import base64
-import hashlib
-import hmac
-import json
-import os
-from collections.abc import Iterator
-from typing import Any
-
-import httpx
-import pytest
-
-EXCLUDE: tuple[str, ...] = {exclude!r}
-RULES: str | None = {str(rules) if rules else None!r}
-STEPS: list[dict[str, Any]] = json.loads(r"""{steps_text}""")
-
-{_embedded_source()}
-
-def _headers(step: dict[str, Any], body: bytes) -> dict[str, str]:
-    headers = {{"Content-Type": step["content_type"]}} if step["content_type"] else {{}}
-    if not step["authenticated"]:
-        return headers
-    if os.environ.get("TALON_API_KEY"):
-        headers["Authorization"] = "ApiKey-v1 " + os.environ["TALON_API_KEY"]
-    app_id, _, key = os.environ.get("TALON_HMAC", "").partition(":")
-    if key:
-        digest = hmac.new(bytes.fromhex(key), body, hashlib.md5).hexdigest()
-        headers["Content-Signature"] = f"signer={{app_id}}; signature={{digest}}"
-    return headers
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    if os.environ.get("TALON_BASE_URL"):
-        yield os.environ["TALON_BASE_URL"].rstrip("/")
-        return
-    refserver = pytest.importorskip("talon_harness.refserver")
-    with refserver.ServerProcess(quiet=True, rules_file=RULES) as server:
-        yield server.base_url
-
-
-def test_replay(base_url: str) -> None:
-    last = None
-    with httpx.Client(base_url=base_url, timeout=10.0) as client:
-        for index, step in enumerate(STEPS, 1):
-            body = base64.b64decode(step["body"])
-            response = client.request(step["method"], step["path"], content=body, headers=_headers(step, body))
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = response.text[:500]
-            got = normalise(response.status_code, response.headers.get("content-type", ""), answer, EXCLUDE)
-            label, last = event_order(response.status_code, answer, last)
-            if label is not None and not excluded("event.id", EXCLUDE):
-                got["event.id"] = label
-            diff = differences(got, step["expected"])
-            assert not diff, (f"step {{index}}/{{len(STEPS)}} {{step['method']}} {{step['path'][:120]}} {{step['shown']}}\\n"
-                              f"differs at {{diff}}\\n"
-                              f"got:      {{ {{k: got.get(k, '(absent)') for k in diff}} }}\\n"
-                              f"expected: {{ {{k: step['expected'].get(k, '(absent)') for k in diff}} }}")
-'''
-
-
-def render_curl(check: str, n: int, steps: list[Step]) -> str:
-    """A bash script of curl calls; credentials from the environment, each body HMAC-signed with openssl."""
-    lines = ["#!/usr/bin/env bash",
-             f"# Regression: `{check}` failure #{n} (talon-harness). {len(steps)} request(s), from a fresh target.",
-             "# TALON_BASE_URL (default http://127.0.0.1:8000); TALON_API_KEY and TALON_HMAC=APP_ID:KEY if needed.",
-             "set -euo pipefail", 'BASE="${TALON_BASE_URL:-http://127.0.0.1:8000}"',
-             'BODY="$(mktemp)"; trap \'rm -f "$BODY"\' EXIT',
-             "send() {  # send METHOD PATH CONTENT_TYPE AUTH BASE64_BODY",
-             '  printf %s "$5" | base64 -d > "$BODY"',
-             '  local args=(-sS -X "$1" -w \'\\n  -> HTTP %{http_code}\\n\')',
-             '  [ -n "$3" ] && args+=(-H "Content-Type: $3")',
-             '  if [ "$4" = 1 ] && [ -n "${TALON_API_KEY:-}" ]; then args+=(-H "Authorization: ApiKey-v1 $TALON_API_KEY"); fi',
-             '  if [ "$4" = 1 ] && [ -n "${TALON_HMAC:-}" ]; then',
-             '    local sig; sig=$(openssl dgst -md5 -mac HMAC -macopt "hexkey:${TALON_HMAC#*:}" "$BODY" | sed \'s/^.*= //\')',
-             '    args+=(-H "Content-Signature: signer=${TALON_HMAC%%:*}; signature=$sig")',
-             "  fi",
-             '  curl "${args[@]}" --data-binary @"$BODY" "$BASE$2"',
-             "}"]
-    for index, step in enumerate(steps, 1):
-        shown = step.body.decode("utf-8", "backslashreplace")[:200].replace("\n", " ")
-        lines.append(f"# {index}. {step.method} {step.path} {shown}")
-        lines.append(f"send {shlex.quote(step.method)} {shlex.quote(step.path)} {shlex.quote(step.content_type)} "
-                     f"{int(step.authenticated)} {shlex.quote(base64.b64encode(step.body).decode())}")
-    return "\n".join(lines) + "\n"
+def _sequence(prefix: list[Step], keep: list[Step], wider: list[Step], target: ReplayTarget,
+              creds: Credentials | None) -> tuple[list[Step], str, int, list[list[dict[str, Any]]]]:
+    """The sequence a file replays, how it was found, how many times it is sent back to back, and the correct
+    server's answers per round (settled: trailing repeats dropped). ``prefix + keep`` is the entity closure,
+    ``wider`` every earlier request (tried when the closure does not reproduce the failure)."""
+    if target.faults is None:
+        how = "the target cannot be restarted here: every earlier request that touched these entities"
+        return prefix + keep, how, 1, [expected_answers(prefix + keep, target, creds)]
+    if _reproduces(prefix + keep, target, creds):
+        start = "entity closure"
+    elif len(wider) > len(prefix) and _reproduces(wider + keep, target, creds):  # the fault may link entities
+        prefix, start = wider, "every earlier request"  # the closure cannot see (e.g. ids alike in a prefix)
+    else:
+        diverged, correct = _intermittent(prefix + keep, target, creds)
+        if not diverged:
+            how = "NOT reproduced on a fresh instance of the faulty target: the failure needs more than this sequence"
+            return prefix + keep, how, 1, correct[:1]
+        how = (f"intermittent: one replay on a fresh faulty target does not reproduce it; {len(diverged)} of "
+               f"{len(correct)} replays sent back to back to one fresh faulty target differ, the first in replay "
+               f"{diverged[0]}: the entity closure, not shrunk")
+        return prefix + keep, how, len(correct), _settled(correct)
+    before = len(prefix)
+    prefix = minimise(prefix, keep, lambda candidate: _reproduces(candidate, target, creds))
+    how = f"{start} of {before + len(keep)} shrunk by a delta-debugging pass on fresh faulty servers"
+    return prefix + keep, how, 1, [expected_answers(prefix + keep, target, creds)]
 
 
 def write_regressions(ndjson: Path | None, journal: Path | None, folder: Path, *, creds: Credentials | None,
                       target: ReplayTarget, limit: int = 5,
                       witness_failures: Sequence[tuple[str, str, str]] = (),
-                      witness_steps: Sequence[Step] = ()) -> tuple[Path, ...]:
+                      witness_steps: Sequence[Step] = (),
+                      note: Callable[[str], None] = lambda _: None) -> tuple[Path, ...]:
     """Write one pytest file and one curl script per distinct failure (at most ``limit``); return the
     pytest files. ``witness_failures`` (check, case id, title) and ``witness_steps`` (the witness phase's
     journal, sent before schemathesis' requests) come first. Failures whose request is not in a journal are
-    skipped."""
+    skipped. ``note`` hears, per file, how its sequence was found when it is not a deterministic one."""
     steps = [*witness_steps, *(_journal(journal) if journal else [])]
     written: list[Path] = []
     counters: dict[str, int] = {}
@@ -327,32 +286,18 @@ def write_regressions(ndjson: Path | None, journal: Path | None, folder: Path, *
         sequence = sequence_for(steps, case_id, creds)
         if sequence is None:
             continue
-        prefix, keep = sequence
-        start = "entity closure"
-        reproduced = target.faults is not None and _reproduces(prefix + keep, target, creds)
-        if target.faults is not None and not reproduced:  # the fault may link entities the closure cannot see
-            wider = _everything_before(steps, case_id)  # (e.g. ids alike in a prefix): start from everything before
-            if len(wider) > len(prefix) and _reproduces(wider + keep, target, creds):
-                prefix, start, reproduced = wider, "every earlier request", True
-        if target.faults is None:
-            how = "the target cannot be restarted here: every earlier request that touched these entities"
-        elif not reproduced:
-            how = "NOT reproduced on a fresh instance of the faulty target: the failure needs more than this sequence"
-        else:
-            before = len(prefix)
-            prefix = minimise(prefix, keep, lambda candidate: _reproduces(candidate, target, creds))
-            how = f"{start} of {before + len(keep)} shrunk by a delta-debugging pass on fresh faulty servers"
-        final = prefix + keep
-        expected = expected_answers(final, target, creds)
+        final, how, rounds, expected = _sequence(*sequence, _everything_before(steps, case_id), target, creds)
         n = counters[check] = counters.get(check, 0) + 1
         folder.mkdir(parents=True, exist_ok=True)
         test_path = folder / f"test_{check}_{n}.py"
-        test_path.write_text(render_pytest(check, n, title, final, expected, target.compare_exclude, how,
-                                           target.rules), encoding="utf-8")
+        test_path.write_text(render_pytest(check, n, title, final, expected[0], target.compare_exclude, how,
+                                           target.rules, rounds=rounds, later=expected[1:]), encoding="utf-8")
         script = folder / f"replay_{check}_{n}.sh"
-        script.write_text(render_curl(check, n, final), encoding="utf-8")
+        script.write_text(render_curl(check, n, final, rounds), encoding="utf-8")
         script.chmod(0o755)
         written.append(test_path)
+        if how.startswith(("intermittent", "NOT")):
+            note(f"{test_path.name}: {how}")
     return tuple(written)
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from talon_harness.contracts.oracle import (
+    BY_KIND,
     Answer,
     OracleRuntime,
     Step,
     differences,
     entity_closure,
     event_order,
+    kind_of,
     normalise,
     touched,
 )
@@ -27,16 +29,42 @@ SESSION_ANSWER: dict[str, Any] = {
 }
 
 
-def test_normalise_keeps_every_field_but_timestamps_tenant_ids_and_event_id() -> None:
+def test_normalise_keeps_every_field_times_and_tenant_ids_by_kind_and_drops_the_event_id() -> None:
     flat = normalise(200, "application/json; charset=utf-8", SESSION_ANSWER)
     assert flat["status"] == 200 and flat["content-type"] == "application/json"
     assert flat["session.cartItems.0.price"] == 10 and flat["profile.attributes.a"] == 1
     assert flat["session.discounts"] == {} and flat["event.type"] == "talon_session_created"
-    dropped = {"session.created", "session.applicationId", "profile.created", "profile.accountId",
-               "profile.lastActivity", "event.created", "event.applicationId", "event.id"}
-    assert not dropped & set(flat)
+    assert {k: flat[k] for k in BY_KIND} == {
+        "session.created": "timestamp", "session.applicationId": "integer", "profile.created": "timestamp",
+        "profile.accountId": "integer", "profile.lastActivity": "timestamp", "event.created": "timestamp",
+        "event.applicationId": "integer"}
+    assert "event.id" not in flat  # compared by order (event_order)
     assert "session.firstSession" not in normalise(200, "application/json", SESSION_ANSWER, ("firstSession",))
     assert not any(k.startswith("profile") for k in normalise(200, "application/json", SESSION_ANSWER, ("profile",)))
+
+
+_ABSENT = object()
+
+
+def _changed_session(**members: Any) -> dict[str, Any]:
+    session = {k: v for k, v in {**SESSION_ANSWER["session"], **members}.items() if v is not _ABSENT}
+    return {**SESSION_ANSWER, "session": session}
+
+
+def test_normalise_sees_a_missing_or_mistyped_timestamp_but_not_another_time_or_tenant() -> None:
+    reference = normalise(200, "application/json", SESSION_ANSWER)
+    other_time = _changed_session(created="2027-05-06T07:08:09.123456+02:00", applicationId=99)
+    assert differences(normalise(200, "application/json", other_time), reference) == []
+    missing = normalise(200, "application/json", _changed_session(created=_ABSENT))
+    assert differences(missing, reference) == ["session.created"] and "session.created" not in missing
+    for wrong, label in [("2026-01-01", "not a timestamp: '2026-01-01'"), (1767225600, "not a timestamp: 1767225600"),
+                         ("2026-13-01T00:00:00Z", "not a timestamp: '2026-13-01T00:00:00Z'")]:
+        flat = normalise(200, "application/json", _changed_session(created=wrong))
+        assert differences(flat, reference) == ["session.created"] and flat["session.created"] == label
+    flat = normalise(200, "application/json", _changed_session(applicationId="7"))
+    assert differences(flat, reference) == ["session.applicationId"]
+    assert flat["session.applicationId"] == "not an integer: '7'"
+    assert kind_of("integer", True) == "not an integer: True"
 
 
 def test_normalise_compares_error_pointers_and_titles_not_messages() -> None:

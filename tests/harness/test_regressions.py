@@ -1,7 +1,8 @@
 """check --oracle end to end and the regressions it emits: the oracle is clean on the correct server,
 catches semantic faults of the catalogue, and each emitted pytest file fails against the faulty server and
-passes against the correct one (run with pytest in a subprocess, TALON_BASE_URL set). Plus the pieces:
-ddmin, the curl script and the pytest file with credentials (HMAC re-signed per request), bad options."""
+passes against the correct one (run with pytest in a subprocess, TALON_BASE_URL set), an intermittent fault
+included (replayed in rounds). Plus the pieces: ddmin, the curl script and the pytest file with credentials
+(HMAC re-signed per request), bad options."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.contracts.oracle import Step
+from talon_harness.contracts.oracle import Step, differences
+from talon_harness.harness._regression_files import render_curl, render_pytest
 from talon_harness.harness.check import CheckConfig, run_check
 from talon_harness.harness.regressions import (
     ReplayTarget,
     expected_answers,
     minimise,
-    render_curl,
-    render_pytest,
+    replay,
     replay_verdicts,
+    write_regressions,
 )
 from talon_harness.harness.selftest import _stop_at_first_failure, first_failure
 from talon_harness.refserver import ServerProcess
-from talon_harness.strategies.wire import Credentials
+from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, build_put
 
 STDLIB = set(sys.stdlib_module_names)
 
@@ -88,6 +90,47 @@ def test_oracle_catches_a_semantic_fault_and_its_regression_replays(fault: str, 
                 (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])}
     assert imported - STDLIB <= {"httpx", "pytest"}  # talon_harness only through importorskip
     assert replay_verdicts(regressions[0], (fault,)) == (True, True)  # fails on the fault, passes on correct
+
+
+def test_a_replay_sees_a_dropped_timestamp_but_not_different_times() -> None:
+    put = build_put(SESSION, "s1", {"profileId": "p1", "total": 5})
+    steps = [Step(1, "PUT", put.path, "application/json", put.body, frozenset({("session", "s1")}))]
+    answers = {}
+    for faults in ((), ("session_created_dropped",)):
+        with ServerProcess(faults=faults, quiet=True) as server:
+            answers[faults] = replay(server.base_url, steps, None, ())
+    correct, faulty = answers[()][0], answers[("session_created_dropped",)][0]
+    assert correct["session.created"] == "timestamp" and "session.created" not in faulty
+    assert differences(faulty, correct) == ["session.created"]  # profile and event times differ too: not compared
+
+
+def test_an_intermittent_failure_is_replayed_in_rounds_that_fail_on_the_fault_and_pass_on_correct(
+        tmp_path: Path) -> None:
+    # intermittent_503 answers 503 to about 1% of PUTs (the 41st, 187th, 226th, 267th, 311th of a fresh server):
+    # one replay of a 2-request sequence never meets one, 200 rounds of it (400 PUTs) meet five
+    put = build_put(PROFILE, "p1", {"attributes": {"Name": "Jane"}})
+    failing = Step(1, "PUT", put.path, "application/json", put.body, frozenset({("profile", "p1")}), case_id="c1")
+    notes: list[str] = []
+    written = write_regressions(None, None, tmp_path, creds=None, target=ReplayTarget(faults=("intermittent_503",)),
+                                witness_failures=[("not_a_server_error", "c1", "503 for PUT")],
+                                witness_steps=[failing], note=notes.append)
+    assert [p.name for p in written] == ["test_not_a_server_error_1.py"]
+    assert notes == [("test_not_a_server_error_1.py: intermittent: one replay on a fresh faulty target does not "
+                     "reproduce it; 5 of 200 replays sent back to back to one fresh faulty target differ, the first "
+                     "in replay 21: the entity closure, not shrunk")]
+    text = written[0].read_text()
+    assert "ROUNDS = 200 " in text and "sent 200 times back to back" in text
+    assert replay_verdicts(written[0], ("intermittent_503",)) == (True, True)  # fails on the fault, passes on correct
+    with ServerProcess(faults=["intermittent_503"], quiet=True) as server:
+        env = {**os.environ, "TALON_BASE_URL": server.base_url}
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(written[0])],
+                             env=env, cwd=tmp_path, check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and "round 21/200, step 1/2 PUT /v1/customer_profiles/p1" in run.stdout
+    script = tmp_path / "replay_not_a_server_error_1.sh"
+    with ServerProcess(faults=["intermittent_503"], quiet=True) as server:
+        env = {**os.environ, "TALON_BASE_URL": server.base_url, "TALON_ROUNDS": "21"}
+        curl = subprocess.run(["bash", str(script)], env=env, check=False, capture_output=True, text=True, timeout=60)
+    assert curl.returncode == 0 and curl.stdout.count("-> HTTP 503") == 1 and "# round 21/21" in curl.stdout
 
 
 def test_minimise_keeps_exactly_what_the_failure_needs() -> None:
