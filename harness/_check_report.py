@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from talon_harness.strategies.wire import Credentials, redact
 
 __all__ = ["FailureRow", "LiveCounter", "Report", "read_report"]
@@ -49,21 +47,11 @@ class Report:
         return sum(sum(c.values()) for c in self.cases_per_phase.values())
 
 
-def _parsed(line: str) -> Any:
-    """One event line: orjson (several times faster on the tens of MB of a run), the stdlib for what orjson
-    refuses (NaN, Infinity, nesting past 1024); ValueError for a line still being written. orjson reads
-    integers past 64 bits as floats: only generated values hold such numbers, and they are not read here."""
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return json.loads(line)
-
-
 def _events(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             try:
-                event = _parsed(line)
+                event = json.loads(line)
             except ValueError:
                 continue  # a line still being written
             if isinstance(event, dict) and len(event) == 1:
