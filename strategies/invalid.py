@@ -242,16 +242,18 @@ def _not_object(operation: str) -> st.SearchStrategy[Invalid]:
     return values.map(lambda v: Invalid(v, "body_not_object", "", operation=operation))
 
 
-def _profile_rules() -> dict[str, st.SearchStrategy[Invalid]]:
+def _profile_rules(*, raw: bool = True) -> dict[str, st.SearchStrategy[Invalid]]:
+    """Every profile rule; the raw-payload ones (all bytes) last, and only with ``raw``."""
     return {
         "invalid_type": _invalid_type_profile(),
         "attribute_depth_limit": _attribute_depth(PROFILE),
         "body_not_object": _not_object(PROFILE),
-        **raw_rules(PROFILE, _BASE_PROFILES),
+        **(raw_rules(PROFILE, _BASE_PROFILES) if raw else {}),
     }
 
 
-def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
+def _session_rules(*, raw: bool = True) -> dict[str, st.SearchStrategy[Invalid]]:
+    """Every session rule; the raw-payload ones (all bytes) last, and only with ``raw``."""
     return {
         "invalid_type": _invalid_type_session(),
         "cart_item_required": _item_rule("cart_item_required", _drop_required),
@@ -273,7 +275,7 @@ def _session_rules() -> dict[str, st.SearchStrategy[Invalid]]:
         "cart_items_limit": _cart_items_limit(),
         "attribute_depth_limit": _attribute_depth(SESSION),
         "body_not_object": _not_object(SESSION),
-        **raw_rules(SESSION, _BASE_SESSIONS),
+        **(raw_rules(SESSION, _BASE_SESSIONS) if raw else {}),
     }
 
 
@@ -356,6 +358,25 @@ def _depth(value: Any) -> int:
     return 0
 
 
+def _kept(strategy: st.SearchStrategy[Invalid], count: int, seed: int, *, json_only: bool,
+          max_depth: int | None) -> list[Invalid]:
+    """The first ``count`` drawn examples the filters keep. A seeded draw of n examples is the prefix of
+    a draw of more, so ``count`` are drawn first and four times as many only when filters dropped some."""
+
+    def kept(examples: list[Invalid]) -> list[Invalid]:
+        if json_only:
+            examples = [e for e in examples if not isinstance(e.body, bytes | bytearray)
+                        and e.content_type == "application/json" and e.status == 400 and e.parameter is None]
+        if max_depth is not None:
+            examples = [e for e in examples if isinstance(e.body, bytes | bytearray) or _depth(e.body) <= max_depth]
+        return examples[:count]
+
+    examples = kept(_draw_examples(strategy, count, seed))
+    if len(examples) < count and max_depth is not None:
+        examples = kept(_draw_examples(strategy, 4 * count, seed))
+    return examples
+
+
 def invalid_examples(
     operation: str, *, seed: int = 0, per_rule: int = 2, json_only: bool = False, max_depth: int | None = None
 ) -> tuple[Invalid, ...]:
@@ -367,16 +388,11 @@ def invalid_examples(
     ``max_depth`` drops bodies nested deeper than that (some clients cannot copy or serialise them).
     Must not be called from inside a running Hypothesis test (it runs its own ``@given``).
     """
-    rules = _session_rules() if operation == SESSION else _profile_rules()
+    # raw payloads are bytes, which json_only drops: they are not drawn (they come last: seeds stay put)
+    rules = (_session_rules if operation == SESSION else _profile_rules)(raw=not json_only)
     per: list[list[Invalid]] = []
     for index, strategy in enumerate(rules.values()):
-        examples = _draw_examples(strategy, per_rule * (1 if max_depth is None else 4), seed * 1000 + index)
-        if json_only:
-            examples = [e for e in examples if not isinstance(e.body, bytes | bytearray)
-                        and e.content_type == "application/json" and e.status == 400 and e.parameter is None]
-        if max_depth is not None:
-            examples = [e for e in examples if isinstance(e.body, bytes | bytearray) or _depth(e.body) <= max_depth]
-        examples = examples[:per_rule]
+        examples = _kept(strategy, per_rule, seed * 1000 + index, json_only=json_only, max_depth=max_depth)
         if examples:
             per.append(examples)
     rounds = max((len(p) for p in per), default=0)

@@ -112,3 +112,26 @@ def test_invalid_bodies_rejected_by_server_with_tagged_pointer(
             assert {s.get("pointer") for s in sources} == {invalid.pointer}, evidence
 
     check()
+
+
+@pytest.mark.parametrize("operation", [SESSION, PROFILE])
+def test_invalid_examples_json_only_is_the_filtered_full_draw(operation: str) -> None:
+    """The short cuts of ``invalid_examples`` (raw rules not drawn under ``json_only``; four times the
+    examples drawn only when the depth filter dropped some) change no example: the pool equals what the
+    filters keep of four times the examples of every rule, raw ones included."""
+    from talon_harness.contracts.casemix import MAX_SENT_DEPTH
+    from talon_harness.strategies import invalid
+
+    rules = invalid._session_rules() if operation == SESSION else invalid._profile_rules()
+    seed, per_rule = 3, 2
+    per = []
+    for index, strategy in enumerate(rules.values()):
+        drawn = invalid._draw_examples(strategy, 4 * per_rule, seed * 1000 + index)
+        kept = [e for e in drawn if not isinstance(e.body, bytes) and e.content_type == "application/json"
+                and e.status == 400 and e.parameter is None and invalid._depth(e.body) <= MAX_SENT_DEPTH]
+        if kept[:per_rule]:
+            per.append(kept[:per_rule])
+    expected = [p[r] for r in range(per_rule) for p in per if r < len(p)]
+    if operation == SESSION:
+        expected[len(per):len(per)] = invalid._top_level_wrong_types(seed)
+    assert invalid.invalid_examples(operation, seed=seed, json_only=True, max_depth=MAX_SENT_DEPTH) == tuple(expected)
