@@ -45,7 +45,7 @@ def check_summary(result: CheckResult, *, base_url: str,
              f"failures {result.failures}"), ""]
     if result.message:
         lines += [f"> {result.message}", ""]
-    annotations = []
+    annotations: list[str] = []
     if result.witness is not None:
         lines += _witness(result.witness, result.seed, annotations, curl)
     if report is not None:
