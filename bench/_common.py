@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "ROOT", "commit", "machine", "median", "write_results"]
+__all__ = ["RESULTS", "ROOT", "commit", "load_note", "machine", "median", "write_results"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -49,6 +49,15 @@ def machine() -> dict[str, Any]:
     }
 
 
+def load_note(started: dict[str, Any]) -> str:
+    """One line for a result file: the load average at the start and now, and what it says of the machine
+    (above 0.5 per core beyond the bench's own processes, other work shared it)."""
+    start, end = started["loadavg_at_start"][0], os.getloadavg()
+    return (f"Load average (1 min) at the start {start:.2f}, at the end {end[0]:.2f} (5 min {end[1]:.2f}, 15 min "
+            f"{end[2]:.2f}); read it as how much else ran on the machine beside this bench, whose own processes "
+            "count in it too.")
+
+
 def median(values: Iterable[float]) -> float:
     values = list(values)
     return statistics.median(values) if values else float("nan")
@@ -73,6 +82,8 @@ def write_results(name: str, data: dict[str, Any], table: list[str], *, started:
          f"load average at start {m['loadavg_at_start'][0]:.2f}"),
         "",
         *table,
+        "",
+        load_note(m),
         "",
     ]
     (RESULTS / f"{name}.md").write_text("\n".join(md))

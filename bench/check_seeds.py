@@ -74,7 +74,7 @@ def main() -> None:
     table = [
         (f"Budget `{args.budget}`: {budget.max_examples} examples per operation, time limit {budget.max_time:g} s; "
          "each seed against a fresh, correct reference server (`fresh_server`, all phases, every check, "
-         "the witness phase first). The machine was shared with other engineers' test runs."),
+         "the witness phase first)."),
         "",
         "| seed | exit | cases | failures | seconds |",
         "|---|---|---|---|---|",

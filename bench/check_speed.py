@@ -176,8 +176,7 @@ def timed(args: argparse.Namespace) -> None:
          f"seed {args.seed}; all phases, positive + negative; each run against a fresh reference server. "
          f"Medians of {args.runs} rounds (order rotating). `check` adds the witness phase, 13 domain checks, "
          "edge ids/bodies, invalid bodies and auth hooks, and runs schemathesis on the contract view of "
-         "`contracts/generation.py`. CPU: harness, schemathesis and server processes together. The machine "
-         "was shared with other engineers' test runs (load average above)."),
+         "`contracts/generation.py`. CPU: harness, schemathesis and server processes together."),
         "",
         "| runner | cases | requests | total s | cases / s | CPU ms / case | "
         + " | ".join(f"{p} cases/s" for p in phases) + " |",
@@ -247,7 +246,7 @@ def _profile_table(labels: dict[str, Any]) -> list[str]:
     lines = [(f"py-spy `record --nonblocking --subprocesses -r {PROFILE_RATE} -f raw`, one run per runner at the "
              "budget named; shares are of all CPU samples of the run (harness, schemathesis child, reference "
              "server; waiting is not sampled). Parts: `bench/_profile_split.py` (the first matching part "
-             "owns the whole stack below it). The machine was shared with other engineers' runs: py-spy counts a "
+             "owns the whole stack below it). On a shared machine py-spy counts a "
              "thread that is runnable but waiting for a core as active, so on a loaded machine the shares "
              "follow runnable time, and 'CPU ms / case (sampled)' is not comparable between labels; the timed "
              "run's CPU ms / case (getrusage) is."), ""]

@@ -123,7 +123,6 @@ def main() -> None:
             f"Worst HDR error per round: {', '.join(format(r['worst_hdr_error'], '.3%') for r in rounds)}."
         ),
         f"**Worst HDR error over all rounds {worst:.3%}** (target <= 1%).",
-        "The machine was shared with other engineers' test runs (load average above).",
     ]
     write(
         "load_accuracy",

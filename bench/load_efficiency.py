@@ -173,7 +173,6 @@ def main() -> None:
             "validation, the HDR recorder and per-request failure verdicts; think time 0."
         ),
         f"Default journey mix (minus illegal_transition) / bare = {ratio_mix:.3f}.",
-        "The machine was shared with other engineers' test runs (load average above).",
     ]
     write(
         "load_efficiency",

@@ -145,8 +145,6 @@ def main() -> None:
     med = {n: median(r["requests_per_s"] for r in rs) for n, rs in runs.items()}
     ratios = [b["requests_per_s"] / a["requests_per_s"] for a, b in zip(runs[1], runs[2], strict=True)]
     table = [
-        "The machine (2 cores) was shared with other engineers' test runs; load average at start above.",
-        "",
         ("| workers | requests/s per round | median requests/s | share of a core per worker (in the run) "
          "| requests per worker CPU-s | CPU s, master + workers incl. start-up | canned server CPU s "
          "| machine CPU % | requests per worker (last round) |"),

@@ -90,8 +90,6 @@ def main() -> None:
         "| round | workers | kill after | acked | lost | in flight | problems | s |", "|---|---|---|---|---|---|---|---|",
         *(f"| {i + 1} | {r['workers']} | {r['kill_after']} | {r['acked']} | {r['lost']} | {r['in_flight']} | "
           f"{len(r['problems'])} | {r['seconds']} |" for i, r in enumerate(rounds)),
-        "", (f"Load average at the end: {summary['loadavg_at_end'][0]:.2f}; the machine was shared with other "
-             f"engineers' test runs."),
     ]
     for r in failed:
         lines += ["", f"Problems (seed {r['seed']}):", *(f"- {p}" for p in r["problems"])]
