@@ -4,7 +4,10 @@ It parses the JSON body (orjson), keeps the last document per id in a dict, and 
 IntegrationState-shaped JSON document with a growing event id. No validation, no persistence, no auth.
 Run it like the reference server (uvicorn, uvloop + httptools, no access log, no proxy-headers layer):
 
-    python bench/minimal_app.py --port 8001
+    python bench/minimal_app.py --port 8001 [--durable DB]
+
+`--durable DB` serves `create_durable_app` instead: the same app storing what a request must store
+through the reference server's own `Store` (the floor of a durable server: no validation, no rules).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["create_minimal_app"]
+__all__ = ["create_durable_app", "create_minimal_app"]
 
 
 def create_minimal_app() -> Starlette:
@@ -51,14 +54,57 @@ def create_minimal_app() -> Starlette:
     ])
 
 
+def create_durable_app(db: str) -> Starlette:
+    """The minimal app plus the reference server's storage (`refserver.store.Store`, group commit): a
+    profile PUT reads and writes its profile and an event; a session PUT its session, its profile (when it
+    names one, as D7's bookkeeping does) and an event; each answers once its writes are committed."""
+    from talon_harness.refserver.store import Store, StoredProfile
+
+    store = Store(db)
+
+    def answer(doc: Any, event: dict[str, Any]) -> Response:
+        return Response(orjson.dumps({"session": doc, "profile": None, "event": event}), media_type="application/json")
+
+    async def put_profile(request: Request) -> Response:
+        entity_id = request.path_params["integration_id"]
+        doc = orjson.loads(await request.body() or b"{}")
+        with store.grouped_transaction() as tx:
+            tx.get_profile(entity_id)
+            tx.put_profile(StoredProfile({**doc, "integrationId": entity_id}, False))
+            event = tx.add_event({"type": "talon_profile_updated", "sessionId": entity_id})
+        await store.group_committed()
+        return answer(doc, event)
+
+    async def put_session(request: Request) -> Response:
+        entity_id = request.path_params["session_id"]
+        doc = orjson.loads(await request.body() or b"{}")
+        with store.grouped_transaction() as tx:
+            tx.get_session(entity_id)
+            profile_id = doc.get("profileId") if isinstance(doc, dict) else None
+            if isinstance(profile_id, str) and profile_id:
+                found = tx.get_profile(profile_id)
+                tx.put_profile(found or StoredProfile({"integrationId": profile_id}, True))
+            tx.put_session({**doc, "integrationId": entity_id})
+            event = tx.add_event({"type": "talon_session_updated", "sessionId": entity_id})
+        await store.group_committed()
+        return answer(doc, event)
+
+    return Starlette(routes=[
+        Route("/v1/customer_profiles/{integration_id}", put_profile, methods=["PUT"]),
+        Route("/v1/customer_sessions/{session_id}", put_session, methods=["PUT"]),
+    ])
+
+
 def main() -> None:
     import uvicorn
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--durable", metavar="DB", help="serve create_durable_app on this SQLite file")
     args = ap.parse_args()
-    uvicorn.run(create_minimal_app(), host=args.host, port=args.port, access_log=False, log_level="warning",
+    app = create_durable_app(args.durable) if args.durable else create_minimal_app()
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
                 loop="uvloop", http="httptools", server_header=False, date_header=False,
                 proxy_headers=False)
 

@@ -83,6 +83,8 @@ def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
         "refserver": refserver,
         "baseline": refserver,  # the same command, run from --baseline-dir
         "minimal": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port)],
+        "minimal_durable": [sys.executable, str(ROOT / "bench" / "minimal_app.py"), "--port", str(port),
+                            "--durable", str(workdir / f"durable-{port}.db")],
         "refserver_granian": _granian("bench.server_throughput:granian_refserver", port),
         "minimal_granian": _granian("bench.minimal_app:create_minimal_app", port),
     }
@@ -175,8 +177,9 @@ def main() -> None:
                     help="scheduling priority for server and generators (e.g. -10 as root on a shared machine)")
     ap.add_argument("--name", default="server_throughput", help="results file name (bench/results/<name>.*)")
     ap.add_argument("--targets", default="refserver,minimal",
-                    help="comma list of refserver, minimal, baseline (needs --baseline-dir), refserver_granian, "
-                         "minimal_granian (the same apps under granian instead of uvicorn)")
+                    help="comma list of refserver, minimal, minimal_durable (minimal plus the refserver's storage), "
+                         "baseline (needs --baseline-dir), refserver_granian, minimal_granian (the same apps "
+                         "under granian instead of uvicorn)")
     ap.add_argument("--baseline-dir", type=Path, default=None,
                     help="a checkout whose refserver/ runs as target 'baseline', e.g. from "
                          "`git archive <commit> refserver | tar -x -C DIR`")
@@ -306,6 +309,14 @@ def _summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             for a, b in zip(runs["refserver"], runs["minimal"], strict=True))
         summary["ratio_met"] = summary["ratio"] >= TARGET_RATIO
         summary["p99_met"] = summary["refserver"]["p99_ms"] < TARGET_P99_MS
+    if "minimal" in summary:
+        summary["vs_minimal"] = {
+            target: {"rps": median(a["saturation"]["rps"] / b["saturation"]["rps"]
+                                   for a, b in zip(rs, runs["minimal"], strict=True)),
+                     "cpu": median(b["saturation"]["server_cpu_us_per_request"]
+                                   / a["saturation"]["server_cpu_us_per_request"]
+                                   for a, b in zip(rs, runs["minimal"], strict=True))}
+            for target, rs in runs.items() if target != "minimal"}
     return summary
 
 
@@ -362,6 +373,11 @@ def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: 
                       + ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"]) + ". "
                       f"By server CPU per request (steadier on a shared machine): minimal / refserver = "
                       f"{summary['cpu_ratio']:.2f}."]
+    if summary.get("vs_minimal"):
+        lines += ["", "Each server against minimal, median of per-round ratios (req/s at saturation; minimal's server "
+                      "CPU per request / this one's): " + "; ".join(
+                          f"{target} {r['rps']:.2f} / {r['cpu']:.2f}" for target, r in summary["vs_minimal"].items())
+                  + "."]
     return lines
 
 

@@ -219,6 +219,31 @@ class Transaction:
         return {"id": event_id, **event}
 
 
+class _GroupedRequest:
+    """The block of `Store.grouped_transaction()` (a class rather than a generator: it runs per request).
+    Checks the loop before the block, as the group must be committed by a running loop."""
+
+    __slots__ = ("_loop", "_next_event_id", "_store", "_tx")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> Transaction:
+        self._loop = asyncio.get_running_loop()
+        store = self._store
+        if store._group_loop is not None and store._group_loop is not self._loop:  # left by a loop that ended
+            store._end_group()
+        self._next_event_id = store._next_event_id
+        self._tx = Transaction(store)
+        return self._tx
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is not None:
+            self._store._next_event_id = self._next_event_id  # its event ids are given back: nothing was written
+            return
+        self._store._add_to_group(self._tx.writes, self._loop)
+
+
 class Store:
     """The server's SQLite database at `path`; the schema is created on open.
 
@@ -232,7 +257,8 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._conn.executescript(_SCHEMA)
-        self._group: asyncio.Future[None] | None = None  # COMMIT of the open group, once scheduled
+        self._group_loop: asyncio.AbstractEventLoop | None = None  # the loop whose callback COMMITs the open group
+        self._waiters: list[asyncio.Future[None]] = []  # one per request awaiting the open group's COMMIT
         self._group_writes = _Writes()  # the open group's writes, written at its COMMIT
         self._next_event_id: int | None = None  # None: read MAX(id) + 1 from the database when needed
         self._committed = _Writes()  # cache: committed documents as in the database (no events)
@@ -299,40 +325,41 @@ class Store:
         cache.profiles.update(writes.profiles)
         cache.sessions.update(writes.sessions)
 
-    @contextmanager
-    def grouped_transaction(self) -> Iterator[Transaction]:
-        """One request's reads and writes, added to the open group (opened here if none is). A raise
-        drops this request's writes only. On success the group's COMMIT is scheduled for the next
-        event-loop iteration: await `group_committed()` before answering.
-        Must run on the event-loop thread (it needs the running loop)."""
-        loop = asyncio.get_running_loop()
-        if self._group is not None and self._group.get_loop() is not loop:  # left by a loop that ended
-            self._end_group()
-        with self._request() as tx:
-            yield tx
-        self._group_writes.update(tx.writes)
-        if self._group is None:
-            self._group = loop.create_future()
+    def grouped_transaction(self) -> _GroupedRequest:
+        """One request's reads and writes, added to the open group (opened here if none is): use as
+        `with store.grouped_transaction() as tx:`. A raise drops this request's writes only. On success
+        the group's COMMIT is scheduled for the next event-loop iteration: await `group_committed()`
+        before answering. Must run on the event-loop thread (it needs the running loop)."""
+        return _GroupedRequest(self)
+
+    def _add_to_group(self, writes: _Writes, loop: asyncio.AbstractEventLoop) -> None:
+        self._group_writes.update(writes)
+        if self._group_loop is None:
+            self._group_loop = loop
             loop.call_soon(self._end_group)
 
     async def group_committed(self) -> None:
         """Return once the writes of the last `grouped_transaction` are committed; raise if that
         COMMIT failed (the writes of the whole group are then dropped). No-op if nothing waits."""
-        if self._group is not None:
-            await asyncio.shield(self._group)  # one waiter cancelled must not cancel the others' commit
+        if self._group_loop is not None:
+            waiter = self._group_loop.create_future()  # its own: cancelling one waiter cancels no commit
+            self._waiters.append(waiter)
+            await waiter
 
     def _end_group(self) -> None:
         """COMMIT the open group's writes (if any) and tell its waiters."""
-        group, self._group = self._group, None
+        waiters, self._waiters, self._group_loop = self._waiters, [], None
         writes, self._group_writes = self._group_writes, _Writes()
         try:
             self._commit(writes)
         except sqlite3.Error as exc:  # e.g. disk full: nothing of the group was committed
-            if group is not None and not group.done():
-                group.set_exception(exc)
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
             return
-        if group is not None and not group.done():
-            group.set_result(None)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (for tests and diagnostics; commits an open group first)."""

@@ -81,6 +81,29 @@ def test_group_left_open_by_an_ended_event_loop_is_committed_by_the_next_one(tmp
         assert _committed_session(db, "next") is not None
 
 
+def test_a_cancelled_waiter_cancels_neither_the_commit_nor_the_other_waiters(tmp_path: Path) -> None:
+    db = tmp_path / "cancel.db"
+    with Store(db) as store:
+
+        async def put_and_wait(session_id: str) -> None:
+            with store.grouped_transaction() as tx:
+                tx.put_session({"integrationId": session_id, "state": "open"})
+            await store.group_committed()
+
+        async def scenario() -> tuple[bool, bool]:
+            cancelled = asyncio.create_task(put_and_wait("a"))
+            waiting = asyncio.create_task(put_and_wait("b"))
+            await asyncio.sleep(0)  # both have written and wait for the group's COMMIT
+            cancelled.cancel()
+            await asyncio.wait_for(waiting, timeout=5)
+            await asyncio.gather(cancelled, return_exceptions=True)
+            return cancelled.cancelled(), waiting.done() and waiting.exception() is None
+
+        assert asyncio.run(scenario()) == (True, True)
+        assert _committed_session(db, "a") is not None
+        assert _committed_session(db, "b") is not None
+
+
 def test_reads_see_the_groups_writes_and_a_failed_request_leaves_nothing(tmp_path: Path) -> None:
     db = tmp_path / "buffered.db"
     with Store(db) as store:
