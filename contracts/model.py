@@ -17,6 +17,8 @@ Worked example::
 
 Guarantees: an id the model has not seen is *unknown* (``existed is None``) unless the model was told
 the server started empty (``fresh=True``); then it is known absent. Failed requests never change the model.
+With ``max_entities`` set (a long-lived proxy), memory stays bounded: past that many ids the model forgets
+the older half, and from then on it claims less, never more (unseen ids unknown, session counts unknown).
 All methods are thread-safe (one lock).
 """
 
@@ -210,10 +212,13 @@ class Model:
     """Thread-safe store of learnt state. ``fresh``: the server started empty, so unseen ids are absent.
 
     ``strict_order`` is False when several workers send concurrently: order-dependent predictions are off.
+    ``max_entities``: the most profile and session ids kept (None: all); ``forgotten`` counts the dropped ones.
     """
 
     fresh: bool = False
     strict_order: bool = True
+    max_entities: int | None = None
+    forgotten: int = 0
     _profiles: dict[str, ProfileView] = field(default_factory=dict)
     _sessions: dict[str, SessionView] = field(default_factory=dict)
     _last_event_id: int | None = None
@@ -239,7 +244,25 @@ class Model:
             obs = self._snapshot(exchange)
             if exchange.accepted and exchange.entity_id is not None and isinstance(exchange.response, dict):
                 self._learn(obs)
+                self._bound()
             return obs
+
+    def _bound(self) -> None:
+        """Past ``max_entities`` ids, drop the older half (by first sighting): afterwards an unseen id is
+        unknown, not absent, and no kept profile's session count is known (a forgotten session may return).
+        Past ``max_entities`` event ids, drop the older half of those (a reused old id then goes unseen)."""
+        if self.max_entities is None:
+            return
+        if len(self._profiles) + len(self._sessions) > self.max_entities:
+            for table in (self._profiles, self._sessions):
+                for key in list(table)[: len(table) // 2]:
+                    del table[key]
+                    self.forgotten += 1
+            self._profiles = {k: replace(v, sessions=None) for k, v in self._profiles.items()}
+            self.fresh = False
+        if len(self._event_ids) > self.max_entities:
+            newer = list(self._event_ids)[len(self._event_ids) // 2:]
+            self._event_ids = {event_id: order for order, event_id in enumerate(newer)}  # snapshots keep theirs
 
     def _snapshot(self, x: Exchange) -> Observation:
         existed = before_session = before_profile = before_old = profile_existed = None

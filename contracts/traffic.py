@@ -108,10 +108,11 @@ def _duplicate_key(raw: bytes) -> bool:
 
 
 class TrafficJudge:
-    """Judges exchanges in the order they complete; ``fresh``: the upstream started empty."""
+    """Judges exchanges in the order they complete; ``fresh``: the upstream started empty; ``max_entities``:
+    the most ids its model keeps (see :class:`~contracts.model.Model`)."""
 
-    def __init__(self, *, fresh: bool = False) -> None:
-        self.model = Model(fresh=fresh)
+    def __init__(self, *, fresh: bool = False, max_entities: int | None = None) -> None:
+        self.model = Model(fresh=fresh, max_entities=max_entities)
 
     def judge(self, method: str, path: str, headers: Mapping[str, str], body: bytes, status: int,
               response_headers: Mapping[str, str], response_body: bytes, *,

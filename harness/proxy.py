@@ -60,6 +60,7 @@ class ProxyConfig:
     max_body: int = 8 * 2**20
     report_dir: Path = Path("reports/proxy")
     fresh: bool = False
+    model_entities: int = 200_000  # ids the judge's model keeps (its memory bound; see contracts.model.Model)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
@@ -128,7 +129,7 @@ class TrafficProxy:
 
     def __init__(self, config: ProxyConfig, *, emit: Callable[[str], None], recording: Recording | None = None) -> None:
         self.config = config
-        self.judge = TrafficJudge(fresh=config.fresh)
+        self.judge = TrafficJudge(fresh=config.fresh, max_entities=config.model_entities)
         self.recording = recording
         self.stats = _Stats()
         self._emit = emit
@@ -333,6 +334,7 @@ def _write_reports(config: ProxyConfig, proxy: TrafficProxy, seconds: float) -> 
         "judged": stats.judged, "not_judged": stats.not_judged, "judge_errors": stats.judge_errors,
         "violations": sum(counts.values()), "counts": counts,
         "violations_kept": [v.to_dict() for v in stats.violations], "recording": recording,
+        "model_ids_forgotten": proxy.judge.model.forgotten,
     }
     report_json = config.report_dir / "proxy.json"
     report_json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -85,3 +85,19 @@ def test_a_closed_session_repeating_its_cart_with_nulls_and_integral_floats_is_n
     flipped = model.observe(_session("s", b'{"cartItems":[{"name":"n","sku":"s","quantity":2,"price":1.5,'
                                           b'"attributes":{"a":true}}]}', status=400))
     assert rules.changed_fields(flipped) == ["cartItems"]
+
+
+def test_a_bounded_model_forgets_the_older_half_and_then_claims_less() -> None:
+    m = Model(fresh=True, max_entities=4)
+    for i in range(5):
+        stored = {"integrationId": f"s{i}", "state": "open", "total": 0, "profileId": "", "firstSession": True,
+                  "cartItems": [], "attributes": {}, "coupon": "", "referral": ""}
+        m.observe(Exchange.of("PUT", f"{BASE}/v1/customer_sessions/s{i}", b"{}", {"Content-Type": "application/json"},
+                              200, {"session": stored, "profile": None,
+                                    "event": {"id": i + 1, "type": "talon_session_created"}}))
+    assert (m.forgotten, m.fresh) == (2, False)
+    assert m.session("s1") is None and m.session("s2") is not None
+    later = m.observe(_session("s0", b"{}", status=400))
+    assert later.existed is None  # forgotten: unknown, no longer "known absent"
+    assert 1 not in later.seen_event_ids and 5 in later.seen_event_ids
+    assert m.observe(_session("s4", b"{}", status=400)).existed is True

@@ -235,3 +235,21 @@ def test_server_side_violation_is_blamed_on_the_server(tmp_path: Path) -> None:
         outcome = proxy.finish()
     assert outcome.counts.get("client illegal_transition") == 1
     assert outcome.counts.get("server illegal_transition_rejected") == 1
+
+
+def test_a_bounded_model_forgets_old_ids_without_false_alarms(tmp_path: Path) -> None:
+    """Past `model_entities` ids the judge forgets the older half; forgotten sessions coming back (closed,
+    then cancelled) raise nothing, and a session it still holds is judged as before."""
+    json_header = {"Content-Type": "application/json"}
+    with ServerProcess(quiet=True) as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, model_entities=10) as proxy:
+        for body in (b'{"profileId":"bp%d","total":%d}', b'{"state":"closed"}', b'{"state":"cancelled"}'):
+            for i in range(30):
+                raw = body % (i, i) if b"%d" in body else body
+                assert _put(proxy.base_url, f"/v1/customer_sessions/bs{i}", raw, json_header)[0] == 200
+        for body, status in ((b'{"total":1}', 200), (b'{"state":"closed"}', 200), (b'{"state":"open"}', 400)):
+            assert _put(proxy.base_url, "/v1/customer_sessions/last", body, json_header)[0] == status
+        outcome = proxy.finish()
+    assert outcome.counts == {"client illegal_transition": 1}
+    forgotten = json.loads(outcome.report_json.read_text(encoding="utf-8"))["model_ids_forgotten"]
+    assert forgotten >= 60
