@@ -50,8 +50,8 @@ def machine() -> dict[str, Any]:
 
 
 def load_note(started: dict[str, Any]) -> str:
-    """One line for a result file: the load average at the start and now, and what it says of the machine
-    (above 0.5 per core beyond the bench's own processes, other work shared it)."""
+    """One line for a result file: the 1-minute load average when the bench started and the three now
+    (the bench's own processes count in them; anything well above that was other work on the machine)."""
     start, end = started["loadavg_at_start"][0], os.getloadavg()
     return (f"Load average (1 min) at the start {start:.2f}, at the end {end[0]:.2f} (5 min {end[1]:.2f}, 15 min "
             f"{end[2]:.2f}); read it as how much else ran on the machine beside this bench, whose own processes "
