@@ -32,6 +32,14 @@ async def _concurrent_puts(app: Any, db: Path, count: int) -> list[tuple[int, bo
         return await asyncio.gather(*(put(i) for i in range(count)))
 
 
+async def _put_open(store: Store, session_id: str, *, wait: bool = True) -> None:
+    """One grouped request storing an open session; with `wait`, it returns once the group is committed."""
+    with store.grouped_transaction() as tx:
+        tx.put_session({"integrationId": session_id, "state": "open"})
+    if wait:
+        await store.group_committed()
+
+
 def test_group_commit_answers_only_committed_writes_and_isolates_failures(tmp_path: Path) -> None:
     db = tmp_path / "group.db"
     with Store(db) as store:
@@ -67,16 +75,8 @@ def test_group_left_open_by_an_ended_event_loop_is_committed_by_the_next_one(tmp
     db = tmp_path / "ended.db"
     with Store(db) as store:
 
-        async def write_without_waiting(session_id: str) -> None:
-            with store.grouped_transaction() as tx:
-                tx.put_session({"integrationId": session_id, "state": "open"})
-
-        async def write_and_wait(session_id: str) -> None:
-            await write_without_waiting(session_id)
-            await store.group_committed()
-
-        asyncio.run(write_without_waiting("left"))  # the loop ends before its COMMIT callback runs
-        asyncio.run(asyncio.wait_for(write_and_wait("next"), timeout=5))
+        asyncio.run(_put_open(store, "left", wait=False))  # the loop ends before its COMMIT callback runs
+        asyncio.run(asyncio.wait_for(_put_open(store, "next"), timeout=5))
         assert _committed_session(db, "left") is not None
         assert _committed_session(db, "next") is not None
 
@@ -85,14 +85,9 @@ def test_a_cancelled_waiter_cancels_neither_the_commit_nor_the_other_waiters(tmp
     db = tmp_path / "cancel.db"
     with Store(db) as store:
 
-        async def put_and_wait(session_id: str) -> None:
-            with store.grouped_transaction() as tx:
-                tx.put_session({"integrationId": session_id, "state": "open"})
-            await store.group_committed()
-
         async def scenario() -> tuple[bool, bool]:
-            cancelled = asyncio.create_task(put_and_wait("a"))
-            waiting = asyncio.create_task(put_and_wait("b"))
+            cancelled = asyncio.create_task(_put_open(store, "a"))
+            waiting = asyncio.create_task(_put_open(store, "b"))
             await asyncio.sleep(0)  # both have written and wait for the group's COMMIT
             cancelled.cancel()
             await asyncio.wait_for(waiting, timeout=5)
