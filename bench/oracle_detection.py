@@ -83,7 +83,7 @@ def main() -> None:
         oracle_rows = [r for r in rows if r["fault"] == fault and r["tool"] == "talon-harness --oracle"]
         entry["regression"] = [[r["regression_fails_on_fault"], r["regression_passes_on_correct"]] for r in oracle_rows]
         per_fault[fault] = entry
-    machine = f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}, shared 2 cores"
+    machine = f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}, {os.cpu_count()} cores"
     payload = {"command": command, "commit": _commit(), "machine": machine, "budget": {
         "selftest": {"max_examples": config.max_examples, "max_time": config.max_time},
         "correct": asdict(BUDGETS["default"])}, "minutes": round((time.monotonic() - started) / 60, 1),
@@ -93,8 +93,8 @@ def main() -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
     lines = [f"# check --oracle: {name.replace('_', ' ')}", "",
              (f"Command: `{command}` at commit {payload['commit']}; machine: {machine}; {payload['minutes']} min; "
-              f"load average (1, 5, 15 min) at start {load_start}, at end {payload['loadavg']['end']} (the machine is "
-              "shared with other engineers' runs)."), ""]
+              f"load average (1, 5, 15 min) at start {load_start}, at end {payload['loadavg']['end']} (the bench's own "
+              "processes count in them; anything well above that was other work on the machine)."), ""]
     if rows:
         lines += [(f"Selftest budget (15 examples, 20 s, stop at the first failure), witness phase on, seeds "
                    f"0..{args.seeds - 1}. Requests to the first failure (median over detected seeds), counted "

@@ -68,7 +68,7 @@ def _markdown(payload: dict[str, Any]) -> str:
     runs = payload["runs"]
     lines = [f"# Selftest with the witness phase (commit {payload['commit'][:12]})", "",
              (f"Machine: {payload['machine']['cpus']} x {payload['machine']['cpu']}, Python "
-             f"{payload['machine']['python']} (shared with other jobs; see the load averages)."),
+             f"{payload['machine']['python']} (see the load averages for other work beside the runs)."),
              (f"Witness phase on a correct refserver: {payload['witness_phase']['requests']} requests "
              f"({payload['witness_phase']['puts']} PUTs + the read-backs of failed_request_changes_nothing on "
              f"{', '.join(sorted(READ_BACK_WITNESSES))}), "
