@@ -18,11 +18,15 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import command_line
 from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
 from talon_harness.harness.selftest import SelftestConfig, _ours
 from talon_harness.refserver import ServerProcess
@@ -47,8 +51,7 @@ def main() -> None:
     args.work_dir.mkdir(parents=True)
     faults = [f for f in args.faults.split(",") if f] or [n for n, f in FAULTS.items() if f.fault_class == "semantics"]
     config = SelftestConfig(report_dir=args.work_dir)
-    command = "python bench/oracle_detection.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "work_dir" and v)
+    command = command_line()
     started = time.monotonic()
     load_start = [round(x, 2) for x in os.getloadavg()]
     rows = []
