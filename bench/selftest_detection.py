@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import command_line, load_note, machine
 from talon_harness.harness._selftest_render import markdown
 from talon_harness.harness.selftest import SelftestConfig, run_selftest
 
@@ -35,13 +36,14 @@ def main() -> None:
     shutil.rmtree(args.work_dir, ignore_errors=True)
     config = SelftestConfig(faults=tuple(f for f in args.faults.split(",") if f), seeds=args.seeds,
                             max_examples=args.max_examples, max_time=args.max_time, report_dir=args.work_dir)
-    started = time.monotonic()
+    host, started = machine(), time.monotonic()
     result = run_selftest(config, progress=lambda r: print(r, flush=True))
     minutes = (time.monotonic() - started) / 60
     RESULTS.mkdir(exist_ok=True)
     data = json.loads(result.json_path.read_text())
     data["runtime_minutes"] = round(minutes, 1)
-    data["command"] = "python bench/selftest_detection.py " + " ".join(sys.argv[1:])
+    data["command"] = command_line()
+    data["machine"] = host
     (RESULTS / "selftest.json").write_text(json.dumps(data, indent=2))
     per_class = ["| tool | class | runs | detected | median requests to 1st failure | median s |", "|---|---|---|---|---|---|"]
     for tool, classes in result.summary.items():
@@ -50,7 +52,8 @@ def main() -> None:
                              f"{c['median_requests_to_failure']} | {c['median_seconds_to_failure']} |")
     (RESULTS / "selftest.md").write_text(
         f"# Selftest detection ({args.seeds} seed(s), {args.max_examples} examples, {args.max_time:g}s per run)\n\n"
-        f"Command: `{data['command']}` ({minutes:.1f} min). Detection {result.detection_rate:.0%}, plain "
+        f"Command: `{data['command']}` ({minutes:.1f} min)  \nCommit: {host['commit']}  \n"
+        f"Machine: {host['cores']} cores ({host['cpu_model']}), Python {host['python']}; {load_note(host)}\n\nDetection {result.detection_rate:.0%}, plain "
         f"schemathesis {result.baseline_rate if result.baseline_rate is None else format(result.baseline_rate, '.0%')}, "
         f"correct server clean: {result.correct_server_clean}.\n\n"
         f"Plain-schemathesis false positives on the correct server (excluded from its faulty runs): "
