@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,18 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import command_line
+from bench._common import command_line, commit, machine
 from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
 from talon_harness.harness.selftest import SelftestConfig, _ours
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.faults import FAULTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=Path(__file__).parent, check=False).stdout.strip()
 
 
 def main() -> None:
@@ -86,8 +79,9 @@ def main() -> None:
         oracle_rows = [r for r in rows if r["fault"] == fault and r["tool"] == "talon-harness --oracle"]
         entry["regression"] = [[r["regression_fails_on_fault"], r["regression_passes_on_correct"]] for r in oracle_rows]
         per_fault[fault] = entry
-    machine = f"{platform.machine()} {platform.processor() or ''} {platform.python_version()}, {os.cpu_count()} cores"
-    payload = {"command": command, "commit": _commit(), "machine": machine, "budget": {
+    host = machine()
+    described = f"{host['cores']} cores ({host['cpu_model']}), Python {host['python']}"
+    payload = {"command": command, "commit": commit(), "machine": described, "budget": {
         "selftest": {"max_examples": config.max_examples, "max_time": config.max_time},
         "correct": asdict(BUDGETS["default"])}, "minutes": round((time.monotonic() - started) / 60, 1),
         "per_fault": per_fault, "correct_server": correct, "rows": rows,
@@ -95,7 +89,7 @@ def main() -> None:
     name = "oracle_detection" if args.seeds else "oracle_correct"
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
     lines = [f"# check --oracle: {name.replace('_', ' ')}", "",
-             (f"Command: `{command}` at commit {payload['commit']}; machine: {machine}; {payload['minutes']} min; "
+             (f"Command: `{command}` at commit {payload['commit']}; machine: {described}; {payload['minutes']} min; "
               f"load average (1, 5, 15 min) at start {load_start}, at end {payload['loadavg']['end']} (the bench's own "
               "processes count in them; anything well above that was other work on the machine)."), ""]
     if rows:
