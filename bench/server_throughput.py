@@ -373,11 +373,11 @@ def _table(summary: dict[str, Any], runs: dict[str, Any], generator: str, args: 
                       + ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"]) + ". "
                       f"By server CPU per request (steadier on a shared machine): minimal / refserver = "
                       f"{summary['cpu_ratio']:.2f}."]
-    if summary.get("vs_minimal"):
-        lines += ["", "Each server against minimal, median of per-round ratios (req/s at saturation; minimal's server "
-                      "CPU per request / this one's): " + "; ".join(
-                          f"{target} {r['rps']:.2f} / {r['cpu']:.2f}" for target, r in summary["vs_minimal"].items())
-                  + "."]
+    others = {t: r for t, r in summary.get("vs_minimal", {}).items() if t != "refserver" or "ratio" not in summary}
+    if others:  # the refserver's own ratios are in the line above
+        lines += ["", "Each other server against minimal, median of per-round ratios (req/s at saturation; minimal's "
+                      "server CPU per request / this one's): " + "; ".join(
+                          f"{target} {r['rps']:.2f} / {r['cpu']:.2f}" for target, r in others.items()) + "."]
     return lines
 
 
