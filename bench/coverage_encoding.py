@@ -79,7 +79,7 @@ def coverage_run(contract: Path, max_time: int, seed: int, work: Path) -> dict[s
         seconds = time.perf_counter() - started
     coverage = _phases(ndjson).get("coverage", {"cases": 0, "seconds": 0.0})
     return {"exit_code": proc.returncode, "seconds": round(seconds, 1), "cases": coverage["cases"],
-            "scenario_seconds": round(coverage["seconds"], 1), "cut_by_time_limit": seconds >= max_time}
+            "scenario_seconds": round(coverage["seconds"], 1), "cut_by_time_limit": coverage["seconds"] >= max_time}
 
 
 def main() -> None:

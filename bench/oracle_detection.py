@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import command_line, commit, machine
+from bench._common import command_line, machine
 from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
 from talon_harness.harness.selftest import SelftestConfig, _ours
 from talon_harness.refserver import ServerProcess
@@ -46,7 +46,8 @@ def main() -> None:
     config = SelftestConfig(report_dir=args.work_dir)
     command = command_line()
     started = time.monotonic()
-    load_start = [round(x, 2) for x in os.getloadavg()]
+    host = machine()  # at the start: its commit and load average are the run's
+    load_start = host["loadavg_at_start"]
     rows = []
     for seed in range(args.seeds):
         for fault in faults:
@@ -79,9 +80,8 @@ def main() -> None:
         oracle_rows = [r for r in rows if r["fault"] == fault and r["tool"] == "talon-harness --oracle"]
         entry["regression"] = [[r["regression_fails_on_fault"], r["regression_passes_on_correct"]] for r in oracle_rows]
         per_fault[fault] = entry
-    host = machine()
     described = f"{host['cores']} cores ({host['cpu_model']}), Python {host['python']}"
-    payload = {"command": command, "commit": commit(), "machine": described, "budget": {
+    payload = {"command": command, "commit": host["commit"], "machine": described, "budget": {
         "selftest": {"max_examples": config.max_examples, "max_time": config.max_time},
         "correct": asdict(BUDGETS["default"])}, "minutes": round((time.monotonic() - started) / 60, 1),
         "per_fault": per_fault, "correct_server": correct, "rows": rows,
