@@ -141,7 +141,7 @@ class CheckResult:
 
 
 def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
-    argv = [sys.executable, "-m", "schemathesis.cli", "run", str(paths["contract"]), "--url", config.base_url,
+    argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(paths["contract"]), "--url", config.base_url,
             "--seed", str(seed), "--max-examples", str(config.max_examples), "--workers", str(config.workers),
             "--max-time", str(max(1, int(config.max_time))), "--mode", config.mode,
             "--phases", ",".join(config.phases), "--generation-database", "none",

@@ -312,7 +312,7 @@ def replay_verdicts(test_file: Path, faults: tuple[str, ...], timeout: float = 1
     for chosen in (faults, ()):
         with ServerProcess(faults=chosen, quiet=True) as server:
             env = {**os.environ, "TALON_BASE_URL": server.base_url}
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+            proc = subprocess.run([sys.executable, "-P", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
                                    str(test_file.parent), str(test_file)], env=env, cwd=test_file.parent,
                                   capture_output=True, timeout=timeout, check=False)
             outcomes.append(proc.returncode)

@@ -244,7 +244,7 @@ def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclu
     cwd.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCHEMATHESIS_", "TALON_"))}
     with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
-        argv = [sys.executable, "-m", "schemathesis.cli", "run", str(CONTRACT_FILE), "--url", server.base_url,
+        argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(CONTRACT_FILE), "--url", server.base_url,
                 "--seed", str(seed), "--max-examples", str(config.max_examples),
                 "--max-time", str(max(1, int(config.max_time))), "--generation-database", "none",
                 "--report", "ndjson", "--report-dir", str(cwd), "--no-color"]

@@ -137,7 +137,7 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
         else config.spawn_rate or users / max(1.0, min(10.0, config.duration_s * 0.1))
     )
     argv = [
-        sys.executable, "-m", "locust", "-f", files, "--headless",
+        sys.executable, "-P", "-m", "locust", "-f", files, "--headless",
         "--host", config.base_url.rstrip("/"),
         "-t", f"{max(1, math.ceil(config.duration_s))}s",
         "-u", str(users), "-r", repr(spawn),
@@ -165,7 +165,7 @@ def build_worker_argv(config: LoadConfig) -> list[str]:
     """The locust command line of a worker (pure): it fetches the locustfiles and the run's settings
     from the master at ``config.master_host:master_port``; its exit code never judges the run."""
     return [
-        sys.executable, "-m", "locust", "-f", "-", "--worker",
+        sys.executable, "-P", "-m", "locust", "-f", "-", "--worker",
         "--master-host", config.master_host, "--master-port", str(config.master_port),
         "--exit-code-on-error", "0",
     ]  # fmt: skip

@@ -116,7 +116,7 @@ class ServerProcess:
         env.update(self._secret_env)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "talon_harness.refserver", *self._args],
+            [sys.executable, "-P", "-m", "talon_harness.refserver", *self._args],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

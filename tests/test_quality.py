@@ -31,7 +31,7 @@ def _require(module: str) -> None:
 def test_ruff_reports_nothing() -> None:
     _require("ruff")
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
-                             *PACKAGES, "talon_harness", "tests", "bench"],
+                             *PACKAGES, "package", "tests", "bench"],
                             check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -42,7 +42,7 @@ def _mapped_tree() -> Path:
     tree = Path(tempfile.gettempdir()) / f"talon-harness-mypy-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]}"
     package = tree / "talon_harness"
     package.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "talon_harness" / "__init__.py", package / "__init__.py")
+    shutil.copyfile(ROOT / "package" / "__init__.py", package / "__init__.py")
     for name in PACKAGES:
         link = package / name
         if not link.is_symlink() or Path(os.readlink(link)) != ROOT / name:

@@ -3,7 +3,8 @@
 Subpackages: ``strategies`` (Hypothesis strategies), ``contracts`` (the OpenAPI contract and domain checks),
 ``loadtests`` (Locust users, HDR latency, SLO gates), ``refserver`` (the reference server) and ``harness``
 (the ``talon-harness`` command line). The repository keeps them as top-level folders; installed, they
-live under this one name.
+live under this one name. This file lives in ``package/``, not in a folder named ``talon_harness``, so that
+nothing in a clone can shadow the installed package for ``python -m talon_harness...`` (issue 25).
 """
 
 from __future__ import annotations
