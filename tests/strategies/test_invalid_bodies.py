@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import hypothesis
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.strategies import SearchStrategy
 
+from talon_harness.contracts import request_schema
 from talon_harness.strategies import (
     PROFILE,
     PROFILE_RULES,
@@ -19,6 +22,7 @@ from talon_harness.strategies import (
     invalid_session_bodies,
     json_pointer,
 )
+from talon_harness.strategies.invalid import invalid_examples
 
 _RAW_ONLY = {
     "malformed_json",
@@ -34,6 +38,7 @@ _RAW_ONLY = {
 }
 ALL_CASES = [(PROFILE, rule) for rule in PROFILE_RULES] + [(SESSION, rule) for rule in SESSION_RULES]
 JSON_CASES = [case for case in ALL_CASES if case[1] not in _RAW_ONLY]
+JSON_CASES_BY_OPERATION = {op: [rule for o, rule in JSON_CASES if o == op] for op in (PROFILE, SESSION)}
 
 
 def _strategy(operation: str, rule: str):
@@ -114,24 +119,60 @@ def test_invalid_bodies_rejected_by_server_with_tagged_pointer(
     check()
 
 
+def _seeded_draw(strategy: SearchStrategy[Invalid], count: int, seed: int) -> list[Invalid]:
+    """The first *count* examples Hypothesis generates from *strategy* under *seed* (no shrinking, no db)."""
+    drawn: list[Invalid] = []
+
+    @hypothesis.seed(seed)
+    @settings(max_examples=count, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value: Invalid) -> None:
+        drawn.append(value)
+
+    collect()
+    return drawn[:count]
+
+
+def _nesting(value: object) -> int:
+    """Container depth: a scalar is 0, ``[]`` and ``{}`` are 1, ``{"a": [1]}`` is 2."""
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    return 0
+
+
 @pytest.mark.parametrize("operation", [SESSION, PROFILE])
-def test_invalid_examples_json_only_is_the_filtered_full_draw(operation: str) -> None:
+def test_invalid_examples_json_only_is_the_filtered_full_draw(operation: str, request_validators: dict) -> None:
     """The short cuts of ``invalid_examples`` (raw rules not drawn under ``json_only``; four times the
     examples drawn only when the depth filter dropped some) change no example: the pool equals what the
-    filters keep of four times the examples of every rule, raw ones included."""
+    filters keep of four times the examples of every rule, raw ones included. The expectation is computed
+    here from the public per-rule strategies (``invalid_*_bodies(rules=[rule])``), seeded ``seed * 1000 +``
+    the rule's index in ``*_RULES``, not from the module's private helpers."""
     from talon_harness.contracts.casemix import MAX_SENT_DEPTH
-    from talon_harness.strategies import invalid
 
-    rules = invalid._session_rules() if operation == SESSION else invalid._profile_rules()
+    rules, factory = (SESSION_RULES, invalid_session_bodies) if operation == SESSION else (
+        PROFILE_RULES, invalid_profile_bodies)
     seed, per_rule = 3, 2
     per = []
-    for index, strategy in enumerate(rules.values()):
-        drawn = invalid._draw_examples(strategy, 4 * per_rule, seed * 1000 + index)
-        kept = [e for e in drawn if not isinstance(e.body, bytes) and e.content_type == "application/json"
-                and e.status == 400 and e.parameter is None and invalid._depth(e.body) <= MAX_SENT_DEPTH]
-        if kept[:per_rule]:
+    for index, rule in enumerate(rules):
+        drawn = _seeded_draw(factory(rules=[rule]), 4 * per_rule, seed * 1000 + index)
+        kept = [e for e in drawn if not isinstance(e.body, bytes | bytearray)
+                and e.content_type == "application/json" and e.status == 400 and e.parameter is None
+                and _nesting(e.body) <= MAX_SENT_DEPTH]
+        assert all(e.breaks == rule for e in kept)
+        if kept:
             per.append(kept[:per_rule])
+    assert len(per) == len(JSON_CASES_BY_OPERATION[operation])  # every JSON rule gives an example
     expected = [p[r] for r in range(per_rule) for p in per if r < len(p)]
-    if operation == SESSION:
-        expected[len(per):len(per)] = invalid._top_level_wrong_types(seed)
-    assert invalid.invalid_examples(operation, seed=seed, json_only=True, max_depth=MAX_SENT_DEPTH) == tuple(expected)
+    pool = list(invalid_examples(operation, seed=seed, json_only=True, max_depth=MAX_SENT_DEPTH))
+    if operation == SESSION:  # one {member: wrong type} body per top-level member, after the first round
+        members = list(request_schema(SESSION)["components"]["schemas"]["NewCustomerSession"]["properties"])
+        inserted = pool[len(per):len(per) + len(members)]
+        del pool[len(per):len(per) + len(members)]
+        assert [list(e.body) for e in inserted] == [[m] for m in members]
+        for example in inserted:
+            assert (example.breaks, example.pointer, example.status) == ("invalid_type", "/" + next(iter(example.body)), 400)
+            assert not request_validators[SESSION].is_valid(example.body), example.body
+    assert pool == expected
