@@ -6,8 +6,8 @@ huge numbers, wrong content types, chunked and slow bodies, ids with control cha
 slashes, dot segments, overlong ids, methods other than PUT, missing/bad credentials, schema and state
 machine violations). Every request is one the server MUST reject: ``status`` is the exact status and
 ``source`` the exact ``errors[0].source`` of the ErrorResponse naming the problem. The few requests
-broken at the HTTP framing level (``kind == "bad_framing"``) are answered by uvicorn before the app, so
-for them only "a 4xx" is promised (``status is None``, ``source is None``).
+broken at the HTTP framing level (``kind == "bad_framing"``) are answered by uvicorn before the app: for
+them ``source is None`` and ``plain`` is uvicorn's exact answer (400, ``text/plain``, ``FRAMING_BODY``).
 
 The requests assume the server was seeded with ``SEED_REQUESTS`` (sent with valid credentials first).
 """
@@ -22,12 +22,14 @@ from typing import Any
 
 from talon_harness.strategies.wire import Credentials, auth_headers, encode_body
 
-__all__ = ["KINDS", "SEED_REQUESTS", "Hostile", "catalogue"]
+__all__ = ["FRAMING_BODY", "KINDS", "SEED_REQUESTS", "Hostile", "catalogue"]
 
 SESSIONS = b"/v1/customer_sessions/"
 PROFILES = b"/v1/customer_profiles/"
 LIMIT = 1024 * 1024
 _JSON = ("Content-Type", "application/json")
+#: uvicorn's body for a request it cannot parse (400, text/plain; charset=utf-8), sent before the app runs.
+FRAMING_BODY = b"Invalid HTTP request received."
 
 #: Sent (valid credentials, in order) before the catalogue, so that state-machine cases have targets.
 SEED_REQUESTS: tuple[tuple[bytes, dict[str, Any]], ...] = (
@@ -49,8 +51,9 @@ class Hostile:
     path: bytes
     headers: tuple[tuple[str, str | bytes], ...]
     body: bytes = b""
-    status: int | None = 400
-    source: dict[str, str] | None = field(default_factory=lambda: {"pointer": ""})
+    status: int = 400
+    source: dict[str, str] | None = field(default_factory=lambda: {"pointer": ""})  # None: not an ErrorResponse
+    plain: bytes | None = None  # the exact text/plain body when there is no ErrorResponse (bad framing)
     chunks: tuple[bytes, ...] | None = None
     pause: float = 0.0
     content_length: int | None = None
@@ -384,7 +387,8 @@ class _Gen:
             b"PUT  HTTP/1.1\r\nHost: x\r\n\r\n",
             b"PUT " + path + b" HTTP/9.9\r\nHost: x\r\n\r\n",
         ))
-        return Hostile("bad_framing", "PUT", path, (), status=None, source=None, raw_head=head, close_after=True)
+        return Hostile("bad_framing", "PUT", path, (), status=400, source=None, plain=FRAMING_BODY, raw_head=head,
+                       close_after=True)
 
 
 #: kind -> (weight, cap): how the catalogue is spread; caps bound the expensive kinds.
