@@ -202,10 +202,12 @@ def main() -> None:
 @click.option("--fault", "faults", multiple=True, type=Names(_fault_names),
               help="Inject a named fault (repeatable; see `talon-harness selftest`).")
 @click.option("--quiet", is_flag=True, help="Do not log one line per request.")
+@click.option("--api", default="v1-2021", show_default=True, type=click.Choice(["v1", "v1-2021"]),
+              help="v1 revision to speak: v1 (2018-02, what check/load test) or v1-2021 (the final one; D16).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, db: Path | None, api_key: str | None,
           hmac: tuple[int, str] | None, application_id: int, account_id: int, rules: Any,
-          faults: tuple[str, ...], quiet: bool) -> None:
+          faults: tuple[str, ...], quiet: bool, api: str) -> None:
     """Run the reference server until Ctrl-C (exit 130) or SIGTERM (exit 0)."""
     from talon_harness.refserver import RuleSet, ServerConfig
     from talon_harness.refserver import serve as run_server
@@ -217,7 +219,7 @@ def serve(ctx: click.Context, host: str, port: int, db: Path | None, api_key: st
         application_id = hmac[0]
     config = _config(ServerConfig, application_id=application_id, account_id=account_id, api_key=api_key,
                      hmac_key=hmac[1] if hmac else None, rules=rules or RuleSet.default(),
-                     faults=frozenset(faults))
+                     faults=frozenset(faults), api=api)
     try:
         stopped_by = run_server(host=host, port=port, db=db, config=config, log=not quiet)
     except OSError as exc:

@@ -113,7 +113,8 @@ def serve(
         bound = sock.getsockname()[1]
         if log:
             _log_line(
-                f"refserver: serving http://{host}:{bound} db={os.fspath(db)} auth={config.auth_modes or 'none'}"
+                f"refserver: serving http://{host}:{bound} api={config.api} db={os.fspath(db)} "
+                f"auth={config.auth_modes or 'none'}"
             )
         # Requests allocate many short-lived, acyclic dicts: collect young objects less often, and keep
         # the startup objects (modules, app) out of every collection.

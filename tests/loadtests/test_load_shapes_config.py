@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -53,15 +54,19 @@ def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> N
         LoadConfig(base_url="https://staging.example.com", users=1, report_dir=tmp_path)
     assert LoadConfig(base_url="https://staging.example.com", users=1, allow_remote=True, report_dir=tmp_path)
     assert LoadConfig(base_url="http://[::1]:8000", rate=5.0, report_dir=tmp_path)
-    for bad in (
-        {},
-        {"users": 1, "rate": 1.0},
-        {"rate": 2.0, "shape": "ramp"},
-        {"users": 1, "shape": "wave"},
-        {"users": 1, "journey_weights": {"nope": 1}},
-        {"users": 1, "validate_share": 1.5},
+    one_model = "give exactly one of users (closed model) and rate (open model)"
+    for bad, message in (
+        ({}, one_model),
+        ({"users": 1, "rate": 1.0}, one_model),
+        ({"rate": 2.0, "shape": "ramp"}, "a shape scales users: give users (the peak), not rate"),
+        ({"users": 1, "shape": "wave"}, "shape: unknown shape 'wave'; known shapes: ramp, soak, spike, steady, step"),
+        ({"users": 1, "journey_weights": {"nope": 1}},
+         ("journey_weights: unknown kinds ['nope'] or no positive weight; known kinds: returning_customer, "
+          "anonymous_shopper, coupon_hunter, abandoned_cart, cancelled_order, profile_only, multi_session, retry, "
+          "illegal_transition")),
+        ({"users": 1, "validate_share": 1.5}, "validate_share must be within [0, 1], got 1.5"),
     ):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             LoadConfig(base_url="http://127.0.0.1:1", report_dir=tmp_path, **bad)
 
 
