@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
         print("Error: " + " ".join(message.split()), file=sys.stderr)
         sys.exit(2)
 
-from .config import RuleSet, ServerConfig
+from .config import API_REVISIONS, RuleSet, ServerConfig
 from .server import serve
 
 
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--application-id", type=int, default=1)
     p.add_argument("--account-id", type=int, default=1)
+    p.add_argument(
+        "--api", choices=API_REVISIONS, default="v1-2021", help="v1 revision to speak (D16; default: v1-2021)"
+    )
     p.add_argument("--rules", default=None, metavar="FILE", help="JSON rule set (default: built-in)")
     p.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="fault to inject (repeatable)"
@@ -64,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             hmac_key=args.hmac_key,
             rules=RuleSet.from_file(args.rules) if args.rules else RuleSet.default(),
             faults=frozenset(args.fault),
+            api=args.api,
         )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))

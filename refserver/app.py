@@ -3,7 +3,9 @@
 Order of checks for every HTTP request (the first failure answers):
 404 unknown path -> 405 method other than PUT (Allow: PUT) -> 400 invalid path id (D12) -> 413 body over
 the limit (Content-Length first, then while reading) -> 401/400 auth (D2) -> 415 content type (D15) ->
-400 body not acceptable JSON -> handler (400 validation / state machine, or 200 IntegrationState).
+400 `dry` query parameter (D17) -> 400 body not acceptable JSON -> handler (400 validation / state machine,
+or 200 IntegrationState). A dry run (D17) runs the handler as usual, then drops the request's writes
+(its event id is given back) and answers what the write would have answered.
 
 Concurrency: after the body is read, read-validate-apply runs synchronously on the event-loop thread (no
 await in between), so requests are serialised without locks: no lost updates, no "database is locked".
@@ -38,6 +40,7 @@ from .errors import (
 from .events import utc_now
 from .fault_layer import faulty_store, with_faults
 from .profiles import upsert_profile
+from .query import dry_run
 from .sessions import upsert_session
 from .store import Store, Transaction, dumps
 
@@ -144,23 +147,38 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+class _DryRun(Exception):  # not an error: how a dry run leaves its transaction without writing
+    """Raised inside the transaction of a dry run (D17), carrying the answer the write would have given."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__("dry run")
+        self.payload = payload
+
+
 def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) -> ASGIApp:
     """A new ASGI app serving the two v1 upserts from `store`; `log` gets one line per request.
     With `config.faults` set, the store and the app are wrapped by `refserver.fault_layer`."""
     store = faulty_store(store, config.faults)
     grouped = isinstance(store, Store)  # the fault layer's lazily committing store keeps its own commits
 
-    def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes) -> bytes:
+    def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes, query: bytes) -> bytes:
         authenticate(headers, body, config)
         if body:
             content_type = headers.get(b"content-type")
             decoded = None if content_type is None else content_type.decode("latin-1")
             if not is_json_media_type(decoded):
                 raise UnsupportedMediaType(decoded)
+        dry = dry_run(query, config.api)  # D17
         document = parse_body(body)
-        with store.grouped_transaction() if grouped else store.transaction() as tx:
-            state = route.handler(tx, config, entity_id, document, utc_now())
-            return dumps(state)  # serialised before COMMIT: an answer we cannot send is never committed
+        try:
+            with store.grouped_transaction() if grouped else store.transaction() as tx:
+                state = route.handler(tx, config, entity_id, document, utc_now())
+                payload = dumps(state)  # serialised before COMMIT: an answer we cannot send is never committed
+                if dry:
+                    raise _DryRun(payload)  # leaves the block by raising: nothing of it is written (D17)
+                return payload
+        except _DryRun as dry_answer:
+            return dry_answer.payload
 
     async def respond(
         send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...] = ()
@@ -187,7 +205,7 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             body = await _read_body(headers, receive, config.max_body_bytes)
             if body is None:
                 return
-            status, payload = 200, handle(route, entity_id, headers, body)
+            status, payload = 200, handle(route, entity_id, headers, body, scope.get("query_string", b""))
             if grouped:
                 await store.group_committed()  # answer only once this request's writes are committed
         except ApiError as error:

@@ -12,7 +12,10 @@ from typing import Any
 
 from .faults import check_fault_names
 
-__all__ = ["Rule", "RuleSet", "ServerConfig"]
+__all__ = ["API_REVISIONS", "Rule", "RuleSet", "ServerConfig"]
+
+#: The v1 revisions the server speaks (D16): the seed's (2018-02) and the final one (2021-02).
+API_REVISIONS: tuple[str, ...] = ("v1", "v1-2021")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,9 @@ class ServerConfig:
 
     api_key / hmac_key: both None means no auth (D2); if both are set, either scheme is accepted.
     hmac_key is 16 hex digits (the v1 application key). faults: names from `refserver.faults.FAULTS`
-    (unknown names raise ValueError listing the valid ones).
+    (unknown names raise ValueError listing the valid ones). api: the v1 revision spoken, one of
+    `API_REVISIONS` (D16); "v1", the seed's, is what `check`/`load` test and what in-process servers get
+    unless told otherwise (`talon-harness serve` defaults to "v1-2021").
     """
 
     application_id: int = 1
@@ -126,6 +131,7 @@ class ServerConfig:
     rules: RuleSet = field(default_factory=RuleSet.default)
     faults: frozenset[str] = frozenset()
     max_body_bytes: int = 1048576
+    api: str = "v1"
 
     def __post_init__(self) -> None:
         if self.hmac_key is not None and (
@@ -137,9 +143,16 @@ class ServerConfig:
         if self.application_id < 1 or self.account_id < 1:
             raise ValueError(f"application_id and account_id must be >= 1, got {self.application_id}, "
                              f"{self.account_id}")
+        if self.api not in API_REVISIONS:
+            raise ValueError(f"api must be one of {', '.join(API_REVISIONS)}, got {self.api!r}")
         if self.max_body_bytes < 0:
             raise ValueError(f"max_body_bytes must be >= 0, got {self.max_body_bytes}")
         object.__setattr__(self, "faults", check_fault_names(self.faults))  # ValueError lists valid names
+
+    @property
+    def late_v1(self) -> bool:
+        """True when serving the final v1 revision (2021-02, D16)."""
+        return self.api == "v1-2021"
 
     @property
     def auth_modes(self) -> tuple[str, ...]:

@@ -31,7 +31,10 @@ class ServerStartError(RuntimeError):
 
 
 class ServerProcess:
-    """A refserver subprocess; keyword arguments mirror the CLI. Use as a context manager."""
+    """A refserver subprocess; keyword arguments mirror the CLI. Use as a context manager.
+
+    `api` is the v1 revision it speaks (D16): "v1", the seed's, unless told otherwise, because that is the
+    contract `check`, `load` and `run` test; "v1-2021" for the final revision."""
 
     def __init__(
         self,
@@ -47,6 +50,7 @@ class ServerProcess:
         extra_args: Iterable[str] = (),
         startup_timeout: float = 15.0,
         quiet: bool = False,
+        api: str = "v1",
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="refserver-proc-"))
         self.db = Path(db) if db is not None else self._workdir / "refserver.db"
@@ -66,6 +70,8 @@ class ServerProcess:
             str(application_id),
             "--account-id",
             str(account_id),
+            "--api",  # always explicit: the process entry defaults to the final revision (D16)
+            api,
         ]
         # keys travel in the child's environment, never on its command line (visible to every local user)
         self._secret_env = {

@@ -9,6 +9,11 @@ Errors (all 400, nothing written): InvalidData for schema problems; IllegalState
 move outside open->closed, open->cancelled, closed->cancelled (D5); SessionClosed (first changed member)
 for a change to a closed (other than ->cancelled) or cancelled session; OutOfRange (/total) if
 profile.totalSales would stop being finite (D6).
+
+Final v1 revision (`config.api == "v1-2021"`, D16): the body is validated as that revision's (D19), the
+session keeps `identifiers` (default `[]`, replaced when sent, like `cartItems`), and `"state": "open"`
+sent to a closed or cancelled session means "state not sent" (D18). On the seed revision the answer
+never shows `identifiers` (a database may have been served by the final revision before).
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ def _new_session(session_id: str, config: ServerConfig, now: str, sent: dict[str
 
 def _apply(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
     session = dict(stored)
-    for key in ("profileId", "coupon", "referral", "state", "cartItems", "total"):
+    for key in ("profileId", "coupon", "referral", "state", "cartItems", "total", "identifiers"):
         if key in sent:
             session[key] = sent[key]
     session["attributes"] = merge_attributes(stored["attributes"], sent.get("attributes"))
@@ -139,17 +144,24 @@ def upsert_session(
     tx: Transaction, config: ServerConfig, session_id: str, body: Any, now: str
 ) -> dict[str, Any]:
     """See module docstring."""
-    errors = suppressed_errors(config.faults, validate_session(body))
+    late = config.late_v1
+    errors = suppressed_errors(config.faults, validate_session(body, late=late))
     if errors:
         raise InvalidData(errors)
     sent = _sent_values(body)
     stored = tx.get_session(session_id)
     if stored is None:
         session = _new_session(session_id, config, now, sent)
+        if late:
+            session["identifiers"] = sent.get("identifiers", [])
         before_state = None
         event_type = "talon_session_created"
     else:
         before_state = stored["state"]
+        if late:
+            stored.setdefault("identifiers", [])  # a session written by the seed revision
+            if before_state != "open" and sent.get("state") == "open":
+                del sent["state"]  # D18: the generated clients' default, not a request to reopen
         if "skip_session_state_machine" not in config.faults:
             _enforce_session_state_machine(before_state, sent.get("state", before_state))
         if "closed_session_mutable" not in config.faults:
@@ -178,6 +190,8 @@ def upsert_session(
     event = tx.add_event(
         new_event(config, now, event_type, session["profileId"], evaluation.effects, session_id)
     )
+    if not late and "identifiers" in session:  # D16: not a member of the seed revision's CustomerSession
+        session = {k: v for k, v in session.items() if k != "identifiers"}
     return {"session": session, "profile": None if profile is None else profile.doc, "event": event}
 
 

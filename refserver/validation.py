@@ -4,6 +4,10 @@ Every validator returns ALL problems found (one `ErrorItem` each), never raises.
 offending member ("/cartItems/2/quantity"), or where a missing required member would be
 ("/cartItems/2/name"). `null` is accepted for every optional member (D4: null means omitted).
 JSON booleans are not numbers; integers follow JSON Schema (1.0 is an integer).
+
+Revisions (D16): `late=True` validates the final v1 revision (2021-02): `identifiers` (at most 5 strings),
+`coupon` and `referral` at most 100 characters (D19), and a non-null `CartItem.adjustment` refused.
+`late=False` (the default) is the seed revision (2018-02), unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from .errors import ErrorItem, json_pointer
 __all__ = [
     "MAX_ATTRIBUTE_DEPTH",
     "MAX_CART_ITEMS",
+    "MAX_CODE_LENGTH",
+    "MAX_IDENTIFIERS",
     "SESSION_STATES",
     "json_type",
     "validate_profile",
@@ -25,6 +31,8 @@ __all__ = [
 MAX_CART_ITEMS = 1000
 MAX_ATTRIBUTE_DEPTH = 10
 SESSION_STATES = ("open", "closed", "cancelled")
+MAX_IDENTIFIERS = 5  # D19 (2021-02 revision)
+MAX_CODE_LENGTH = 100  # D19: coupon and referral, in characters (code points)
 
 _Check = Callable[[Any, str, list[ErrorItem]], None]
 
@@ -70,6 +78,40 @@ def _nonempty_string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         errors.append(
             ErrorItem("Too short", "Expected at least 1 character, got an empty string.", pointer=ptr)
         )
+
+
+def _code(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    """A coupon or referral code of the 2021-02 revision: a string of at most 100 characters (D19)."""
+    if not isinstance(value, str):
+        _invalid_type(errors, ptr, "string", value)
+    elif len(value) > MAX_CODE_LENGTH:
+        errors.append(
+            ErrorItem(
+                "Too long", f"Expected at most {MAX_CODE_LENGTH} characters, got {len(value)}.", pointer=ptr
+            )
+        )
+
+
+def _identifiers(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    """Session identifiers of the 2021-02 revision: an array of at most 5 strings (D19)."""
+    if not isinstance(value, list):
+        _invalid_type(errors, ptr, "array", value)
+        return
+    if len(value) > MAX_IDENTIFIERS:
+        errors.append(
+            ErrorItem(
+                "Too many items", f"At most {MAX_IDENTIFIERS} identifiers, got {len(value)}.", pointer=ptr
+            )
+        )
+    for index, item in enumerate(value):
+        _string(item, f"{ptr}/{index}", errors)
+
+
+def _removed(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    """A member the 2021-02 revision removed (`CartItem.adjustment`, D16): any non-null value is refused."""
+    errors.append(
+        ErrorItem("Removed field", "CartItem.adjustment was removed in the 2021-02 revision of v1.", pointer=ptr)
+    )
 
 
 def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
@@ -156,38 +198,40 @@ _adjustment = _object_of(
     optional={"remainingPrice": _minimum(_number, 0)},
 )
 
-_cart_item = _object_of(
-    required={
-        "name": _nonempty_string,
-        "sku": _nonempty_string,
-        "quantity": _minimum(_integer, 1),
-        "price": _number,
-    },
-    optional={
-        "category": _string,
-        "weight": _number,
-        "height": _number,
-        "width": _number,
-        "length": _number,
-        "position": _number,
-        "attributes": _attributes,
-        "adjustment": _adjustment,
-    },
-)
+_CART_ITEM_REQUIRED: dict[str, _Check] = {
+    "name": _nonempty_string,
+    "sku": _nonempty_string,
+    "quantity": _minimum(_integer, 1),
+    "price": _number,
+}
+_CART_ITEM_OPTIONAL: dict[str, _Check] = {
+    "category": _string,
+    "weight": _number,
+    "height": _number,
+    "width": _number,
+    "length": _number,
+    "position": _number,
+    "attributes": _attributes,
+}
+_cart_item = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment": _adjustment})
+_cart_item_2021 = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment": _removed})  # D16
 
 
-def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
-    if not isinstance(value, list):
-        _invalid_type(errors, ptr, "array", value)
-        return
-    if len(value) > MAX_CART_ITEMS:
-        errors.append(
-            ErrorItem(
-                "Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr
+def _cart_items_of(item_check: _Check) -> _Check:
+    def cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, list):
+            _invalid_type(errors, ptr, "array", value)
+            return
+        if len(value) > MAX_CART_ITEMS:
+            errors.append(
+                ErrorItem(
+                    "Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr
+                )
             )
-        )
-    for index, item in enumerate(value):
-        _cart_item(item, f"{ptr}/{index}", errors)
+        for index, item in enumerate(value):
+            item_check(item, f"{ptr}/{index}", errors)
+
+    return cart_items
 
 
 _SESSION_MEMBERS: dict[str, _Check] = {
@@ -195,9 +239,17 @@ _SESSION_MEMBERS: dict[str, _Check] = {
     "coupon": _string,
     "referral": _string,
     "state": _state,
-    "cartItems": _cart_items,
+    "cartItems": _cart_items_of(_cart_item),
     "total": _number,
     "attributes": _attributes,
+}
+# the final v1 revision (2021-02, D16, D19)
+_SESSION_MEMBERS_2021: dict[str, _Check] = {
+    **_SESSION_MEMBERS,
+    "coupon": _code,
+    "referral": _code,
+    "identifiers": _identifiers,
+    "cartItems": _cart_items_of(_cart_item_2021),
 }
 
 
@@ -254,22 +306,31 @@ def _cart_item_ok(item: Any) -> bool:
     )
 
 
-def _session_ok(body: Any) -> bool:
-    """True only if `validate_session(body)` would find no problem (see the fast-path note above)."""
+def _cart_item_2021_ok(item: Any) -> bool:
+    return _cart_item_ok(item) and item.get("adjustment") is None  # D16
+
+
+def _session_ok(body: Any, late: bool = False) -> bool:
+    """True only if `validate_session(body, late=late)` would find no problem (see the fast-path note)."""
     if type(body) is not dict:
         return False
+    members = _SESSION_MEMBERS_2021 if late else _SESSION_MEMBERS
     for key, value in body.items():
         if value is None:
-            if key not in _SESSION_MEMBERS:
+            if key not in members:
                 return False
         elif key in _SESSION_STRING_MEMBERS:
-            if type(value) is not str:
+            if type(value) is not str or (late and key != "profileId" and len(value) > MAX_CODE_LENGTH):
                 return False
         elif key == "state":
             if type(value) is not str or value not in _STATE_SET:
                 return False
         elif key == "cartItems":
-            if type(value) is not list or len(value) > MAX_CART_ITEMS or not all(map(_cart_item_ok, value)):
+            item_ok = _cart_item_2021_ok if late else _cart_item_ok
+            if type(value) is not list or len(value) > MAX_CART_ITEMS or not all(map(item_ok, value)):
+                return False
+        elif key == "identifiers" and late:
+            if type(value) is not list or len(value) > MAX_IDENTIFIERS or any(type(i) is not str for i in value):
                 return False
         elif key == "total":
             if type(value) not in _NUMBER_TYPES:
@@ -282,21 +343,23 @@ def _session_ok(body: Any) -> bool:
     return True
 
 
-def validate_session(body: Any) -> list[ErrorItem]:
-    """NewCustomerSession: closed object (unknown keys -> "Unknown field", D3), every member nullable."""
-    if _session_ok(body):
+def validate_session(body: Any, *, late: bool = False) -> list[ErrorItem]:
+    """NewCustomerSession: closed object (unknown keys -> "Unknown field", D3), every member nullable.
+    `late`: the final v1 revision (2021-02) rather than the seed's (D16, D19)."""
+    if _session_ok(body, late):
         return []
     errors: list[ErrorItem] = []
     if not isinstance(body, dict):
         _invalid_type(errors, "", "object", body)
         return errors
+    members = _SESSION_MEMBERS_2021 if late else _SESSION_MEMBERS
     for key, value in body.items():
-        check = _SESSION_MEMBERS.get(key)
+        check = members.get(key)
         if check is None:
             errors.append(
                 ErrorItem(
                     "Unknown field",
-                    f"{key!r} is not a NewCustomerSession member; allowed: {sorted(_SESSION_MEMBERS)}.",
+                    f"{key!r} is not a NewCustomerSession member; allowed: {sorted(members)}.",
                     pointer=json_pointer(key),
                 )
             )
