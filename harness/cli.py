@@ -407,7 +407,7 @@ def load(**options: Any) -> None:
     """Replay realistic profile-then-session traffic with Locust and gate on SLOs."""
     from talon_harness.harness.console import make_console
     from talon_harness.harness.html_report import write_load_report
-    from talon_harness.harness.load_render import render_load_outcome
+    from talon_harness.harness.load_render import render_load_outcome, render_verdict
     from talon_harness.harness.summary import load_summary, publish
     from talon_harness.loadtests.run import run_load, run_worker
 
@@ -434,8 +434,8 @@ def load(**options: Any) -> None:
         _render_replay(replay)
     if result.interrupted:
         click.secho("load: interrupted; partial reports were kept", fg="yellow", err=True)
-    elif result.passed:
-        click.secho("load: every SLO held", fg="green")
+    elif result.passed and result.outcome is not None:
+        render_verdict(result.outcome, make_console())
     if result.summary_path:
         write_load_report(result.summary_path.parent, target=base_url)
         publish(*load_summary(result.summary_path.parent))

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.harness._check_report import PHASES
+from talon_harness.loadtests.baseline import read_gaps
+from talon_harness.loadtests.gates import distrust_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -108,11 +110,15 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
     timeline = _json(report_dir / TIMELINE_FILE)
     target = target or timeline.get("target")
     users = timeline.get("users")
+    unmeasured, gap = read_gaps(summary)
     passed = bool(summary.get("passed"))
-    verdict = "PASSED" if passed else "FAILED"
+    verdict = "NOT JUDGED" if unmeasured else "PASSED" if passed else "FAILED"
     parts = [_head(f"talon-harness load: {verdict}"),
              f"<h1>talon-harness load <span class='verdict {_cls(passed)}' id='verdict'>{verdict}</span></h1>",
              f"<p class='meta'>{escape(run_title(summary, target=target, users=users))}</p>"]
+    note = unmeasured or (gap.describe() if gap else None)  # skipped baseline gates are no pass
+    if note:
+        parts.append(f"<p class='verdict fail' id='unjudged'>{escape(note)}</p>")
     for warning in summary.get("warnings") or []:
         parts.append(f"<p class='verdict fail'>warning: {escape(warning)}</p>")
     parts += ["<h2>SLO verdicts</h2>", _table(("SLO", "observed", "limit", "verdict"), [
@@ -153,7 +159,7 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
         ["duration (s)", _fmt(summary.get("duration_s"))], ["seed", settings.get("seed", "")],
         ["generator CPU (busiest process, mean / max %)",
          f"{_fmt(cpu.get('mean_process_percent'))} / {_fmt(cpu.get('max_process_percent'))}"],
-        ["trustworthy", "yes" if summary.get("trustworthy") else "NO (generator CPU saturated)"]], id_="details")]
+        ["trustworthy", _trust(summary)]], id_="details")]
     parts.append("<h2>Files</h2>" + _links(report_dir, (
         ("summary.json", "summary (JSON)"), ("hdr.json", "HDR histograms"), ("latency.png", "latency PNG"),
         ("locust.html", "Locust's own HTML report"), ("locust_stats.csv", "Locust CSV"), ("locust.log", "Locust log"))))
@@ -245,3 +251,9 @@ def _model_row(mode: object, settings: Mapping[str, Any], users: int | None) -> 
     if mode == "replay":
         return ["replay speed (x the recording's pace)", settings.get("replay_speed")]
     return ["users", users or "(not recorded)"]
+
+
+def _trust(summary: Mapping[str, Any]) -> str:
+    """The run details' trust cell: "yes", or "NO (" and each cause's own label ")"."""
+    label = distrust_label(summary)
+    return "yes" if label is None else f"NO ({label})"

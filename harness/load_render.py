@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from talon_harness.loadtests.baseline import unjudged
 from talon_harness.loadtests.outcome import LoadOutcome
 
-__all__ = ["render_load_outcome"]
+__all__ = ["render_load_outcome", "render_verdict"]
 
 _PERCENTILES = ("p50", "p90", "p95", "p99", "p99.9", "max")
 
@@ -51,3 +52,14 @@ def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
         console.print(f"[{color}]{b.describe()}[/]", highlight=False)
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]", highlight=False)
+
+
+def render_verdict(outcome: LoadOutcome, console: Console) -> None:
+    """The last line of a run that passed: "load: every SLO held" only when every gate was judged; when
+    baseline gates were skipped, "load: every judged gate held; " and how many were not, and what duration
+    or rate would judge them (:func:`loadtests.baseline.unjudged`)."""
+    gap = unjudged(outcome.baseline, outcome.duration_s)
+    if gap is None:
+        console.print("[green]load: every SLO held[/]", highlight=False)
+    else:
+        console.print(f"[yellow]load: every judged gate held; {gap.describe()}[/]", highlight=False, soft_wrap=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.loadtests.baseline import read_gaps
+from talon_harness.loadtests.gates import distrust_label
 
 if TYPE_CHECKING:
     from talon_harness.contracts.witness import WitnessFailure, WitnessResult
@@ -86,16 +88,22 @@ def _witness(witness: WitnessResult, seed: int, annotations: list[str],
     return [*lines, ""]
 
 
-def load_summary(report_dir: Path) -> tuple[str, list[str]]:
-    """(Markdown, annotation lines) for the load run whose ``summary.json`` is in ``report_dir``."""
+def load_summary(report_dir: Path, problems: Sequence[str] = ()) -> tuple[str, list[str]]:
+    """(Markdown, annotation lines) for the load run whose ``summary.json`` is in ``report_dir``; each of
+    ``problems`` (why the harness could not judge it, e.g. credentials refused mid-run) is a line of its own."""
     summary: dict[str, Any] = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
-    verdict = "✅ PASSED" if summary.get("passed") else "❌ FAILED"
+    unmeasured, gap = read_gaps(summary)
+    verdict = _VERDICTS[2] if unmeasured else "✅ PASSED" if summary.get("passed") else "❌ FAILED"
     rate, arrivals = summary.get("rate") or {}, summary.get("arrivals") or {}
+    distrust = distrust_label(summary)
     lines = [f"### talon-harness load: {verdict}", "",
              f"{summary.get('mode', '?')} model · {summary.get('duration_s', 0):.0f} s · "
              f"{rate.get('achieved_requests_per_s') or 0:.1f} requests/s · arrivals intended "
              f"{arrivals.get('intended', 0)}, late {arrivals.get('late', 0)}, dropped {arrivals.get('dropped', 0)}"
-             + ("" if summary.get("trustworthy", True) else " · ⚠️ generator CPU saturated: not trustworthy"), ""]
+             + ("" if distrust is None else f" · ⚠️ not trustworthy: {distrust}"), ""]
+    note = unmeasured or (f"⚠️ {gap.describe()}" if gap else None)  # skipped baseline gates are no pass
+    if note:
+        lines += [f"> {note}", ""]
     rows = []
     for name, row in (summary.get("endpoints") or {}).items():
         for kind in ("raw", "corrected"):
@@ -104,12 +112,16 @@ def load_summary(report_dir: Path) -> tuple[str, list[str]]:
                 rows.append((f"`{name}`", "service" if kind == "raw" else "corrected",
                              row["requests"] if kind == "raw" else "", row["failures"] if kind == "raw" else "",
                              *(f"{pct[p]:.2f}" for p in ("p50", "p95", "p99", "p99.9", "max"))))
+    lines += [f"> ⚠️ {problem}" for problem in problems] + ([""] if problems else [])
     lines += _table(("endpoint", "latency (ms)", "requests", "failures", "p50", "p95", "p99", "p99.9", "max"), rows)
     lines += [""] + _table(("SLO", "observed", "limit", "verdict"), [
         (f"`{v['slo']}`", f"{v['observed']:.4g}" if isinstance(v.get("observed"), float) else v.get("observed"),
          f"{v['limit']:g}", "pass" if v["passed"] else "**FAIL**") for v in summary.get("slo") or []])
-    annotations = [annotation("talon-harness load: SLO breached", v["text"])
-                   for v in summary.get("slo") or [] if not v["passed"]]
+    annotations = [annotation("talon-harness load could not judge the run", problem) for problem in problems]
+    annotations += [annotation("talon-harness load: SLO breached", v["text"])
+                    for v in summary.get("slo") or [] if not v["passed"]]
+    if unmeasured:
+        annotations.append(annotation("talon-harness load measured nothing", unmeasured))
     lines += ["", _files(report_dir, ("report.html", "summary.json", "latency.png", "hdr.json", "locust.html"))]
     return "\n".join(lines) + "\n", annotations
 

@@ -217,12 +217,13 @@ class TalonPlugin:
         cfg = self.config
         stats = self.recorder.run_stats(duration_s)
         cpu_ok, cpu = cpu_trust(self.cpu_samples, self.machine_cpu, locust_warnings=self.cpu_warnings)
-        trustworthy, warnings = trust(stats, cpu_ok=cpu_ok)
+        distrust = trust(stats, cpu_ok=cpu_ok, saturated_share=cpu["saturated_share"])
         outcome = build_outcome(
             stats,
             evaluate(cfg.slo, stats),
-            trustworthy=trustworthy,
-            warnings=warnings,
+            trustworthy=not distrust,
+            warnings=tuple(r.warning for r in distrust),
+            distrust=distrust,
             late=self.recorder.arrivals["late"],
             late_threshold_ms=cfg.late_ms,
             rate=cfg.rate,

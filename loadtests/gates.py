@@ -15,7 +15,8 @@ Every verdict carries the observed number and the limit, so a breach names itsel
 error gate whose row completed no request is a breach named "no data", never a pass.
 
 Trust: a run is ``trustworthy`` when at least :data:`MIN_REQUESTS` requests completed and the generator's
-CPU did not saturate (:func:`cpu_trust`); :func:`trust` says which and why.
+CPU did not saturate (:func:`cpu_trust`); :func:`trust` returns one typed :class:`Distrust` per cause, and
+every report shows each cause's own :attr:`Distrust.label` (:func:`distrust_label`), never a text of its own.
 
 File format (TOML, JSON or YAML, chosen by suffix)::
 
@@ -33,9 +34,10 @@ File format (TOML, JSON or YAML, chosen by suffix)::
 
 from __future__ import annotations
 
+import enum
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,8 @@ __all__ = [
     "MIN_REQUESTS",
     "OVERALL_SCOPE",
     "TAIL_FACTORS",
+    "Cause",
+    "Distrust",
     "EndpointStats",
     "Margins",
     "RunStats",
@@ -53,6 +57,7 @@ __all__ = [
     "Verdict",
     "breached",
     "cpu_trust",
+    "distrust_label",
     "evaluate",
     "trust",
 ]
@@ -355,20 +360,76 @@ def cpu_trust(
     return not (samples and share >= SATURATED_SHARE), details
 
 
-def trust(stats: RunStats, *, cpu_ok: bool) -> tuple[bool, tuple[str, ...]]:
-    """(trustworthy, warnings): enough completed requests (:data:`MIN_REQUESTS`) and an unsaturated CPU."""
-    warnings = []
+class Cause(enum.Enum):
+    """Why a run is not trustworthy."""
+
+    NO_REQUESTS = "no requests"
+    TOO_FEW_REQUESTS = "too few requests"
+    CPU_SATURATED = "generator CPU saturated"
+
+
+@dataclass(frozen=True)
+class Distrust:
+    """One reason a run is untrustworthy, with its numbers: ``completed`` requests (the request causes),
+    ``saturated_share`` of the CPU samples at >= :data:`CPU_SATURATED_PERCENT` (the CPU cause)."""
+
+    cause: Cause
+    completed: int = 0
+    saturated_share: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """The short cause, as plot titles, the HTML run details and the CI summary show it."""
+        if self.cause is Cause.NO_REQUESTS:
+            return "no request completed"
+        if self.cause is Cause.TOO_FEW_REQUESTS:
+            return f"too few requests ({self.completed} completed, {MIN_REQUESTS} needed)"
+        return (
+            f"generator CPU saturated ({self.saturated_share:.0%} of the samples at >= "
+            f"{CPU_SATURATED_PERCENT:g}% of a core)"
+        )
+
+    @property
+    def warning(self) -> str:
+        """The console / summary.json warning: the cause and what it means for the numbers."""
+        if self.cause is Cause.NO_REQUESTS:
+            return "no request completed: nothing was measured"
+        if self.cause is Cause.TOO_FEW_REQUESTS:
+            return (
+                f"only {self.completed} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+                "trustworthy; run longer or with more load"
+            )
+        return f"{self.label}: latencies include generator queueing; add workers or lower the load"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cause": self.cause.value, "completed": self.completed,
+                "saturated_share": self.saturated_share, "label": self.label}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Distrust:
+        """The reason :meth:`to_dict` wrote."""
+        return cls(Cause(data["cause"]), int(data["completed"]), float(data["saturated_share"]))
+
+
+def trust(stats: RunStats, *, cpu_ok: bool, saturated_share: float = 0.0) -> tuple[Distrust, ...]:
+    """Why the run is not trustworthy (empty: it is): fewer than :data:`MIN_REQUESTS` completed requests,
+    and/or a saturated generator CPU (``cpu_ok`` and ``saturated_share`` as :func:`cpu_trust` found them)."""
+    reasons = []
     overall = stats.endpoints.get(OVERALL_SCOPE)
     completed = overall.requests if overall else 0
     if completed == 0:
-        warnings.append("no request completed: nothing was measured")
+        reasons.append(Distrust(Cause.NO_REQUESTS))
     elif completed < MIN_REQUESTS:
-        warnings.append(
-            f"only {completed} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
-            "trustworthy; run longer or with more load"
-        )
+        reasons.append(Distrust(Cause.TOO_FEW_REQUESTS, completed=completed))
     if not cpu_ok:
-        warnings.append(
-            "load generator CPU saturated: latencies include generator queueing; add workers or lower the load"
-        )
-    return not warnings, tuple(warnings)
+        reasons.append(Distrust(Cause.CPU_SATURATED, saturated_share=saturated_share))
+    return tuple(reasons)
+
+
+def distrust_label(summary: Mapping[str, Any]) -> str | None:
+    """None for a trustworthy run's ``summary.json``, else its causes' labels joined by "; " ("reason not
+    recorded" for a summary written before the causes were)."""
+    if summary.get("trustworthy", True) is not False:
+        return None
+    reasons: Sequence[Mapping[str, Any]] = summary.get("distrust") or ()
+    return "; ".join(Distrust.from_dict(r).label for r in reasons) or "reason not recorded"

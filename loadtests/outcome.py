@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from talon_harness.loadtests.baseline import BaselineVerdict
-from talon_harness.loadtests.gates import OVERALL_SCOPE, RunStats, Verdict, breached
+from talon_harness.loadtests.gates import OVERALL_SCOPE, Distrust, RunStats, Verdict, breached
 
 __all__ = ["Arrivals", "EndpointResult", "FailureRow", "LoadOutcome", "build_outcome"]
 
@@ -71,6 +71,7 @@ class LoadOutcome:
     max_requests_per_s: float | None = None
     failures: tuple[FailureRow, ...] = ()
     baseline: tuple[BaselineVerdict, ...] = ()  # empty unless the run was compared with a baseline
+    distrust: tuple[Distrust, ...] = ()  # why the run is not trustworthy, one typed cause each
 
     @property
     def passed(self) -> bool:
@@ -100,6 +101,7 @@ class LoadOutcome:
             "breaches": list(self.breaches),
             "trustworthy": self.trustworthy,
             "warnings": list(self.warnings),
+            "distrust": [r.to_dict() for r in self.distrust],
             "mode": self.mode,
             "duration_s": round(d, 3),
             "endpoints": {
@@ -161,6 +163,7 @@ class LoadOutcome:
             max_requests_per_s=r["max_requests_per_s"],
             failures=tuple(FailureRow(**f) for f in doc["failures"]),
             baseline=tuple(BaselineVerdict.from_dict(b) for b in doc["baseline"]),
+            distrust=tuple(Distrust.from_dict(r) for r in doc.get("distrust") or ()),
         )
 
 
@@ -177,6 +180,7 @@ def build_outcome(
     replay: bool = False,
     failures: tuple[FailureRow, ...] = (),
     baseline: tuple[BaselineVerdict, ...] = (),
+    distrust: tuple[Distrust, ...] = (),
 ) -> LoadOutcome:
     """The outcome of a judged run (pure): rates from the counts and the duration."""
     d = stats.duration_s
@@ -200,4 +204,5 @@ def build_outcome(
         max_requests_per_s=max_rate,
         failures=failures,
         baseline=baseline,
+        distrust=distrust,
     )

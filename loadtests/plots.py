@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from talon_harness.loadtests.gates import distrust_label
+
 if TYPE_CHECKING:
     from hdrh.histogram import HdrHistogram
     from matplotlib.figure import Figure
@@ -53,8 +55,9 @@ def run_title(summary: Mapping[str, Any], *, target: str | None = None, users: i
     parts = [model, f"{summary.get('duration_s', 0):.0f} s", f"seed {settings.get('seed')}"]
     if target:
         parts.append(target)
-    if summary.get("trustworthy") is False:
-        parts.append("UNTRUSTWORTHY: generator CPU saturated")
+    distrust = distrust_label(summary)
+    if distrust is not None:
+        parts.append(f"UNTRUSTWORTHY: {distrust}")
     return "talon-harness load: " + ", ".join(parts)
 
 

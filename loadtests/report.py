@@ -16,6 +16,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from talon_harness.loadtests.baseline import Histograms, too_small
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.outcome import LoadOutcome
 from talon_harness.loadtests.plots import write_plots
@@ -55,8 +56,9 @@ def write(
     workers: dict[str, dict[str, int]] | None = None,
 ) -> Path:
     """Write hdr.json, latency.png and summary.json into ``config.report_dir`` (and, with
-    ``baseline_update``, hdr.json and summary.json into ``config.baseline`` when a request completed);
-    ``workers`` (a master's per-worker shares) goes into the summary. Returns the summary path."""
+    ``baseline_update``, hdr.json and summary.json into ``config.baseline`` when a request completed, with a
+    warning when they are too few to compare the SLOs' percentiles: ``baseline.too_small``); ``workers`` (a
+    master's per-worker shares) goes into the summary. Returns the summary path."""
     directory = Path(config.report_dir)
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / HDR_FILE]
@@ -74,6 +76,9 @@ def write(
     )
     if workers:
         doc["workers"] = workers
+    if config.baseline_update:  # a recording that cannot judge the SLOs' percentiles says so
+        small = too_small(Histograms(recorder.raw, recorder.corrected), config.slo)
+        doc["warnings"] += [small] if small else []
     try:
         files += write_plots(recorder, directory / PLOT_FILE, doc, target=config.base_url,
                              users=config.users if config.rate is None else None)

@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from talon_harness.loadtests.baseline import nothing_measured
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
@@ -298,6 +299,9 @@ def _result(rd: Path, exit_code: int, interrupted: bool) -> LoadResult:
     problems: tuple[str, ...] = ()
     if outcome.completed == 0:
         problems += (f"run: {NO_REQUEST_COMPLETED}: the target answered none of the load's requests",)
+    unmeasured = nothing_measured(outcome.baseline, outcome.duration_s)  # a baseline that judged no tail
+    if unmeasured is not None:
+        problems += (unmeasured,)
     if exit_code == 2:
         problems += ("run: user code raised exceptions (see locust.log / locust_exceptions.csv)",)
     return LoadResult(outcome, problems, files, rd / SUMMARY_FILE, interrupted, exit_code)

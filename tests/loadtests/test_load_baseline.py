@@ -80,7 +80,7 @@ def test_missing_rows_and_too_few_requests_are_said_never_passed() -> None:
         f"SKIP baseline {SESSION} p95: too few requests (10 now, 100 in the baseline; 200 needed)",
         f"SKIP baseline {SESSION} p99: too few requests (10 now, 100 in the baseline; 1000 needed)",
         f"SKIP baseline {SESSION} p99.9: too few requests (10 now, 100 in the baseline; 10000 needed)",
-        "BREACH baseline all all: too few requests to compare any percentile",
+        "UNJUDGED baseline all tail: no tail percentile (p95, p99, p99.9) was compared",
     ]
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from talon_harness.loadtests.gates import (
     MIN_REQUESTS,
+    Cause,
+    Distrust,
     EndpointStats,
     RunStats,
     Slo,
@@ -16,6 +18,7 @@ from talon_harness.loadtests.gates import (
     Verdict,
     breached,
     cpu_trust,
+    distrust_label,
     evaluate,
     trust,
 )
@@ -124,19 +127,39 @@ def test_trust_needs_a_minimum_of_completed_requests() -> None:
             endpoints={"overall": EndpointStats("Aggregated", n, 0, {"p95": 1.0})}, duration_s=5.0
         )
 
-    assert trust(stats(MIN_REQUESTS), cpu_ok=True) == (True, ())
-    ok, warnings = trust(stats(MIN_REQUESTS - 1), cpu_ok=True)
-    assert not ok and warnings == (
-        (
-            f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
-            "trustworthy; run longer or with more load"
-        ),
+    assert trust(stats(MIN_REQUESTS), cpu_ok=True) == ()
+    (few,) = trust(stats(MIN_REQUESTS - 1), cpu_ok=True)
+    assert few == Distrust(Cause.TOO_FEW_REQUESTS, completed=MIN_REQUESTS - 1)
+    assert few.warning == (
+        f"only {MIN_REQUESTS - 1} requests completed (fewer than {MIN_REQUESTS}): percentiles are not "
+        "trustworthy; run longer or with more load"
     )
-    assert trust(RunStats(endpoints={}, duration_s=5.0), cpu_ok=True) == (
-        False,
-        ("no request completed: nothing was measured",),
+    assert few.label == f"too few requests ({MIN_REQUESTS - 1} completed, {MIN_REQUESTS} needed)"
+    (none,) = trust(RunStats(endpoints={}, duration_s=5.0), cpu_ok=True)
+    assert (none.cause, none.label, none.warning) == (
+        Cause.NO_REQUESTS, "no request completed", "no request completed: nothing was measured"
     )
-    assert not trust(stats(1000), cpu_ok=False)[0]
+    (cpu,) = trust(stats(1000), cpu_ok=False, saturated_share=0.25)
+    assert cpu.label == "generator CPU saturated (25% of the samples at >= 90% of a core)"
+    assert cpu.warning == (
+        "generator CPU saturated (25% of the samples at >= 90% of a core): latencies include generator "
+        "queueing; add workers or lower the load"
+    )
+    both = trust(stats(31), cpu_ok=False, saturated_share=0.5)
+    assert [r.cause for r in both] == [Cause.TOO_FEW_REQUESTS, Cause.CPU_SATURATED]
+    assert tuple(Distrust.from_dict(r.to_dict()) for r in both) == both
+
+
+def test_the_distrust_label_names_each_cause_and_only_for_an_untrustworthy_run() -> None:
+    few, cpu = Distrust(Cause.TOO_FEW_REQUESTS, completed=31), Distrust(Cause.CPU_SATURATED, saturated_share=0.125)
+    assert distrust_label({"trustworthy": True, "distrust": []}) is None
+    assert distrust_label({"trustworthy": False, "distrust": [few.to_dict()]}) == (
+        "too few requests (31 completed, 50 needed)"
+    )
+    assert distrust_label({"trustworthy": False, "distrust": [few.to_dict(), cpu.to_dict()]}) == (
+        "too few requests (31 completed, 50 needed); generator CPU saturated (12% of the samples at >= 90% of a core)"
+    )
+    assert distrust_label({"trustworthy": False}) == "reason not recorded"  # a summary.json from before
 
 
 @pytest.mark.parametrize(
