@@ -43,6 +43,7 @@ from .profiles import upsert_profile
 from .query import dry_run
 from .sessions import upsert_session
 from .store import Store, Transaction, dumps
+from .v2_app import v2_app
 
 __all__ = ["ROUTES", "Route", "create_app"]
 
@@ -160,6 +161,7 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
     With `config.faults` set, the store and the app are wrapped by `refserver.fault_layer`."""
     store = faulty_store(store, config.faults)
     grouped = isinstance(store, Store)  # the fault layer's lazily committing store keeps its own commits
+    serve_v2 = v2_app(store, config, grouped=grouped, read_body=_read_body, decode_id=_decode_id, log=log)
 
     def handle(route: Route, entity_id: str, headers: dict[bytes, bytes], body: bytes, query: bytes) -> bytes:
         authenticate(headers, body, config)
@@ -197,6 +199,9 @@ def create_app(store: Store, config: ServerConfig, *, log: LogFn | None = None) 
             return
         started = perf_counter()
         raw_path = _raw_path(scope)
+        if raw_path.startswith(b"/v2/"):  # the v2 API: refserver.v2_app (D20-D36)
+            await serve_v2(scope, receive, send, raw_path)
+            return
         method = scope["method"]
         extra: tuple[tuple[str, str], ...] = ()
         try:

@@ -20,7 +20,9 @@ from types import MappingProxyType
 
 from .errors import ErrorItem
 
-__all__ = ["FAULTS", "FAULT_CLASSES", "SUPPRESSED_ERRORS", "Fault", "check_fault_names", "suppressed_errors"]
+__all__ = [
+    "FAULTS", "FAULT_CLASSES", "SUPPRESSED_ERRORS", "V2_FAULTS", "Fault", "check_fault_names", "suppressed_errors",
+]
 
 FAULT_CLASSES: tuple[str, ...] = (
     "contract", "validation", "crash", "semantics", "durability", "concurrency", "performance",
@@ -128,6 +130,21 @@ FAULTS: Mapping[str, Fault] = _catalogue(
           "about 1% of requests get 503 Service Unavailable."),
 )
 
+#: Faults of the v2 routes (D36), kept apart from FAULTS: the harness's checks and `selftest` cover v1 only;
+#: the SDK suite (tests/refserver/test_v2_sdk.py) is what catches these.
+V2_FAULTS: Mapping[str, Fault] = _catalogue(
+    Fault("v2_dry_writes", "v2_dry_persists_nothing", "semantics",
+          "a v2 call with dry=true is written like any other (D28)."),
+    Fault("v2_cancel_no_rollback", "v2_cancel_rolls_back", "semantics",
+          "cancelling a closed v2 session answers no rollbackCoupon/rollbackDiscount effects (D26)."),
+    Fault("v2_open_reopens_closed", "v2_default_open_state", "semantics",
+          "the SDK's default state 'open' reopens a closed v2 session, which then accepts changes (D23)."),
+    Fault("v2_update_count_stuck", "v2_update_count", "semantics",
+          "updateCount stays 1 after updates of a v2 session (D31)."),
+    Fault("v2_totals_ignore_quantity", "v2_totals", "semantics",
+          "cartItemTotal sums unit prices, ignoring quantities (D31)."),
+)
+
 #: validation-accept fault -> (error title, pointer suffix or None for any pointer) it drops.
 SUPPRESSED_ERRORS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
     "quantity_zero_accepted": ("Below minimum", "/quantity"),
@@ -141,9 +158,9 @@ SUPPRESSED_ERRORS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
 def check_fault_names(names: Iterable[str]) -> frozenset[str]:
     """The names as a frozenset; raises ValueError listing every valid name if one is unknown."""
     chosen = frozenset(names)
-    unknown = sorted(chosen - FAULTS.keys())
+    unknown = sorted(chosen - FAULTS.keys() - V2_FAULTS.keys())
     if unknown:
-        raise ValueError(f"unknown fault(s) {unknown}; valid faults: {', '.join(sorted(FAULTS))}")
+        raise ValueError(f"unknown fault(s) {unknown}; valid faults: {', '.join(sorted([*FAULTS, *V2_FAULTS]))}")
     return chosen
 
 

@@ -1,0 +1,220 @@
+"""updateCustomerSessionV2: upsert a v2 session, enforce the v2 state machine, keep profile bookkeeping.
+
+Promises on success: IntegrationStateV2 with `effects` (D25, D26), `createdCoupons` [], `createdReferrals`
+[], plus one member per `responseContent` value (D27). Merge (D21): an omitted or null member keeps its
+stored value; couponCodes, cartItems, identifiers, loyaltyCards and additionalCosts replace; `[]` / `""`
+clear codes; attributes merge key by key. Totals and updateCount (D31) are computed. A closed, partially
+returned or cancelled session treats `state: "open"` as not sent (D23) and accepts no other change than the
+move to cancelled (D22). Profiles are created on first mention, firstSession is fixed at creation and
+closing books the session total into the profile (D32). One event per call (D35); on a dry call the app
+drops every write of the call (D28).
+
+Errors (400, nothing written): InvalidData for the body (pointers under /customerSession), an illegal
+state (pointer /customerSession/state), a change to a final session (pointer of the first changed member),
+totals that would not be finite (pointer /customerSession/cartItems or /customerSession/additionalCosts).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .config import ServerConfig
+from .errors import ErrorItem, InvalidData, json_pointer
+from .events import new_event
+from .profiles import merge_attributes
+from .sessions import json_equal
+from .store import StoredProfile, Transaction
+from .v2_profiles import V2_KEY, load_profile, new_profile, save_profile
+from .v2_rules import evaluate_v2, known_coupons, known_referral, rollback_effects, triggered_campaigns
+from .v2_validation import Query, validate_session_request
+
+__all__ = ["upsert_session_v2"]
+
+_ROOT = "/customerSession"
+_STATE = _ROOT + "/state"
+# D22: moves this endpoint makes; repeating the stored state is always allowed
+_ALLOWED_MOVES = frozenset({
+    ("open", "closed"), ("open", "cancelled"), ("closed", "cancelled"), ("partially_returned", "cancelled"),
+})
+_CREATED_AS = ("open", "closed")
+_STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
+_REPLACED = ("profileId", "storeIntegrationId", "couponCodes", "referralCode", "loyaltyCards", "state",
+             "cartItems", "additionalCosts", "identifiers")
+
+
+def _invalid(title: str, details: str, pointer: str) -> InvalidData:
+    return InvalidData([ErrorItem(title, details, pointer=pointer)])
+
+
+def _sent(session: dict[str, Any]) -> dict[str, Any]:
+    """Non-null members, normalised as stored: null attribute values dropped, cart positions set (D21)."""
+    sent = {k: v for k, v in session.items() if v is not None}
+    if "attributes" in sent:
+        sent["attributes"] = {k: v for k, v in sent["attributes"].items() if v is not None}
+    if "cartItems" in sent:
+        sent["cartItems"] = [
+            {**{k: v for k, v in item.items() if v is not None}, "position": index}
+            for index, item in enumerate(sent["cartItems"])
+        ]
+    return sent
+
+
+def _check_state(stored: dict[str, Any] | None, sent: dict[str, Any], faults: frozenset[str]) -> None:
+    """D22, D23: creation states, allowed moves, final sessions frozen (raises InvalidData)."""
+    requested = sent.get("state")
+    if stored is None:
+        if requested is not None and requested not in _CREATED_AS:
+            raise _invalid("Illegal state transition", f"A session is created open or closed, not {requested!r}.",
+                           _STATE)
+        return
+    current = stored["state"]
+    if current != "open" and requested == "open":
+        if "v2_open_reopens_closed" in faults:
+            return  # the fault: "open" reopens a final session, which then accepts anything
+        del sent["state"]  # D23: the SDK's default state, not a request to reopen
+        requested = None
+    if requested is not None and requested != current and (current, requested) not in _ALLOWED_MOVES:
+        raise _invalid("Illegal state transition",
+                       f"A session in state {current!r} cannot move to {requested!r}.", _STATE)
+    if current == "open":
+        return
+    for key, value in sent.items():
+        if key == "state":
+            continue
+        if key == "attributes":
+            changed = [n for n, v in value.items() if n not in stored["attributes"]
+                       or not json_equal(stored["attributes"][n], v)]
+            pointer = json_pointer("customerSession", "attributes", changed[0]) if changed else None
+        else:
+            pointer = None if json_equal(stored.get(key), value) else json_pointer("customerSession", key)
+        if pointer is not None:
+            allowed = "only a move to 'cancelled'" if current != "cancelled" else "no change"
+            raise _invalid("Session closed", f"The session is {current}; it accepts {allowed}.", pointer)
+
+
+def _totals(session: dict[str, Any], faults: frozenset[str]) -> None:
+    """D31: cartItemTotal = sum of price x quantity; additionalCostTotal = session costs + item costs x
+    quantity; total = both. Raises InvalidData if a sum is not finite."""
+    per_unit = "v2_totals_ignore_quantity" in faults
+    items = sum(i["price"] * (1 if per_unit else i["quantity"]) for i in session["cartItems"])
+    costs = sum(c["price"] for c in session["additionalCosts"].values()) + sum(
+        c["price"] * i["quantity"] for i in session["cartItems"] for c in i.get("additionalCosts", {}).values()
+    )
+    for value, pointer in ((items, "cartItems"), (costs, "additionalCosts"), (items + costs, "cartItems")):
+        if not math.isfinite(value):
+            raise _invalid("Out of range", "The session totals would not be finite.", f"{_ROOT}/{pointer}")
+    session.update(cartItemTotal=items, additionalCostTotal=costs, total=items + costs)
+
+
+def _new_session(session_id: str, config: ServerConfig, now: str) -> dict[str, Any]:
+    return {
+        "id": 0, "integrationId": session_id, "created": now, "applicationId": config.application_id,
+        "profileId": "", "couponCodes": [], "referralCode": "", "loyaltyCards": [], "state": "open",
+        "cartItems": [], "additionalCosts": {}, "identifiers": [], "attributes": {}, "firstSession": True,
+        "total": 0, "cartItemTotal": 0, "additionalCostTotal": 0, "updated": now, "updateCount": 0,
+    }
+
+
+def _book(profile: StoredProfile, total: float, sign: int) -> None:
+    """D32 (as D6): add or take back one closed session and its total."""
+    sales = profile.doc["totalSales"] + sign * total
+    if not math.isfinite(sales):
+        raise _invalid("Out of range", "The profile's totalSales would not be finite.", f"{_ROOT}/cartItems")
+    profile.doc["totalSales"] = sales
+    profile.doc["closedSessions"] += sign
+
+
+def _profile(
+    tx: Transaction, config: ServerConfig, session: dict[str, Any], now: str, *, created: bool
+) -> StoredProfile | None:
+    """D32: the session's profile (created if unknown), firstSession fixed at creation, lastActivity."""
+    if session["profileId"] == "":
+        return None
+    profile = load_profile(tx, session["profileId"]) or new_profile(session["profileId"], config, now)
+    if created:
+        session["firstSession"] = not profile.had_session
+    profile.had_session = True
+    profile.doc["lastActivity"] = now
+    return profile
+
+
+def upsert_session_v2(
+    tx: Transaction, config: ServerConfig, session_id: str, body: Any, query: Query, now: str
+) -> dict[str, Any]:
+    """See module docstring."""
+    errors = validate_session_request(body)
+    if errors:
+        raise InvalidData(errors)
+    sent = _sent(body["customerSession"])
+    stored_doc = tx.get_session(V2_KEY + session_id)
+    stored = None if stored_doc is None else stored_doc["v2"]
+    _check_state(stored, sent, config.faults)
+    session = dict(_new_session(session_id, config, now) if stored is None else stored)
+    before = None if stored is None else stored["state"]
+    for key in _REPLACED:
+        if key in sent:
+            session[key] = sent[key]
+    session["attributes"] = merge_attributes(session["attributes"], sent.get("attributes"))
+    campaigns = sent.get("evaluableCampaignIds") if query.dry else None
+    if campaigns is not None:
+        session["evaluableCampaignIds"] = campaigns
+    _totals(session, config.faults)
+    if "v2_update_count_stuck" not in config.faults or stored is None:
+        session["updateCount"] += 1
+    session["updated"] = now
+
+    profile = _profile(tx, config, session, now, created=stored is None)
+    state = session["state"]
+    if profile is not None:
+        if state == "closed" and before in (None, "open"):
+            _book(profile, session["total"], +1)
+        elif state == "cancelled" and before in ("closed", "partially_returned"):
+            _book(profile, stored["total"] if stored else 0, -1)
+
+    if state == "cancelled":
+        cancelling = before in ("closed", "partially_returned") and "v2_cancel_no_rollback" not in config.faults
+        effects = rollback_effects(stored, config.rules) if cancelling and stored else []
+    else:
+        effects = evaluate_v2(session, config.rules, campaigns)
+    event_type = _STATE_EVENTS.get(state, "talon_session_updated") if state != before else "talon_session_updated"
+    event = new_event(config, now, "talon_session_created" if stored is None else event_type,
+                      session["profileId"], effects, session_id)
+    if "storeIntegrationId" in session:
+        event["storeIntegrationId"] = session["storeIntegrationId"]
+    event = tx.add_event(event)  # a dry call's writes are dropped by the app (D28)
+    if session["id"] == 0:  # created by this call: its id is the creating event's (D20)
+        session["id"] = event["id"]
+    if profile is not None and profile.doc["id"] == 0:
+        profile.doc["id"] = event["id"]
+    tx.put_session({"integrationId": V2_KEY + session_id, "v2": session})
+    if profile is not None:
+        save_profile(tx, profile)
+    return _answer(body.get("responseContent") or [], session, profile, event, effects, config)
+
+
+def _answer(content: list[str], session: dict[str, Any], profile: StoredProfile | None, event: dict[str, Any],
+            effects: list[dict[str, Any]], config: ServerConfig) -> dict[str, Any]:
+    """IntegrationStateV2: the three required lists, then what `content` asks for (D27)."""
+    answer: dict[str, Any] = {"effects": effects, "createdCoupons": [], "createdReferrals": []}
+    for member in dict.fromkeys(content):
+        if member == "customerSession":
+            answer[member] = session
+        elif member == "customerProfile":
+            if profile is not None:  # an anonymous session has no profile
+                answer[member] = profile.doc
+        elif member == "event":
+            answer[member] = event
+        elif member == "coupons":
+            answer[member] = known_coupons(session, config.rules)
+        elif member == "referral":
+            referral = known_referral(session, config.rules)
+            if referral is not None:
+                answer[member] = referral
+        elif member == "triggeredCampaigns":
+            answer[member] = triggered_campaigns(effects, config.rules, config.application_id)
+        elif member == "loyalty":
+            answer[member] = {"programs": {}}
+        else:  # awardedGiveaways, ruleFailureReasons, previousReturns: none in this server (D27)
+            answer[member] = []
+    return answer

@@ -1,0 +1,323 @@
+"""Schema rules for the v2 request bodies and query parameters, with JSON pointers (D21, D29, D30, D33).
+
+Bodies: `IntegrationRequest` {customerSession: NewCustomerSessionV2, responseContent} and
+`CustomerProfileIntegrationRequestV2`, field for field the official SDK 26.2 models. Every validator
+returns ALL problems (one `ErrorItem` each) and never raises. `null` is accepted for every optional member
+and means "omitted" (D21, as D4 for v1). The session body, its wrapper and its cart items are closed
+objects (an unknown member is "Unknown field"); the profile body is open (D21, as D3 for v1).
+
+Query parameters: `parse_query` returns the parsed values or raises `InvalidQuery` (400, source.parameter).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .errors import ErrorItem, InvalidData, json_pointer
+from .validation import MAX_ATTRIBUTE_DEPTH, MAX_CART_ITEMS, json_type
+
+__all__ = [
+    "MAX_CODE_LENGTH",
+    "MAX_IDENTIFIERS",
+    "MAX_LOYALTY_CARDS",
+    "MAX_TOTAL_QUANTITY",
+    "PROFILE_RESPONSE_CONTENT",
+    "SESSION_RESPONSE_CONTENT",
+    "V2_STATES",
+    "InvalidQuery",
+    "Query",
+    "parse_query",
+    "validate_profile_request",
+    "validate_session_request",
+]
+
+MAX_CODE_LENGTH = 100  # couponCodes[*], referralCode
+MAX_IDENTIFIERS = 5
+MAX_LOYALTY_CARDS = 1
+MAX_TOTAL_QUANTITY = 10_000  # "the sum of all cart item's quantity does not exceed 10.000" (D33)
+MAX_STORE_ID_LENGTH = 1000
+V2_STATES = ("open", "closed", "partially_returned", "cancelled")
+SESSION_RESPONSE_CONTENT = (
+    "customerSession", "customerProfile", "coupons", "triggeredCampaigns", "referral", "loyalty", "event",
+    "awardedGiveaways", "ruleFailureReasons", "previousReturns",
+)
+PROFILE_RESPONSE_CONTENT = (
+    "customerProfile", "triggeredCampaigns", "loyalty", "event", "awardedGiveaways", "ruleFailureReasons",
+)
+_LOYALTY_CARD = re.compile(r"[A-Za-z0-9_-]{4,108}")  # LoyaltyCard.identifier (D33)
+_COST_NAME = re.compile(r"[A-Za-z]\w*")  # AccountAdditionalCost.name (D21)
+# RFC 3339 date-time, also with the SDK's "+0000" offset or no offset at all (D29)
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:?\d\d)?")
+
+_Check = Callable[[Any, str, list[ErrorItem]], None]
+
+
+class InvalidQuery(InvalidData):
+    """400 for a query parameter (source.parameter names it)."""
+
+    def __init__(self, parameter: str, title: str, details: str) -> None:
+        super().__init__([ErrorItem(title, details, parameter=parameter)])
+        self.parameter = parameter
+
+
+def _type_error(errors: list[ErrorItem], ptr: str, expected: str, value: Any) -> None:
+    errors.append(ErrorItem("Invalid type", f"Expected {expected}, got {json_type(value)}.", pointer=ptr))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _string(max_length: int | None = None, min_length: int = 0) -> _Check:
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, str):
+            _type_error(errors, ptr, "string", value)
+        elif len(value) < min_length:
+            errors.append(ErrorItem("Too short", f"Expected at least {min_length} character(s).", pointer=ptr))
+        elif max_length is not None and len(value) > max_length:
+            errors.append(
+                ErrorItem("Too long", f"At most {max_length} characters, got {len(value)}.", pointer=ptr)
+            )
+
+    return check
+
+
+def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not _is_number(value):
+        _type_error(errors, ptr, "number", value)
+
+
+def _integer(minimum: int | None = None) -> _Check:
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not _is_number(value) or not (isinstance(value, int) or value.is_integer()):
+            _type_error(errors, ptr, "integer", value)
+        elif minimum is not None and value < minimum:
+            errors.append(ErrorItem("Below minimum", f"Expected a value >= {minimum}, got {value!r}.", pointer=ptr))
+
+    return check
+
+
+def _enum(allowed: tuple[str, ...]) -> _Check:
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, str):
+            _type_error(errors, ptr, "string", value)
+        elif value not in allowed:
+            errors.append(ErrorItem("Invalid value", f"Expected one of {list(allowed)}, got {value!r}.", pointer=ptr))
+
+    return check
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> _Check:
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, str):
+            _type_error(errors, ptr, "string", value)
+        elif not regex.fullmatch(value):
+            errors.append(ErrorItem("Invalid value", f"Expected {what}, got {value[:120]!r}.", pointer=ptr))
+
+    return check
+
+
+def _array(item: _Check, max_items: int | None = None) -> _Check:
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, list):
+            _type_error(errors, ptr, "array", value)
+            return
+        if max_items is not None and len(value) > max_items:
+            errors.append(ErrorItem("Too many items", f"At most {max_items} items, got {len(value)}.", pointer=ptr))
+        for index, member in enumerate(value):
+            item(member, f"{ptr}/{index}", errors)
+
+    return check
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    if isinstance(value, dict):
+        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value)
+    return False
+
+
+def _attributes(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, dict):
+        _type_error(errors, ptr, "object", value)
+        return
+    for key, member in value.items():
+        if _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+            errors.append(
+                ErrorItem("Nested too deeply", f"Attribute values may nest at most {MAX_ATTRIBUTE_DEPTH} levels.",
+                          pointer=ptr + json_pointer(key))
+            )
+
+
+def _object(required: dict[str, _Check], optional: dict[str, _Check], *, closed: bool, name: str) -> _Check:
+    """An object with required (not nullable) and optional (nullable) members; `closed`: others refused."""
+    known = required.keys() | optional.keys()
+
+    def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+        if not isinstance(value, dict):
+            _type_error(errors, ptr, "object", value)
+            return
+        for key, rule in required.items():
+            if key not in value:
+                errors.append(ErrorItem("Required", f"The member {key!r} is required.", pointer=ptr + "/" + key))
+            else:
+                rule(value[key], ptr + "/" + key, errors)
+        for key, member in value.items():
+            if key in optional:
+                if member is not None:
+                    optional[key](member, ptr + "/" + key, errors)
+            elif closed and key not in known:
+                errors.append(ErrorItem("Unknown field", f"{key!r} is not a {name} member.",
+                                        pointer=ptr + json_pointer(key)))
+
+    return check
+
+
+_additional_cost = _object({"price": _number}, {}, closed=True, name="AdditionalCost")
+
+
+def _additional_costs(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, dict):
+        _type_error(errors, ptr, "object", value)
+        return
+    for key, cost in value.items():
+        member_ptr = ptr + json_pointer(key)
+        if not _COST_NAME.fullmatch(key):
+            errors.append(ErrorItem("Invalid value", "An additional cost name matches ^[A-Za-z]\\w*$.",
+                                    pointer=member_ptr))
+        _additional_cost(cost, member_ptr, errors)
+
+
+_date_time = _pattern(_DATE_TIME, "an RFC 3339 date-time")
+_price_detail = _object(
+    {}, {"price": _number, "adjustmentContextId": _string(), "adjustmentReferenceId": _string(),
+         "adjustmentEffectiveFrom": _date_time, "adjustmentEffectiveUntil": _date_time},
+    closed=True, name="PriceDetail",
+)
+
+
+def _prices(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    if not isinstance(value, dict):
+        _type_error(errors, ptr, "object", value)
+        return
+    for key, detail in value.items():
+        _price_detail(detail, ptr + json_pointer(key), errors)
+
+
+_cart_item = _object(
+    # price is required: the reference server has no catalog to take it from (D21)
+    {"sku": _string(min_length=1), "quantity": _integer(1), "price": _number},
+    {
+        "name": _string(), "returnedQuantity": _integer(), "remainingQuantity": _integer(), "category": _string(),
+        "product": _object({"name": _string()}, {}, closed=True, name="Product"), "weight": _number,
+        "height": _number, "width": _number, "length": _number, "position": _number, "attributes": _attributes,
+        "additionalCosts": _additional_costs, "catalogItemID": _integer(), "selectedPriceType": _string(),
+        "adjustmentReferenceId": _string(), "adjustmentEffectiveFrom": _date_time,
+        "adjustmentEffectiveUntil": _date_time, "prices": _prices,
+    },
+    closed=True, name="CartItem",
+)
+
+
+def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    before = len(errors)
+    _array(_cart_item, MAX_CART_ITEMS)(value, ptr, errors)
+    if len(errors) == before:
+        quantity = sum(item["quantity"] for item in value)
+        if quantity > MAX_TOTAL_QUANTITY:
+            errors.append(ErrorItem("Too many units", f"The quantities may sum to at most {MAX_TOTAL_QUANTITY}, "
+                                    f"got {quantity}.", pointer=ptr))
+
+
+_session = _object(
+    {},
+    {
+        "profileId": _string(), "storeIntegrationId": _string(MAX_STORE_ID_LENGTH, 1),
+        "evaluableCampaignIds": _array(_integer()), "couponCodes": _array(_string(MAX_CODE_LENGTH)),
+        "referralCode": _string(MAX_CODE_LENGTH),
+        "loyaltyCards": _array(_pattern(_LOYALTY_CARD, "4 to 108 of A-Z a-z 0-9 _ -"), MAX_LOYALTY_CARDS),
+        "state": _enum(V2_STATES), "cartItems": _cart_items, "additionalCosts": _additional_costs,
+        "identifiers": _array(_string(), MAX_IDENTIFIERS), "attributes": _attributes,
+    },
+    closed=True, name="NewCustomerSessionV2",
+)
+_integration_request = _object(
+    {"customerSession": _session},
+    {"responseContent": _array(_enum(SESSION_RESPONSE_CONTENT))},
+    closed=True, name="IntegrationRequest",
+)
+_profile_request = _object(
+    {},
+    {
+        "attributes": _attributes, "evaluableCampaignIds": _array(_integer()),
+        "audiencesChanges": _object({"adds": _array(_integer()), "deletes": _array(_integer())}, {},
+                                    closed=True, name="ProfileAudiencesChanges"),
+        "responseContent": _array(_enum(PROFILE_RESPONSE_CONTENT)),
+    },
+    closed=False, name="CustomerProfileIntegrationRequestV2",
+)
+
+
+def validate_session_request(body: Any) -> list[ErrorItem]:
+    """Problems of an `IntegrationRequest` body (empty list: valid)."""
+    errors: list[ErrorItem] = []
+    _integration_request(body, "", errors)
+    return errors
+
+
+def validate_profile_request(body: Any) -> list[ErrorItem]:
+    """Problems of a `CustomerProfileIntegrationRequestV2` body (empty list: valid)."""
+    errors: list[ErrorItem] = []
+    _profile_request(body, "", errors)
+    return errors
+
+
+@dataclass(frozen=True)
+class Query:
+    """The v2 query parameters: dry, now (aware UTC datetime) and runRuleEngine (default false, D30)."""
+
+    dry: bool = False
+    now: datetime | None = None
+    run_rule_engine: bool = False
+
+
+def _boolean(name: str, raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise InvalidQuery(name, "Invalid value", f"Expected 'true' or 'false', got {raw[:40]!r}.")
+    return raw == "true"
+
+
+def parse_query(query_string: bytes, *, allowed: tuple[str, ...], clock: datetime) -> Query:
+    """Parse `dry`, `now`, `runRuleEngine` (those in `allowed`; other parameters are ignored, D28).
+
+    `now` (D29) is RFC 3339 or the SDK's form (offset without colon, or none = UTC), only with dry=true,
+    and later than `clock`."""
+    values: dict[str, str] = {}
+    for name, raw in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in allowed:
+            if name in values:
+                raise InvalidQuery(name, "Repeated parameter", f"{name!r} may be given once.")
+            values[name] = raw
+    dry = _boolean("dry", values["dry"]) if "dry" in values else False
+    run = _boolean("runRuleEngine", values["runRuleEngine"]) if "runRuleEngine" in values else False
+    now = None
+    if "now" in values:
+        raw = values["now"]
+        if not _DATE_TIME.fullmatch(raw):
+            raise InvalidQuery("now", "Invalid value", f"Expected an RFC 3339 date-time, got {raw[:40]!r}.")
+        try:
+            now = datetime.fromisoformat(raw.upper())
+        except ValueError:
+            raise InvalidQuery("now", "Invalid value", f"{raw[:40]!r} is not a valid date-time.") from None
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        if not dry:
+            raise InvalidQuery("now", "Requires dry", "'now' may only be used with dry=true.")
+        if now <= clock:
+            raise InvalidQuery("now", "Not in the future", f"'now' must be later than {clock.isoformat()}.")
+    return Query(dry=dry, now=now, run_rule_engine=run)
