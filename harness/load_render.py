@@ -44,14 +44,11 @@ def render_load_outcome(outcome: LoadOutcome, console: Console) -> None:
         )
     console.print(line)
     for verdict in outcome.verdicts:
-        console.print(
-            ("[green]" if verdict.passed else "[red]") + verdict.describe() + "[/]", highlight=False
-        )
+        _line(console, verdict.describe(), "green" if verdict.passed else "red")
     for b in outcome.baseline:
-        color = {"pass": "green", "skip": "yellow"}.get(b.status, "red")
-        console.print(f"[{color}]{b.describe()}[/]", highlight=False)
+        _line(console, b.describe(), {"pass": "green", "skip": "yellow"}.get(b.status, "red"))
     for warning in outcome.warnings:
-        console.print(f"[yellow]warning: {warning}[/]", highlight=False)
+        _line(console, f"warning: {warning}", "yellow")
 
 
 def render_verdict(outcome: LoadOutcome, console: Console) -> None:
@@ -60,6 +57,11 @@ def render_verdict(outcome: LoadOutcome, console: Console) -> None:
     or rate would judge them (:func:`loadtests.baseline.unjudged`)."""
     gap = unjudged(outcome.baseline, outcome.duration_s)
     if gap is None:
-        console.print("[green]load: every SLO held[/]", highlight=False)
+        _line(console, "load: every SLO held", "green")
     else:
-        console.print(f"[yellow]load: every judged gate held; {gap.describe()}[/]", highlight=False, soft_wrap=True)
+        _line(console, f"load: every judged gate held; {gap.describe()}", "yellow")
+
+
+def _line(console: Console, text: str, colour: str) -> None:
+    """``text`` as one line in ``colour``: never wrapped, never read as markup (an endpoint's "[id]" stays)."""
+    console.print(text, style=colour, markup=False, highlight=False, soft_wrap=True)
