@@ -17,9 +17,20 @@ import yaml
 
 from talon_harness.strategies.wire import OPERATIONS
 
-__all__ = ["CONTRACT_FILE", "OPERATIONS", "load_contract", "operation", "request_schema", "response_schema"]
+__all__ = [
+    "CONTRACT_FILE",
+    "CONTRACT_FILES",
+    "OPERATIONS",
+    "load_contract",
+    "operation",
+    "query_parameters",
+    "request_schema",
+    "response_schema",
+]
 
 CONTRACT_FILE: Path = Path(str(resources.files("talon_harness.contracts") / "integration-v1.yaml"))
+#: The contract of each v1 revision the reference server speaks (D16); the functions above it use "v1".
+CONTRACT_FILES: dict[str, Path] = {"v1": CONTRACT_FILE, "v1-2021": CONTRACT_FILE.with_name("integration-v1-2021.yaml")}
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -66,3 +77,20 @@ def response_schema(operation_id: str, status: int | str = 200) -> dict[str, Any
     _, _, op = operation(operation_id)
     response = _resolve(op["responses"][str(status)])
     return _standalone(response["content"]["application/json"]["schema"]["$ref"])
+
+
+@functools.cache
+def query_parameters(api: str = "v1") -> frozenset[str]:
+    """Names of the query parameters the operations of revision ``api`` declare (``dry`` on "v1-2021",
+    none on "v1"); KeyError for an unknown revision."""
+    with CONTRACT_FILES[api].open(encoding="utf-8") as fh:
+        document = yaml.safe_load(fh)
+    names = set()
+    for item in document["paths"].values():
+        for op in item.values():
+            for parameter in op.get("parameters", []) if isinstance(op, dict) else []:
+                while "$ref" in parameter:
+                    parameter = document["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+                if parameter["in"] == "query":
+                    names.add(parameter["name"])
+    return frozenset(names)

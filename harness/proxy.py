@@ -10,7 +10,9 @@ Bounded: a request body over ``max_body`` gets a 413, an upstream that does not 
 connection gets a 502; both with a JSON ``{"message": ..., "errors": []}`` body and never judged.
 
 Each exchange is judged by :class:`contracts.traffic.TrafficJudge` before the answer goes back, so the
-model learns in the order the client sees; each violation is printed at once, one line. With
+model learns in the order the client sees; each violation is printed at once, one line. A judged request
+that carries a query parameter the revision ``api`` does not declare is an ``unknown_query_parameter``
+violation of the client (D17: ``dry`` is declared by "v1-2021" only). With
 ``record`` set, each exchange is appended as one NDJSON line (format: :mod:`loadtests.replay`; credential
 headers never written) until ``max_exchanges`` or ``max_bytes``; then recording stops, proxying goes on.
 """
@@ -29,12 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import uvicorn
 import yarl
 
+from talon_harness.contracts.spec import query_parameters
 from talon_harness.contracts.traffic import CLIENT_RULES, SERVER_RULES, TrafficJudge, Violation
 from talon_harness.loadtests.replay import exchange_record
 
@@ -44,6 +47,7 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "
                          "upgrade", "host", "content-length"})
 _KEPT_VIOLATIONS = 1000
 PROXY_RULES: tuple[str, ...] = ("bad_gateway",)
+QUERY_RULES: tuple[str, ...] = ("unknown_query_parameter",)  # blamed on the client (D17)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class ProxyConfig:
     report_dir: Path = Path("reports/proxy")
     fresh: bool = False
     model_entities: int = 200_000  # ids the judge's model keeps (its memory bound; see contracts.model.Model)
+    api: str = "v1"  # the v1 revision whose query parameters are allowed (D16, D17)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
@@ -70,6 +75,8 @@ class ProxyConfig:
             raise ValueError("--max-exchanges and --max-bytes must be >= 1")
         if not self.timeout_s > 0:
             raise ValueError(f"the upstream timeout must be > 0 s, got {self.timeout_s}")
+        if self.api not in ("v1", "v1-2021"):
+            raise ValueError(f"api must be v1 or v1-2021, got {self.api!r}")
 
 
 class Recording:
@@ -260,6 +267,7 @@ class TrafficProxy:
             self.stats.not_judged += 1
         else:
             self.stats.judged += 1
+            found = [*found, *_unknown_query(self.config.api, method, path, status)]
             for violation in found:
                 self.stats.counts[f"{violation.side} {violation.rule}"] += 1
                 self._keep(violation)
@@ -280,6 +288,19 @@ class TrafficProxy:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _unknown_query(api: str, method: str, path: str, status: int) -> list[Violation]:
+    """One violation per query parameter of ``path`` (raw target) that revision ``api`` does not declare."""
+    query = path.partition("?")[2]
+    if not query:
+        return []
+    known = query_parameters(api)
+    names = dict.fromkeys(name for name, _ in parse_qsl(query, keep_blank_values=True) if name not in known)
+    return [Violation("client", "unknown_query_parameter",
+                      f"query parameter {name!r} is not part of the {api} revision "
+                      f"(declared: {', '.join(sorted(known)) or 'none'}; D17)", method, path, status)
+            for name in names]
 
 
 class _BadGateway(Exception):
@@ -304,7 +325,8 @@ class ProxyOutcome:
 
 
 def _junit(stats: _Stats, path: Path, seconds: float) -> None:
-    rules = [("client", r) for r in CLIENT_RULES] + [("server", r) for r in (*SERVER_RULES, *PROXY_RULES)]
+    rules = [("client", r) for r in (*CLIENT_RULES, *QUERY_RULES)]
+    rules += [("server", r) for r in (*SERVER_RULES, *PROXY_RULES)]
     failures = sum(1 for side, rule in rules if stats.counts.get(f"{side} {rule}"))
     suite = ET.Element("testsuite", name="talon-harness proxy", tests=str(len(rules)), failures=str(failures),
                        errors="0", skipped="0", time=f"{seconds:.3f}")
