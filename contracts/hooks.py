@@ -1,7 +1,9 @@
 """Schemathesis hooks: they only register; the work lives where its knowledge is.
 
 Load with ``SCHEMATHESIS_HOOKS=talon_harness.contracts.hooks`` (``harness.check`` does) or import it in a
-conftest. Importing it registers every domain check of :mod:`talon_harness.contracts.checks` and:
+conftest. It is the only module that registers anything with schemathesis. Importing it registers one check per
+rule of :mod:`talon_harness.contracts.domain` (:data:`SCHEMATHESIS_CHECKS`: the rule's verdict on the case's
+observation; a violation is written to the run's records file and raised as ``ViolationError``) and:
 
 - ``after_load_schema``: the run's ``CheckRuntime`` (model, credentials, case mix) from the environment,
   attached to the loaded schema (``contracts.runtime``);
@@ -18,6 +20,9 @@ conftest. Importing it registers every domain check of :mod:`talon_harness.contr
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import requests
@@ -25,17 +30,16 @@ import schemathesis
 from hypothesis import strategies as st
 
 from talon_harness.contracts import _schemathesis as st_adapter
-from talon_harness.contracts import (
-    checks,  # registers the domain checks
-    oracle,
-)
+from talon_harness.contracts import checks, oracle
+from talon_harness.contracts.domain import RULES, NotApplicable, Rule
 from talon_harness.contracts.generation import coverage_case_wanted
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
+from talon_harness.contracts.violation import ViolationError
 from talon_harness.strategies.edges import edge_customer_profiles, edge_customer_sessions
 from talon_harness.strategies.journeys import journey_steps
 from talon_harness.strategies.wire import SESSION, Credentials, auth_headers, operation_of_path
 
-__all__ = ["SignedAuth"]
+__all__ = ["SCHEMATHESIS_CHECKS", "SignedAuth"]
 
 _POSITIVE_DATA_ACCEPTANCE = "ST202"
 
@@ -53,12 +57,41 @@ class SignedAuth(requests.auth.AuthBase):
         return request
 
 
+def _schemathesis_check(rule: Rule) -> Callable[[Any, Any, Any], bool | None]:
+    """``rule`` as a schemathesis check named like it: None passed, True not applicable (schemathesis records
+    no result), a violation recorded (with the case id) and raised."""
+
+    def check(ctx: Any, response: Any, case: Any) -> bool | None:
+        runtime = runtime_for(case)
+        try:
+            obs = runtime.observation(case, response)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):  # undecodable: no verdict
+            return True
+        outcome = rule.judge(obs)
+        if outcome is None:
+            return None
+        if isinstance(outcome, NotApplicable):
+            return True
+        violation = replace(outcome, case_id=st_adapter.case_key(case))
+        runtime.record(violation)
+        raise ViolationError(violation)
+
+    check.__name__ = check.__qualname__ = rule.name
+    return check
+
+
+#: The registered check of every domain rule, by rule name (for pytest drivers' ``checks=`` lists).
+SCHEMATHESIS_CHECKS: Mapping[str, Callable[..., bool | None]] = MappingProxyType(
+    {name: schemathesis.check(_schemathesis_check(rule)) for name, rule in RULES.items()})
+
+
 @schemathesis.hook
 def after_load_schema(ctx: Any, schema: Any) -> None:
     """One run, one runtime: built here, outside any Hypothesis test, from the run's environment."""
-    attach_runtime(schema, CheckRuntime.from_env())
+    attach_runtime(schema, CheckRuntime.from_env()).start_records()
 
 
+schemathesis.check(oracle.matches_reference)
 schemathesis.hook("after_call")(oracle.record_exchange)  # the oracle check + the journal (contracts.oracle)
 
 
@@ -129,8 +162,8 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
 @schemathesis.hook
 def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep every failure but a ``positive_data_acceptance`` one that ``checks.domain_refusal`` explains."""
-    return not (st_adapter.failure_code(failure) == _POSITIVE_DATA_ACCEPTANCE
-                and checks.domain_refusal(case, response))
+    return not (st_adapter.failure_code(failure) == _POSITIVE_DATA_ACCEPTANCE and response.status_code == 400
+                and checks.domain_refusal(runtime_for(case).observation(case, response)))
 
 
 @schemathesis.hook

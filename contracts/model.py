@@ -3,7 +3,7 @@
 For every profile and session id the model has seen accepted, it keeps what the server reported last
 (re-synchronised after each call, so one bug yields one failure, not a cascade). Before it absorbs an
 accepted response it records a :class:`Observation`: the request as sent, the stored state before, and the
-response. Checks in :mod:`contracts.checks` compare the two; they never mutate the model.
+response. The rules of :mod:`contracts.domain` compare the two; they never mutate the model.
 
 Worked example::
 
@@ -28,12 +28,14 @@ import copy
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from talon_harness.strategies.bodies import ALLOWED_TRANSITIONS
 from talon_harness.strategies.ids import valid_id
+from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import PATH_PREFIXES, PROFILE, SESSION
 
 __all__ = [
@@ -179,6 +181,11 @@ class Observation:
     last_event_id: int | None
     seen_event_ids: SeenIds
     strict_order: bool
+    #: What the runner that built the observation adds: the ``strategies.invalid`` tag of a deliberately
+    #: invalid body, and a read of the entity right after the call (``PUT {}``; None when the runner
+    #: cannot or must not send one). Rules that need them are not applicable without them.
+    invalid: Invalid | None = None
+    read_back: Callable[[], Observation | None] | None = field(default=None, compare=False, repr=False)
 
     @property
     def response_session(self) -> dict[str, Any] | None:

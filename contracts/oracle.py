@@ -30,12 +30,12 @@ from datetime import datetime
 from typing import Any
 
 import requests
-import schemathesis
 
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
 from talon_harness.contracts.settings import CheckSettings
+from talon_harness.contracts.violation import Violation, ViolationError
 
 __all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "event_order", "kind_of",
            "matches_reference", "normalise", "oracle_for", "record_exchange"]
@@ -372,8 +372,13 @@ def record_exchange(ctx: Any, case: Any, response: Any) -> None:
     oracle.record(response, str(getattr(case, "id", "")), authenticated)
 
 
-class ReferenceMismatch(AssertionError):
-    """The target's answer differs from the reference server's; ``str()`` is the report text."""
+def _mismatch(case: Any, response: Any, text: str) -> ViolationError:
+    """The divergence report ``text`` as a recorded ``matches_reference`` violation, ready to raise."""
+    summary, _, rest = text.removeprefix("[matches_reference] ").partition("\n")
+    violation = Violation("matches_reference", "", summary, received=rest, method=response.request.method or "",
+                          url=response.request.url or "", case_id=st_adapter.case_key(case))
+    runtime_for(case).record(violation)
+    return ViolationError(violation)
 
 
 def _show(value: Any, limit: int = 80) -> str:
@@ -396,10 +401,10 @@ def _report(summary: str, step: Step, paths: list[str], target: dict[str, Any], 
     return "\n".join(lines)
 
 
-@schemathesis.check
 def matches_reference(ctx: Any, response: Any, case: Any) -> bool | None:
     """The answer equals the reference server's answer to the same request after the same sequence
-    (:func:`normalise`); after a refused PUT a read-back ``PUT {}`` of the entity must match too (D1)."""
+    (:func:`normalise`); after a refused PUT a read-back ``PUT {}`` of the entity must match too (D1). A
+    schemathesis check (``contracts.hooks`` registers it); a divergence is raised as ``ViolationError``."""
     oracle = oracle_for(case)
     if oracle.url is None:
         return True
@@ -411,13 +416,13 @@ def matches_reference(ctx: Any, response: Any, case: Any) -> bool | None:
     runtime.observe(response)  # the model learns the call before any read-back below
     target = Answer.of(response.status_code, response.headers, response.content)
     if reference is None:
-        raise ReferenceMismatch(f"[matches_reference] the reference server did not answer {step.line()}")
+        raise _mismatch(case, response, f"[matches_reference] the reference server did not answer {step.line()}")
     compared = oracle.compare(step, target, reference)
     if compared is None:
         return True
     paths, mine, theirs = compared
     if paths:
-        raise ReferenceMismatch(_report("the answer differs from the reference server's", step, paths, mine, theirs,
+        raise _mismatch(case, response, _report("the answer differs from the reference server's", step, paths, mine, theirs,
                                         oracle.sequence(step)))
     operation, entity_id = entity_of(response.request.url)
     if target.accepted or step.method != "PUT" or entity_id is None or not valid_id(entity_id) or target.status >= 500:
@@ -442,6 +447,6 @@ def matches_reference(ctx: Any, response: Any, case: Any) -> bool | None:
     mine_after = Answer(after.exchange.status, "application/json", after.exchange.response)
     compared = oracle.compare(read_step, mine_after, mirror)
     if compared and compared[0]:
-        raise ReferenceMismatch(_report("after a refused call, a read-back PUT {} differs from the reference's",
+        raise _mismatch(case, response, _report("after a refused call, a read-back PUT {} differs from the reference's",
                                         read_step, compared[0], compared[1], compared[2], oracle.sequence(read_step)))
     return None

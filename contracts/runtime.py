@@ -10,16 +10,19 @@ so secrets never appear in argv.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.casemix import CaseMix
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.settings import CheckSettings
+from talon_harness.contracts.violation import Violation
 from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import PATH_PREFIXES, Credentials, build_put, credentials_from_env
 
@@ -39,6 +42,7 @@ class CheckRuntime:
     credentials: Credentials | None = None
     probe_timeout: float = 5.0
     mix: CaseMix | None = None
+    violations: str | None = None  # the file violation records go to (``contracts.settings.VIOLATIONS_FILE``)
     _memo: OrderedDict[int, tuple[Any, Observation]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tags: OrderedDict[str, Invalid] = field(default_factory=OrderedDict)
@@ -51,7 +55,7 @@ class CheckRuntime:
         settings = CheckSettings.from_env(environ)
         model = Model(fresh=settings.fresh, strict_order=settings.strict_order)
         mix = CaseMix(seed=settings.seed) if mixed else None
-        return cls(model=model, credentials=credentials_from_env(environ), mix=mix)
+        return cls(model=model, credentials=credentials_from_env(environ), mix=mix, violations=settings.violations)
 
     def observe(self, response: Any) -> Observation:
         """The observation for a schemathesis ``Response`` (the model learns from it once)."""
@@ -64,6 +68,28 @@ class CheckRuntime:
             while len(self._memo) > _MEMO_SIZE:
                 self._memo.popitem(last=False)
             return obs
+
+    def observation(self, case: Any, response: Any) -> Observation:
+        """What the rules judge for ``case``'s ``response``: :meth:`observe`, with the case's invalid-body tag
+        and a read-back (``PUT {}``, :func:`probe`) of the entity it names."""
+        obs = self.observe(response)
+        x = obs.exchange
+        read_back = (functools.partial(probe, self, x.url, x.operation, x.entity_id)
+                     if x.operation is not None and x.entity_id is not None else None)
+        return replace(obs, invalid=self.tag_of(case), read_back=read_back)
+
+    def start_records(self) -> None:
+        """Empty the violation records file (a run starts)."""
+        if self.violations is not None:
+            with self._lock, open(self.violations, "w", encoding="utf-8"):
+                pass
+
+    def record(self, violation: Violation) -> None:
+        """Append ``violation`` to the records file as one JSON line (nothing without a file)."""
+        if self.violations is not None:
+            line = json.dumps(violation.to_json(), ensure_ascii=False) + "\n"
+            with self._lock, open(self.violations, "a", encoding="utf-8") as fh:
+                fh.write(line)
 
     def http(self) -> Any:
         """This thread's ``requests.Session`` for probes: kept alive, so a probe costs one request, not a

@@ -16,9 +16,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SETTINGS_ENV", "CheckSettings"]
+__all__ = ["SETTINGS_ENV", "VIOLATIONS_FILE", "CheckSettings"]
 
 SETTINGS_ENV = "TALON_HARNESS_CHECK"
+#: The file beside the journal that gets one ``contracts.violation.Violation`` record (a JSON line) per failed
+#: domain check of the ``st run`` child (``contracts.hooks``); ``harness._check_report`` reads it back.
+VIOLATIONS_FILE = "violations.ndjson"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +42,12 @@ class CheckSettings:
     oracle_url: str | None = None
     oracle_exclude: tuple[str, ...] = ()
     oracle_effects: bool = False
+
+    @property
+    def violations(self) -> str | None:
+        """Where the child writes its violation records: :data:`VIOLATIONS_FILE` beside the journal (None
+        without a journal)."""
+        return None if self.journal is None else os.path.join(os.path.dirname(self.journal), VIOLATIONS_FILE)
 
     @property
     def strict_order(self) -> bool:

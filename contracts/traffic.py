@@ -9,9 +9,9 @@ one exchange (request as the client sent it, response as the upstream answered) 
   ``body_size`` (D13), ``request_schema`` (types, unknown session keys, enums), ``illegal_transition``
   (D5, as far as the model knows the stored session: e.g. ``"state": "open"`` sent to a closed session);
 - ``server``: the response breaks it: ``server_error`` (5xx), ``response_json``, ``response_schema``,
-  ``invalid_request_accepted`` (a 2xx for a request the contract rejects), and every domain check of
-  :mod:`contracts.checks` that can be judged from traffic alone (:data:`TRAFFIC_CHECKS`; the two left out
-  need a request of their own or a generator's tag).
+  ``invalid_request_accepted`` (a 2xx for a request the contract rejects), and every rule of
+  :mod:`contracts.domain` that can be judged from traffic alone (:data:`TRAFFIC_CHECKS`: the rules that need
+  nothing, i.e. neither a read-back request of their own nor a generator's tag).
 
 Exchanges that overlapped another one in time are judged without order-dependent predictions (the
 model's ``strict_order`` off for that observation), as ``check`` does with several workers; exchanges that
@@ -29,16 +29,15 @@ from typing import Any
 
 import jsonschema_rs
 
-from talon_harness.contracts import checks, rules
+from talon_harness.contracts import rules
+from talon_harness.contracts.domain import RULES, judge
 from talon_harness.contracts.model import Exchange, Model, Observation, valid_id
 from talon_harness.contracts.spec import operation, request_schema, response_schema
 
 __all__ = ["CLIENT_RULES", "SERVER_RULES", "TRAFFIC_CHECKS", "TrafficJudge", "Violation"]
 
-#: Domain checks judged from observed traffic (``failed_request_changes_nothing`` sends a probe and
-#: ``invalid_body_rejected`` needs the generator's tag, so neither applies to a proxy).
-TRAFFIC_CHECKS: tuple[str, ...] = tuple(
-    n for n in checks.DOMAIN_CHECKS if n not in ("failed_request_changes_nothing", "invalid_body_rejected"))
+#: Domain rules judged from observed traffic (``Rule.needs`` empty: a proxy sends no read-back and has no tag).
+TRAFFIC_CHECKS: tuple[str, ...] = tuple(name for name, rule in RULES.items() if not rule.needs)
 CLIENT_RULES: tuple[str, ...] = ("method_not_allowed", "path_id", "content_type", "request_json", "body_size",
                                  "request_schema", "illegal_transition")
 SERVER_RULES: tuple[str, ...] = ("server_error", "response_json", "response_schema", "invalid_request_accepted",
@@ -79,12 +78,6 @@ def _response_validator(op: str, status: int) -> Any:
     _, _, spec = operation(op)
     key = str(status) if str(status) in spec["responses"] else ("400" if 400 <= status < 500 else None)
     return None if key is None else jsonschema_rs.validator_for(response_schema(op, key))
-
-
-@functools.cache
-def _check(name: str) -> Callable[[Observation, Any], Any]:
-    """The plain ``(obs, case)`` function behind a registered domain check (see ``checks._domain_check``)."""
-    return getattr(checks, name).__wrapped__
 
 
 def _json_media(content_type: str) -> bool:
@@ -205,8 +198,6 @@ class TrafficJudge:
             return
         if contended:
             return
-        for name in TRAFFIC_CHECKS:
-            try:
-                _check(name)(obs, None)
-            except checks.RuleViolation as exc:
-                add("server", name, f"{exc.summary}; expected {exc.expected}; received {exc.received}")
+        for violation in judge(obs, TRAFFIC_CHECKS):
+            add("server", violation.rule, f"{violation.summary}; expected {violation.expected}; received "
+                f"{violation.received}")

@@ -22,8 +22,7 @@ from typing import Any
 import schemathesis
 import uvicorn
 
-import talon_harness.contracts.checks as domain
-from talon_harness.contracts.hooks import SignedAuth
+from talon_harness.contracts.hooks import SCHEMATHESIS_CHECKS, SignedAuth
 from talon_harness.contracts.model import Model
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
 from talon_harness.contracts.spec import CONTRACT_FILE
@@ -181,7 +180,7 @@ class Driver:
             runtime_for(case).tag(case, invalid)
         auth = {"auth": SignedAuth(self.credentials)} if self.credentials else {}
         response = case.call(base_url=self.base_url, **auth)
-        checks = [getattr(domain, name) for name in domain.DOMAIN_CHECKS]
+        checks = list(SCHEMATHESIS_CHECKS.values())
         try:
             case.validate_response(response, checks=checks)
         except (AssertionError, BaseExceptionGroup) as exc:  # FailureGroup or a single Failure

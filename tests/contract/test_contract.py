@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi import checks as builtin
 
-import talon_harness.contracts.checks as domain
 from talon_harness.contracts.generation import generation_contract
+from talon_harness.contracts.hooks import SCHEMATHESIS_CHECKS
 from talon_harness.contracts.model import Model
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime
 from talon_harness.harness.check import BUDGETS, CheckConfig, run_check
@@ -97,7 +97,7 @@ def test_stateful_links_with_domain_checks(shared_target: str, tmp_path: Path) -
     schema = schemathesis.openapi.from_path(generation_contract(tmp_path / "contract.yaml"))
     schema.config.update(base_url=shared_target)
     attach_runtime(schema, CheckRuntime(Model(fresh=False), credentials=user_credentials()))
-    checks = [getattr(domain, n) for n in domain.DOMAIN_CHECKS] + [
+    checks = [*SCHEMATHESIS_CHECKS.values(),
         builtin.status_code_conformance, builtin.response_schema_conformance, builtin.content_type_conformance]
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
