@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -12,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from talon_harness.harness.proxy import ProxyConfig, run_proxy
 from talon_harness.loadtests.config import LoadConfig
-from talon_harness.loadtests.replay import load_traffic, to_har
+from talon_harness.loadtests.replay import load_traffic, remap, split, to_har
 from talon_harness.loadtests.run import LoadResult, run_load
-from talon_harness.refserver import ServerProcess
+from talon_harness.refserver import ServerConfig, ServerProcess, Store, create_app
 from talon_harness.strategies.wire import Credentials
+from tests.contract.driver import serve
 
 KEY = "5e6f7a8b9c0d1e2f"
 CREDS = Credentials(hmac_application_id=1, hmac_key=KEY)
@@ -59,8 +62,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         thread.join(15)
     assert result.passed, result.breaches
     every = [json.loads(line) for line in record.read_text().splitlines()]
-    # load asks the target once whether it answers at all (GET /) before it starts: recorded, not replayed
-    assert [(x["method"], x["path"]) for x in every if x["method"] != "PUT"] == [("GET", "/")]
+    # load probes the target once before it starts (a GET / or, since the credentials probe, one PUT of its
+    # own profile): recorded; a GET is not replayed
+    assert [(x["method"], x["path"]) for x in every if x["method"] != "PUT"] in ([("GET", "/")], [])
     lines = [x for x in every if x["method"] == "PUT"]
     yield Recorded(record, _summary(result)["endpoints"]["overall"]["requests"], lines)
 
@@ -105,10 +109,83 @@ def test_a_har_export_replays_the_same_way(recorded: Recorded, tmp_path: Path) -
     assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
 
 
+class _Arrivals:
+    """An ASGI wrapper that logs every PUT the app receives, in arrival order, with the pid of the process
+    that owns the client's end of the connection (psutil, looked up once per connection)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.log: list[tuple[int | None, str, bytes]] = []  # (sender pid, raw path, body)
+        self._pids: dict[tuple[int, int], int | None] = {}
+
+    def _pid(self, client: tuple[str, int], server: tuple[str, int]) -> int | None:
+        key = (client[1], server[1])
+        if key not in self._pids:
+            self._pids[key] = next((c.pid for c in psutil.net_connections(kind="tcp")
+                                    if c.laddr and c.raddr and c.laddr.port == client[1]
+                                    and c.raddr.port == server[1]), None)
+        return self._pids[key]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "PUT":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        self.log.append((self._pid(scope["client"], scope["server"]), scope["raw_path"].decode("latin-1"), body))
+        sent = False
+
+        async def replayed() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replayed, send)
+
+
 def test_replay_on_two_workers_keeps_each_customer_in_order(recorded: Recorded, tmp_path: Path) -> None:
-    result = _replay(recorded.path, tmp_path, speed=5.0, workers=2)
+    """What the server received (logged at the server, with the sending process): every recorded PUT once,
+    from exactly two worker processes, each customer (``split``'s grouping) from one of them, and each
+    entity's requests in recorded order."""
+    entries = load_traffic(recorded.path)
+    shares = split(entries, 2)
+    assert all(shares)  # the recording has customers for both workers
+    token = "w2order"
+    expected = remap(entries, f"{token}-")
+    store = Store(tmp_path / "fresh.db")
+    arrivals = _Arrivals(create_app(store, ServerConfig(hmac_key=KEY)))
+    try:
+        with serve(arrivals) as url:
+            span_s = entries[-1].offset_ms / 1000.0
+            result = run_load(LoadConfig(base_url=url, users=2, spawn_rate=2.0, workers=2, duration_s=span_s / 5 + 3.0,
+                                         credentials=CREDS, report_dir=tmp_path / "r", replay=recorded.path,
+                                         replay_speed=5.0, replay_token=token))
+    finally:
+        store.close()
     replay = _summary(result)["replay"]
     assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
+    # the run's own probe (before the replay starts, sent by the master with no replay token) is not replayed
+    received = [r for r in arrivals.log if f"/{token}-" in r[1]]
+    assert len(arrivals.log) - len(received) <= 2
+    assert sorted((path, body) for _, path, body in received) == sorted((e.path, e.body) for e in expected)
+    per_entity: dict[str, list[bytes]] = {}
+    for e in expected:
+        per_entity.setdefault(e.path, []).append(e.body)
+    got: dict[str, list[bytes]] = {}
+    for _, path, body in received:
+        got.setdefault(path, []).append(body)
+    assert got == per_entity  # each entity's requests arrived in recorded order
+    senders = {pid for pid, _, _ in received}
+    assert None not in senders and len(senders) == 2 and os.getpid() not in senders, senders
+    by_sender = {pid: {path for p, path, _ in received if p == pid} for pid in senders}
+    paths_of_share = [{remap([e], f"{token}-")[0].path for customer in share for e in customer} for share in shares]
+    assert sorted(map(sorted, by_sender.values())) == sorted(map(sorted, paths_of_share))
 
 
 def test_cli_counts_and_shows_status_mismatches(tmp_path: Path) -> None:
