@@ -191,6 +191,9 @@ class TalonClient:
         self.server = server
         self._http = http
 
+    def __repr__(self) -> str:
+        return f"TalonClient({self.api_version}, {self.server!r})"
+
     def put(self, operation: str, entity_id: str, body: object = None, *,
             content_type: str | None = "application/json", signed: bool = True) -> Answer:
         """PUT ``body`` (JSON-encoded unless bytes; None sends no body) to ``operation``'s ``entity_id``."""
@@ -351,16 +354,22 @@ def _settings(request: pytest.FixtureRequest) -> tuple[_Settings, bool]:
     if rules is not None:
         try:
             json.loads(rules.read_text(encoding="utf-8"))
+            unreadable = ""
         except (OSError, ValueError) as exc:
-            pytest.fail(f"talon: rule set {rules}: {exc}", pytrace=False)
+            unreadable = str(exc)
+        if unreadable:
+            pytest.fail(f"talon: rule set {rules}: {unreadable}", pytrace=False)
     fault = str(kwargs.get("fault") or config.getini("talon_fault") or "") or None
     if fault is not None:
         from talon_harness.refserver.faults import check_fault_names
 
         try:
             check_fault_names([fault])
+            unknown = ""
         except ValueError as exc:
-            pytest.fail(f"talon: {exc}", pytrace=False)
+            unknown = str(exc)
+        if unknown:
+            pytest.fail(f"talon: {unknown}", pytrace=False)
     scope = kwargs.get("scope", "session")
     if scope not in ("session", "module"):
         pytest.fail(f"talon: scope {scope!r}: expected 'session' or 'module'", pytrace=False)
