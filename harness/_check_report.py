@@ -28,6 +28,7 @@ class FailureRow:
     title: str
     message: str
     curl: str
+    status: int = 0  # the failing answer's status code (0: none recorded)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
                 line = curl(request.get("method", "PUT"), request.get("uri", ""), headers,
                             _decode(request.get("body")), creds) if request else ""
                 failures[key] = FailureRow(result["name"], failure.get("code", ""), op, phase,
-                                           failure.get("title", ""), message, line)
+                                           failure.get("title", ""), message, line,
+                                           (interaction.get("response") or {}).get("status_code", 0))
             operations[op]["failed"] += case_failed
     summary: dict[str, Any] = {}
     if json_report.exists():

@@ -1,7 +1,10 @@
 """run_load: one bounded, headless Locust run in a subprocess, judged by our SLO gates.
 
-First the target must answer one HTTP request (a status line, any status) within :data:`PROBE_TIMEOUT_S`,
-as ``check`` requires; otherwise the run does not start. The run is a ``python -m locust`` subprocess (``--processes
+First the target must answer the probe of :mod:`loadtests.probe` (within its ``PROBE_TIMEOUT_S``) and
+take the credentials, as ``check`` requires; otherwise the run does not start. When the run's answers
+include 401/403 and a second probe after it is refused too, the credentials stopped working mid-run:
+that is one problem (exit 2, the run could not be completed), not a breach by the target.
+The run is a ``python -m locust`` subprocess (``--processes
 N`` for N local workers plus a master; ``--master`` for a master whose workers run elsewhere, each
 started by :func:`run_worker`), started in its own session so a Ctrl-C reaches only us: we then
 send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
@@ -10,7 +13,8 @@ The config crosses as one ``--talon-config`` JSON argument; credentials only in 
 (``strategies.wire.CREDENTIALS_ENV``). Locust's console output goes to ``locust.log`` in the report directory.
 
 Exit codes (:attr:`LoadResult.exit_code`): 0 every SLO held; 1 an SLO was breached; 2 the harness could
-not measure (target unreachable or silent, no request completed, Locust wrote no summary); 130 interrupted.
+not measure (target unreachable or silent, credentials refused at the start or mid-run, no request completed,
+Locust wrote no summary); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,18 +35,17 @@ from talon_harness.loadtests.baseline import nothing_measured
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.probe import NO_REQUEST_COMPLETED, probe_target, refused_midway
 from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
 from talon_harness.strategies.wire import CREDENTIALS_ENV, credentials_env
 
 __all__ = [
-    "PROBE_TIMEOUT_S",
     "WORKERS_WAIT_S",
     "LoadResult",
     "WorkerResult",
     "build_argv",
     "build_worker_argv",
-    "probe_target",
     "run_load",
     "run_worker",
 ]
@@ -55,10 +59,10 @@ LOCUST_FILES = (
     "locust_failures.csv",
     "locust_exceptions.csv",
 )
-PROBE_TIMEOUT_S = 5.0
 WORKERS_WAIT_S = 60.0  # how long a --master waits for its workers before it gives up
 _GRACE_S = 45.0
-NO_REQUEST_COMPLETED = "no request completed"
+#: the locustfile's failure message for a refused request (``loadtests.locustfile``: "unexpected status 401")
+_REFUSED_FAILURE = re.compile(r"unexpected status (401|403)\b")
 
 
 @dataclass(frozen=True)
@@ -105,24 +109,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def probe_target(base_url: str, *, timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """None when anything answers HTTP at ``base_url`` (a status line, any status) within ``timeout``, else
-    why not. The body is not read: a target that answers and then misbehaves is the load run's to judge."""
-    import httpx
-
-    try:
-        with httpx.stream("GET", base_url, timeout=timeout):
-            pass
-    except httpx.TimeoutException as exc:
-        return (
-            f"target {base_url} did not answer: {NO_REQUEST_COMPLETED} within {timeout:g} s "
-            f"({type(exc).__name__})"
-        )
-    except httpx.HTTPError as exc:
-        return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
-    return None
 
 
 def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[str]:
@@ -200,9 +186,9 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = s
 def run_load(config: LoadConfig) -> LoadResult:
     """Probe the target, run ``config`` to completion (or Ctrl-C), return the judged result; never raises
     on a breach or an unreachable target."""
-    unreachable = probe_target(config.base_url)
-    if unreachable:
-        return LoadResult(None, problems=(unreachable,))
+    probe = probe_target(config.base_url, config.credentials)
+    if probe.problem:
+        return LoadResult(None, problems=(probe.problem,))
     rd = Path(config.report_dir).resolve()
     rd.mkdir(parents=True, exist_ok=True)
     (rd / SUMMARY_FILE).unlink(missing_ok=True)
@@ -224,7 +210,21 @@ def run_load(config: LoadConfig) -> LoadResult:
         except KeyboardInterrupt:
             interrupted = True
             _stop(proc, 30.0, signal.SIGINT)  # SIGINT: Locust also writes its HTML report
-    return _result(rd, proc.returncode, interrupted)
+    return _refused_midway(_result(rd, proc.returncode, interrupted), config)
+
+
+def _refused_midway(result: LoadResult, config: LoadConfig) -> LoadResult:
+    """``result`` plus one problem when requests were answered 401/403 and a second probe is refused too:
+    the credentials stopped working during the run (see the module docstring)."""
+    outcome = result.outcome
+    refusals = sum(f.occurrences for f in outcome.failures if _REFUSED_FAILURE.search(f.error)) if outcome else 0
+    if not refusals or result.interrupted:
+        return result
+    again = probe_target(config.base_url, config.credentials)
+    if not again.refused:
+        return result  # refused for a while only: the target's own failures, judged by the SLOs
+    return dataclasses.replace(result, problems=(*result.problems, "run: " + refused_midway(
+        again, refusals, "the SLO verdicts above do not judge the target")))
 
 
 @dataclass(frozen=True)

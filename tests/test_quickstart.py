@@ -25,7 +25,7 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 
-pytestmark = pytest.mark.quickstart
+pytestmark = [pytest.mark.quickstart, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: appended to the quick start's last command (`talon-harness run`): a short check budget and load

@@ -31,16 +31,18 @@ SHELL_FENCES = {"sh", "bash", "shell", "console"}
 
 @dataclass(frozen=True)
 class Rule:
-    """What to do with a command matching ``pattern``: skip (``reason``), or run with ``append``."""
+    """What to do with a command matching ``pattern``: skip (``reason``), or run with ``append`` and, when
+    ``expect`` is set, require its output to match that regular expression."""
 
     pattern: str
     reason: str = ""
     append: str = ""
-    slow: bool = False
+    expect: str = ""
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(r"^pip install", reason="installs into the environment; the suite already runs in the installed one"),
+    Rule(r"^pip install", reason="installs into the environment; tests/test_quickstart.py runs the quick start's "
+         "install in a fresh clone and venv (`pytest -m quickstart`, on every CI run)"),
     Rule(r"^(TALON_\w+=\S+ )?pytest\b", reason="runs the test suite, which this test is part of"),
     Rule(r"^export \w+=\.\.\.", reason="a placeholder for the user's own secret"),
     Rule(r"example\.com", reason="needs the user's own staging server"),
@@ -53,11 +55,12 @@ RULES: tuple[Rule, ...] = (
     Rule(r"^talon-harness proxy\b", reason="runs until Ctrl-C; tests/proxy/test_proxy_cli.py runs it and stops it"),
     Rule(r"^talon-harness load --replay traffic\.ndjson", reason="needs the user's own recording; "
          "tests/loadtests/test_replay.py records one through the proxy and replays it"),
-    Rule(r"--baseline\b", reason="a 3 s run has too few requests to compare percentiles; "
-         "tests/loadtests/test_load_baseline.py runs baseline record and compare against a fault app"),
-    Rule(r"^talon-harness check\b", append="--max-time 5 --max-examples 2"),
-    Rule(r"^talon-harness load\b", append="--duration 3"),
-    Rule(r"^talon-harness run\b", append="--duration 3", slow=True),  # its check part alone takes ~60 s
+    Rule(r"--baseline\b", reason="a baseline worth comparing takes two runs of a minute; "
+         "tests/loadtests/test_load_baseline.py records and compares one against a fault app"),
+    Rule(r"^talon-harness check\b", append="--max-time 5 --max-examples 2", expect=r"witness phase"),
+    Rule(r"^talon-harness load\b", append="--duration 3", expect=r"PASS overall\.p99_ms"),
+    Rule(r"^talon-harness run\b", append="--max-time 10 --duration 3", expect=r"check\s.*pass.*\n.*load\s.*pass"),
+    Rule(r"^curl .*customer_sessions/s1\b", expect=r'"type":\s*"talon_session_(created|updated)"'),
 )
 
 
@@ -107,7 +110,7 @@ def _cases() -> list[object]:
     cases = []
     for command in readme_commands(README.read_text(encoding="utf-8")):
         rule = rule_for(command.text)
-        marks = [pytest.mark.slow] if rule and rule.slow else []
+        marks = []
         if rule and rule.reason:
             marks.append(pytest.mark.skip(reason=f"not run: {rule.reason}"))
         if command.text.endswith("&"):
@@ -149,6 +152,24 @@ def test_readme_command_runs(command: Command, tmp_path: Path) -> None:
     output = (proc.stdout + proc.stderr).decode(errors="replace")
     assert proc.returncode == 0, f"{line}\n{output[-3000:]}"
     assert "Traceback" not in output, output[-3000:]
+    if rule and rule.expect:
+        assert re.search(rule.expect, output), f"{line}: no match for {rule.expect!r}\n{output[-3000:]}"
+
+
+def test_every_curl_fails_on_an_http_error() -> None:
+    """A README curl without ``-f`` exits 0 on a 4xx or 5xx, and its test would pass on a broken server."""
+    curls = [c.text for c in readme_commands(README.read_text(encoding="utf-8")) if c.text.startswith("curl ")]
+    assert curls, "README shows the reference server answering a curl"
+    assert [c for c in curls if not re.search(r"\s(-[a-zA-Z]*f[a-zA-Z]*|--fail)\b", c)] == []
+
+
+def test_every_command_that_runs_on_loopback_is_run() -> None:
+    """Only commands that need the user's own server, secret, hosts or recording (or that install, run
+    this suite or take many minutes) are skipped; `run`, `check`, `load`, `serve` and curl always run."""
+    ran = [c.text for c in readme_commands(README.read_text(encoding="utf-8"))
+           if not (rule_for(c.text) and rule_for(c.text).reason)]  # type: ignore[union-attr]
+    for command in ("talon-harness run", "talon-harness check", "talon-harness load", "talon-harness serve", "curl "):
+        assert any(text.startswith(command) for text in ran), f"no README command starting {command!r} is run"
 
 
 def _with_port(command: str, port: str) -> str:
