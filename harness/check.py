@@ -8,15 +8,18 @@ progress, bounds the run in time, writes JUnit/JSON/HTML/NDJSON reports into ``c
 renders a summary: cases per phase, a table per operation and per check, and for every failure its
 message, a ready-to-run curl command (API key as ``$TALON_API_KEY``) and the seed.
 
-Credentials reach the subprocess through environment variables only (never argv), and every report file
-is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed or the target stopped
+Before anything runs, one probe (``loadtests.probe``) must reach the target and have the credentials
+accepted. Credentials reach the subprocess through environment variables only (never argv), and every report
+file is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check failed or the target stopped
 answering after it had answered, 2 the harness could not do its job (bad options, unreachable target,
-schemathesis error, time limit, an operation without a single generated case).
+credentials refused at the start or mid-run, schemathesis error, time limit, an operation without a single
+generated case).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import random
@@ -47,6 +50,7 @@ from talon_harness.contracts.witness import (
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
+from talon_harness.loadtests.probe import PROBE_TIMEOUT_S, REFUSED, probe_target, refused_midway
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import CREDENTIALS_ENV, Credentials, auth_headers, credentials_env, redact
@@ -214,20 +218,18 @@ def _oracle_server(config: CheckConfig) -> Iterator[str | None]:
         yield server.base_url
 
 
-def _unreachable(base_url: str, timeout: float) -> str | None:
-    """None when anything answers HTTP at ``base_url`` (a status line, any status; the body is not read),
-    else why not."""
-    import httpx
-
-    limit = min(timeout, 5.0)
-    try:
-        with httpx.stream("GET", base_url, timeout=limit):
-            pass
-    except httpx.TimeoutException as exc:
-        return f"target {base_url} did not answer: {type(exc).__name__}, timed out after {limit:g} s at request 1"
-    except httpx.HTTPError as exc:
-        return f"target {base_url} is not reachable: {type(exc).__name__}: {exc}"
-    return None
+def _refused_midway(config: CheckConfig, report: Report | None) -> tuple[str, Report | None] | None:
+    """(the line, the report without its 401/403 failures) when answers of the run were 401/403 and a second
+    probe is refused too: the credentials stopped working mid-run (``loadtests.probe``); else None."""
+    refusals = sum(report.statuses.get(code, 0) for code in REFUSED) if report else 0
+    if not refusals or report is None:
+        return None
+    again = probe_target(config.base_url, config.credentials, timeout=min(config.request_timeout, PROBE_TIMEOUT_S))
+    if not again.refused:
+        return None  # refused for a while only: the target's own failures
+    kept = tuple(f for f in report.failures if f.status not in REFUSED)
+    line = refused_midway(again, refusals, "not counted as failures of the target")
+    return line, dataclasses.replace(report, failures=kept)
 
 
 def _untested_operations(report: Report) -> list[str]:
@@ -317,8 +319,9 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     if problem:
         console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
-    unreachable = _unreachable(config.base_url, config.request_timeout) or wrong_target(
-        config.base_url, creds=config.credentials, timeout=min(config.request_timeout, 5.0))
+    probe = probe_target(config.base_url, config.credentials, timeout=min(config.request_timeout, PROBE_TIMEOUT_S))
+    unreachable = probe.problem or wrong_target(
+        config.base_url, creds=config.credentials, timeout=min(config.request_timeout, PROBE_TIMEOUT_S))
     if unreachable:
         console.print(f"[red]error:[/red] {unreachable}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
@@ -417,6 +420,8 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
         exit_code = returncode
     if exit_code == 0 and witness is not None and _new_witness_failures(config, witness):
         exit_code = 1
+    if exit_code == 1 and (midway := _refused_midway(config, report)):
+        (message, report), exit_code = midway, 2  # the run could not be completed: the harness's problem
     written = _regressions(config, exit_code, report_dir, paths["ndjson"], journal, console, witness)
     _keep_or_drop_events(paths, config.keep_events)
     if not config.keep_events:  # the request journal only feeds the regressions written above

@@ -153,6 +153,16 @@ def _refuse_wrong_target(base_url: str, creds: Any) -> None:
         raise HarnessError(problem)
 
 
+def _health_probe(base_url: str, creds: Any) -> None:
+    """Exit 2 in one line when the proxy's upstream is unreachable or refuses ``creds`` (``loadtests.probe``);
+    without ``creds`` a refusal is no problem: the proxy forwards its clients' own credentials."""
+    from talon_harness.loadtests.probe import probe_target
+
+    probe = probe_target(base_url, creds)
+    if probe.problem and (creds is not None or not probe.refused):
+        raise HarnessError(probe.problem)
+
+
 @contextlib.contextmanager
 def _target(base_url: str | None, creds: Any, *, quiet: bool = False) -> Iterator[str]:
     """The URL to send traffic to: ``base_url``, or an embedded reference server with ``creds``."""
@@ -438,7 +448,7 @@ def load(**options: Any) -> None:
         render_verdict(result.outcome, make_console())
     if result.summary_path:
         write_load_report(result.summary_path.parent, target=base_url)
-        publish(*load_summary(result.summary_path.parent))
+        publish(*load_summary(result.summary_path.parent, result.problems))
         click.echo(f"summary: {result.summary_path}")
     sys.exit(result.exit_code)
 
@@ -516,14 +526,23 @@ def selftest(seeds: int, fault_list: tuple[str, ...], budget: int, max_time: flo
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds the upstream has to answer; then the client gets a 502.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --upstream (e.g. staging).")
+@click.option("--api-key", type=Secret(), envvar="TALON_API_KEY",
+              help="The key the clients will send (env TALON_API_KEY): the health probe at start checks it against "
+                   "the upstream. Never printed, recorded or added to forwarded requests.")
+@click.option("--hmac", type=HmacCredentials(), envvar="TALON_HMAC",
+              help="APP_ID:KEY the clients will sign with (env TALON_HMAC): checked by the health probe like --api-key.")
 @_report_dir("reports/proxy")
 def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_exchanges: int, max_bytes: int,
-          timeout: float, allow_remote: bool, report_dir: Path) -> None:
+          timeout: float, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
+          report_dir: Path) -> None:
     """Forward traffic to --upstream unchanged, judging every exchange against the contract and the domain
     rules; one line per violation as it happens, JUnit XML and JSON at the end (Ctrl-C or SIGTERM).
 
+    Before it listens, one health probe must reach the upstream and, with --api-key or --hmac, have those
+    credentials accepted (without them a 401 is fine: the clients bring their own).
+
     Exit 0: traffic passed and nothing broke a rule; 1: a violation was seen (client or server side);
-    2: the proxy could not run or no exchange passed through it.
+    2: the proxy could not run (upstream unreachable, credentials refused) or no exchange passed through it.
     """
     from talon_harness.harness.proxy import ProxyConfig, run_proxy
     from talon_harness.loadtests.config import is_loopback_url
@@ -533,7 +552,9 @@ def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_e
     config = _config(ProxyConfig, upstream=upstream or "http://127.0.0.1", host=host, port=port, record=record,
                      max_exchanges=max_exchanges, max_bytes=max_bytes, timeout_s=timeout, report_dir=report_dir,
                      fresh=not upstream)
+    creds = _credentials(api_key, hmac)
     with _target(upstream, None, quiet=True) as base_url:
+        _health_probe(base_url, creds)
         shown = base_url if upstream else f"{base_url} (embedded reference server)"
 
         def ready(bound: int) -> None:

@@ -59,7 +59,7 @@ def run_pipeline(*, report_dir: Path, check_time: float = CHECK_MAX_TIME_S, dura
         console.print(f"[red]{'Error: ' if loaded.exit_code == 2 else ''}{problem}[/]", soft_wrap=True, highlight=False)
     if loaded.summary_path:
         write_load_report(loaded.summary_path.parent, target=url)
-        publish(*load_summary(loaded.summary_path.parent))
+        publish(*load_summary(loaded.summary_path.parent, loaded.problems))
     table = Table(title="talon-harness run")
     table.add_column("step")
     table.add_column("verdict")

@@ -89,7 +89,7 @@ def test_load_against_a_server_that_never_answers_exits_2_no_request_completed(t
         code, out = _load("--base-url", url, "--duration", "5", "--report-dir", str(tmp_path))
     assert code == 2, out
     assert out.splitlines() == [
-        f"Error: target {url} did not answer: no request completed within 5 s (ReadTimeout)"
+        f"Error: target {url} did not answer: ReadTimeout, timed out after 5 s at request 1 (no request completed)"
     ]
 
 

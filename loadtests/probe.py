@@ -1,0 +1,95 @@
+"""The one probe a command sends before any traffic: is the target reachable, and does it take our credentials?
+
+``check``, ``load``, ``run`` and ``proxy`` call :func:`probe_target` first. It sends one authenticated
+``PUT /v1/customer_profiles/talon-harness-probe`` with ``{}`` (a valid upsert: it creates or touches that one
+profile) and reads only the status line, so a target that answers and then misbehaves is left to the run to
+judge. The answer is one of three:
+
+- not reachable (connection refused, DNS, TLS, timeout): ``problem`` says so, ``refused`` is False;
+- refused credentials: a 401 or 403, or a 400 whose error names the ``Content-Signature`` or ``Authorization``
+  parameter (D2: a signature that does not match is a 400); ``problem`` names the status, the request and what
+  to set, never the key;
+- ok (any other status): ``problem`` is None.
+
+:func:`refused_midway` words the other case: a key accepted by the first probe and refused by a second one
+after the run (a key that expired or was revoked mid-run).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import httpx
+
+from talon_harness.strategies.wire import PROFILE, Credentials, build_put
+
+__all__ = ["NO_REQUEST_COMPLETED", "PROBE_ENTITY", "PROBE_TIMEOUT_S", "REFUSED", "Probe", "probe_target",
+           "refused_midway"]
+
+PROBE_TIMEOUT_S = 5.0
+PROBE_ENTITY = "talon-harness-probe"  # one fixed profile id: repeated runs touch the same profile
+NO_REQUEST_COMPLETED = "no request completed"
+REFUSED: tuple[int, ...] = (401, 403)
+_CREDENTIAL_HEADERS = ("Content-Signature", "Authorization")
+_WHAT_TO_SET = "TALON_API_KEY or TALON_HMAC (--api-key / --hmac)"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How the target answered the probe: ``problem`` None means reachable and the credentials accepted."""
+
+    problem: str | None = None
+    refused: bool = False
+    status: int | None = None  # the answer's status code (None when no answer came)
+
+
+def _answer(status: int) -> str:
+    """``401 Unauthorized``: the code and its standard reason phrase (not the server's wording)."""
+    return f"{status} {httpx.codes.get_reason_phrase(status)}".rstrip()
+
+
+def probe_target(base_url: str, creds: Credentials | None = None, *, timeout: float = PROBE_TIMEOUT_S) -> Probe:
+    """Send the probe (see the module docstring) to ``base_url`` with ``creds``; wait at most ``timeout`` s."""
+    put = build_put(PROFILE, PROBE_ENTITY, {}, creds=creds)
+    try:
+        with httpx.stream("PUT", base_url.rstrip("/") + put.path, headers=put.headers, content=put.body,
+                          timeout=timeout) as response:
+            status = response.status_code
+            refused = status in REFUSED or (status == 400 and _names_credentials(response))
+    except httpx.TimeoutException as exc:
+        return Probe(f"target {base_url} did not answer: {type(exc).__name__}, timed out after {timeout:g} s at "
+                     f"request 1 ({NO_REQUEST_COMPLETED})")
+    except httpx.HTTPError as exc:
+        return Probe(f"target {base_url} is not reachable: {type(exc).__name__}: {exc}")
+    if not refused:
+        return Probe(status=status)
+    given = creds is not None and bool(creds.secrets())
+    advice = f"check {_WHAT_TO_SET}" if given else f"none were given; set {_WHAT_TO_SET}"
+    return Probe(f"the target refused the credentials ({_answer(status)} on PUT {put.path}): {advice}",
+                 refused=True, status=status)
+
+
+def _names_credentials(response: httpx.Response) -> bool:
+    """A 400 whose ErrorResponse points at a credential header (D2's HMAC mismatch); reads at most 64 KiB."""
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > 65536:
+                return False
+    except httpx.HTTPError:  # a broken body is the run's to judge
+        return False
+    try:
+        errors = json.loads(body).get("errors") or []
+        return any((e.get("source") or {}).get("parameter") in _CREDENTIAL_HEADERS for e in errors)
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def refused_midway(again: Probe, refusals: int, consequence: str) -> str:
+    """The line for credentials accepted by the first probe and refused by ``again`` after the run;
+    ``refusals``: the run's answers with a 401/403; ``consequence``: what that means for the run's verdict."""
+    return (f"the target refused the credentials mid-run: the first request was accepted, the probe after the run "
+            f"got {_answer(again.status or 0)}; {refusals} answers were 401/403 ({consequence}): the key may have "
+            f"expired; check {_WHAT_TO_SET}")
