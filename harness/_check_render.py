@@ -57,8 +57,8 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
         console.print(checks)
 
         for number, failure in enumerate(report.failures, 1):
-            console.rule(f"[red]Failure {number}: {failure.check}[/red] ({failure.code}, {failure.operation}, "
-                         f"{failure.phase} phase)")
+            console.rule(f"[red]Failure {number}: {failure.check}[/red] ({_decision(failure.violation.decision)}"
+                         f"{failure.code}, {failure.operation}, {failure.phase} phase)")
             console.print(failure.message, markup=False, highlight=False)
             if failure.curl:
                 console.print("Reproduce:", style="bold")
@@ -91,8 +91,8 @@ def _render_witness(console: Console, witness: WitnessResult, creds: Credentials
     table.add_row("[bold]all", f"[bold]{witness.requests}", _red(sum(f for _, f in witness.witnesses.values())))
     console.print(table)
     for number, failure in enumerate(witness.failures, 1):
-        console.rule(f"[red]Witness failure {number}: {failure.check}[/red] (witness {failure.witness}, step "
-                     f"{failure.step}, request {failure.request_number})")
+        console.rule(f"[red]Witness failure {number}: {failure.check}[/red] ({_decision(failure.violation.decision)}"
+                     f"witness {failure.witness}, step {failure.step}, request {failure.request_number})")
         console.print(failure.message, markup=False, highlight=False)
         if curl is not None:
             console.print("Reproduce:", style="bold")
@@ -100,6 +100,11 @@ def _render_witness(console: Console, witness: WitnessResult, creds: Credentials
                           markup=False, highlight=False, soft_wrap=True)
     if witness.error:
         console.print(f"[red]witness phase stopped: {witness.error}[/red]", highlight=False)
+
+
+def _decision(decision: str) -> str:
+    """``"D5, "`` for a domain rule's violation, "" for a built-in check's."""
+    return f"{decision}, " if decision else ""
 
 
 def _red(value: int) -> str:

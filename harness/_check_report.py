@@ -1,4 +1,11 @@
-"""Reading schemathesis' NDJSON/JSON reports into the facts the summary renders (no rendering here)."""
+"""Reading a check run's reports into the facts the summaries render (no rendering here).
+
+Counts come from schemathesis' NDJSON event stream; each failure of a domain rule (or of the oracle) is the
+typed :class:`~contracts.violation.Violation` the ``st run`` child recorded in ``violations.ndjson``
+(``contracts.settings.VIOLATIONS_FILE``), joined to the stream by case id and rule; schemathesis' own
+message text is read only for its built-in checks, which record nothing of ours. :func:`read_report` adds
+every failure, as a typed record, to ``report.json`` under ``"violations"``.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,12 @@ import base64
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from talon_harness.contracts.settings import VIOLATIONS_FILE
+from talon_harness.contracts.violation import Violation
 from talon_harness.strategies.wire import Credentials, redact
 
 __all__ = ["FailureRow", "LiveCounter", "Report", "read_report"]
@@ -19,16 +28,26 @@ PHASES: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful")
 
 @dataclass(frozen=True)
 class FailureRow:
-    """One distinct failure: which check, where, the message (evidence) and how to reproduce it."""
+    """One distinct failure: which check, where, the violation (evidence) and how to reproduce it."""
 
     check: str
     code: str
     operation: str
     phase: str
-    title: str
-    message: str
+    title: str  # schemathesis' title of the failure (e.g. "Custom check failed: `rule`")
+    violation: Violation
     curl: str
     status: int = 0  # the failing answer's status code (0: none recorded)
+
+    @property
+    def message(self) -> str:
+        """The violation as every report prints it."""
+        return self.violation.text()
+
+    def to_json(self) -> dict[str, Any]:
+        """The typed record ``report.json`` holds: where, the violation's fields, the curl line."""
+        return {"check": self.check, "code": self.code, "operation": self.operation, "phase": self.phase,
+                "status": self.status, **self.violation.to_json(), "curl": self.curl}
 
 
 @dataclass(frozen=True)
@@ -76,11 +95,36 @@ def _operation(case: dict[str, Any], fallback: str) -> str:
     return f"{method} {path}" if method == "PUT" else f"other methods {path}"
 
 
+def _records(path: Path, creds: Credentials | None) -> dict[tuple[str, str], Violation]:
+    """The child's violation records by (case id, rule), the first of each, secrets redacted."""
+    found: dict[tuple[str, str], Violation] = {}
+    if not path.exists():
+        return found
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            v = Violation.from_json(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by a killed child
+        found.setdefault((v.case_id, v.rule), replace(v, sent=redact(v.sent, creds), received=redact(v.received, creds),
+                                                      expected=redact(v.expected, creds), url=redact(v.url, creds)))
+    return found
+
+
+def _built_in(name: str, failure: dict[str, Any], request: dict[str, Any], case_id: str,
+              creds: Credentials | None) -> Violation:
+    """A failure of a schemathesis built-in check, which records nothing of ours: its title and message."""
+    return Violation(name, "", str(failure.get("title", "")), received=redact(str(failure.get("message", "")), creds),
+                     method=str(request.get("method", "")), url=redact(str(request.get("uri", "")), creds),
+                     case_id=case_id)
+
+
 def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
                 curl: Callable[..., str]) -> Report | None:
-    """Parse the reports; None when schemathesis wrote no event stream."""
+    """Parse the reports (and add the typed failures to ``json_report``); None when schemathesis wrote no event
+    stream."""
     if not ndjson.exists():
         return None
+    records = _records(ndjson.with_name(VIOLATIONS_FILE), creds)
     phases: dict[str, Counter[str]] = {p: Counter() for p in PHASES}
     operations: dict[str, Counter[str]] = defaultdict(Counter)
     checks: dict[str, Counter[str]] = defaultdict(Counter)
@@ -110,17 +154,21 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
                     continue
                 case_failed = True
                 failure = (result.get("failure_info") or {}).get("failure", {})
-                message = redact(failure.get("message", ""), creds)
-                key = (result["name"], op, failure.get("title", "") + message.split("\n", 1)[0])
-                if key in failures:
-                    continue
                 interaction = interactions.get(case_id) or {}
                 request = interaction.get("request") or {}
+                violation = records.get((case_id, result["name"]))
+                if violation is None:
+                    violation = _built_in(result["name"], failure, request, case_id, creds)
+                    key = (result["name"], op, violation.summary + violation.received.split("\n", 1)[0])
+                else:
+                    key = (result["name"], op, violation.summary)
+                if key in failures:
+                    continue
                 headers = {k: v[0] if isinstance(v, list) else v for k, v in (request.get("headers") or {}).items()}
                 line = curl(request.get("method", "PUT"), request.get("uri", ""), headers,
                             _decode(request.get("body")), creds) if request else ""
                 failures[key] = FailureRow(result["name"], failure.get("code", ""), op, phase,
-                                           failure.get("title", ""), message, line,
+                                           failure.get("title", ""), violation, line,
                                            (interaction.get("response") or {}).get("status_code", 0))
             operations[op]["failed"] += case_failed
     summary: dict[str, Any] = {}
@@ -129,6 +177,9 @@ def read_report(ndjson: Path, json_report: Path, *, creds: Credentials | None,
             summary = json.loads(json_report.read_text(encoding="utf-8"))
         except ValueError:
             summary = {}
+        if isinstance(summary, dict):
+            summary["violations"] = [f.to_json() for f in failures.values()]
+            json_report.write_text(redact(json.dumps(summary, indent=2, ensure_ascii=False), creds), encoding="utf-8")
     return Report({k: v for k, v in phases.items()}, dict(operations), dict(checks),
                   tuple(failures.values()), summary, requests, statuses)
 
