@@ -35,11 +35,16 @@ def test_run_against_base_url_with_credentials_passes(tmp_path: Path) -> None:
     assert not any(KEY.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
 
 
-def test_run_without_the_key_fails_the_target(tmp_path: Path) -> None:
+def test_run_without_the_key_is_refused_credentials_not_a_failed_target(tmp_path: Path) -> None:
+    """Issue 25.3: no key for a keyed target is the harness's problem: exit 2, one line, nothing run."""
     with ServerProcess(api_key=KEY, quiet=True) as server:
         proc = _run("--base-url", server.base_url, "--max-time", "5s", "--duration", "2s", "--report-dir",
-                    str(tmp_path))
-    assert proc.returncode == 1, (proc.stdout + proc.stderr)[-4000:]
+                    str(tmp_path), timeout=60)
+    assert proc.returncode == 2, (proc.stdout + proc.stderr)[-4000:]
+    assert (proc.stdout + proc.stderr).splitlines() == [
+        ("error: the target refused the credentials (401 Unauthorized on PUT /v1/customer_profiles/talon-harness-probe"
+         "): none were given; set TALON_API_KEY or TALON_HMAC (--api-key / --hmac)")]
+    assert not (tmp_path / "check").exists() and not (tmp_path / "load").exists()
 
 
 def test_run_against_unreachable_base_url_exits_2_without_load(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -100,13 +101,25 @@ def test_captured_signature_replayed_on_another_body_is_rejected(secured: Server
         watch.close()
 
 
-def test_keys_never_reach_the_log(secured: ServerProcess) -> None:
-    # the module's other tests sent right and wrong keys and signatures; add one accepted API-key call
-    with RawClient(secured.host, secured.port) as client:
-        assert client.request("PUT", b"/v1/customer_profiles/log-p",
-                              headers=[JSON, ("Authorization", f"ApiKey-v1 {API_KEY}")], body=b"{}").status == 200
-    log = Path(secured.log_path).read_text(errors="replace")
-    assert " 401 " in log and " 400 " in log and " 200 " in log  # the log is on and saw the attacks
+def test_keys_never_reach_the_log(tmp_path: Path) -> None:
+    """Self-contained: its own logging server gets every attack (401s and 400s, wrong keys and signatures)
+    and accepted calls with the right key and the right signature; no key, right or wrong, is in its log."""
+    body = b'{"attributes":{"n":1}}'
+    with ServerProcess(db=tmp_path / "log.db", api_key=API_KEY, hmac_key=HMAC_KEY) as server, \
+            RawClient(server.host, server.port) as client:
+        statuses = [client.request("PUT", b"/v1/customer_sessions/victim-session", headers=headers,
+                                   body=attack).status for _, headers, attack, _, _ in _attacks()]
+        statuses.append(client.request("PUT", b"/v1/customer_profiles/log-p", body=body,
+                                       headers=[JSON, ("Authorization", f"ApiKey-v1 {API_KEY}")]).status)
+        statuses.append(client.request("PUT", b"/v1/customer_profiles/log-q", body=body,
+                                       headers=[JSON, ("Content-Signature", _sig(body))]).status)
+        deadline = time.monotonic() + 10
+        while (log := Path(server.log_path).read_text(errors="replace")).count("\nPUT ") < len(statuses):
+            assert time.monotonic() < deadline, log  # the server writes its log lines after answering
+            time.sleep(0.05)
+    assert statuses == [status for *_, status, _ in _attacks()] + [200, 200]
+    assert log.count(" 401 ") == statuses.count(401) and log.count(" 400 ") == statuses.count(400)
+    assert log.count(" 200 ") == 2  # the log is on and saw every request
     for secret in (API_KEY, HMAC_KEY, HMAC_KEY.upper(), *WRONG_KEYS):
         assert secret not in log
 
@@ -143,6 +156,9 @@ def test_keys_are_not_on_the_server_command_line(secured: ServerProcess) -> None
     """Any local user can read /proc/<pid>/cmdline; ServerProcess hands keys over in the environment."""
     import psutil
 
-    child = next(p for p in psutil.Process().children(recursive=True) if "refserver" in " ".join(p.cmdline()))
-    cmdline = " ".join(child.cmdline())
+    listening = [p for p in psutil.Process().children(recursive=True)
+                 if any(c.status == psutil.CONN_LISTEN and c.laddr.port == secured.port
+                        for c in p.net_connections(kind="tcp"))]
+    assert len(listening) == 1, listening  # the keyed server itself, found by its port
+    cmdline = " ".join(listening[0].cmdline())
     assert "--port-file" in cmdline and API_KEY not in cmdline and HMAC_KEY not in cmdline
