@@ -36,6 +36,7 @@ from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
 from talon_harness.contracts.settings import CheckSettings
 from talon_harness.contracts.violation import Violation, ViolationError
+from talon_harness.strategies.wire import build_put
 
 __all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "event_order", "kind_of",
            "matches_reference", "normalise", "oracle_for", "record_exchange"]
@@ -366,8 +367,7 @@ def record_exchange(ctx: Any, case: Any, response: Any) -> None:
     oracle = oracle_for(case)
     if oracle.url is None and oracle.journal is None:
         return
-    creds = runtime_for(case).credentials
-    sent = response.request.headers
+    creds, sent = runtime_for(case).credentials, response.request.headers
     authenticated = creds is None or (not creds.api_key or sent.get("Authorization") == f"ApiKey-v1 {creds.api_key}")
     oracle.record(response, str(getattr(case, "id", "")), authenticated)
 
@@ -430,8 +430,6 @@ def matches_reference(ctx: Any, response: Any, case: Any) -> bool | None:
     after = probe(runtime, response.request.url, operation or "", entity_id)  # the target, seen by the model
     if after is None:
         return None
-    from talon_harness.strategies.wire import build_put
-
     put = build_put(operation or PROFILE, entity_id, {}, creds=runtime.credentials)
     mirror = oracle.send("PUT", put.path, put.headers, put.body)
     with oracle._lock:
