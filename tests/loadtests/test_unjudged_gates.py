@@ -6,9 +6,15 @@ harness problem (exit 2) and the ``--baseline-update`` warning built from them, 
 
 from __future__ import annotations
 
+import json
+from html import escape
+from pathlib import Path
+
 from rich.console import Console
 
+from talon_harness.harness.html_report import write_load_report
 from talon_harness.harness.load_render import render_verdict
+from talon_harness.harness.summary import annotation, load_summary
 from talon_harness.loadtests._hdr import new_histogram
 from talon_harness.loadtests.baseline import Histograms, compare, nothing_measured, too_small, unjudged
 from talon_harness.loadtests.gates import Margins, RunStats, Slo, SloSet
@@ -99,3 +105,30 @@ def test_baseline_update_warns_when_the_recording_cannot_judge_the_slo_percentil
         f"{PROFILE} holds 1000 requests, 10000 needed in each endpoint row; record a longer or faster run"
     )
     assert too_small(_hists({SESSION: 10000, PROFILE: 10000}), SloSet.default()) is None
+
+
+def test_the_step_summary_and_html_report_count_the_skipped_gates(tmp_path: Path) -> None:
+    verdicts = compare(_hists({SESSION: 500, PROFILE: 250}), _hists({SESSION: 1000, PROFILE: 1000}), Margins())
+    stats = RunStats(endpoints={}, duration_s=30.0)
+    outcome = build_outcome(stats, (), trustworthy=True, warnings=(), late=0, late_threshold_ms=100.0, rate=None,
+                            max_rate=None, baseline=verdicts)
+    (tmp_path / "summary.json").write_text(json.dumps({**outcome.to_dict(), "settings": {"seed": 0}}))
+    gap = unjudged(verdicts, 30.0)
+    assert gap is not None
+    markdown, annotations = load_summary(tmp_path)
+    assert markdown.splitlines()[0] == "### talon-harness load: ✅ PASSED"
+    assert markdown.splitlines()[4] == f"> ⚠️ {gap.describe()}" and annotations == []
+    page = write_load_report(tmp_path).read_text(encoding="utf-8")
+    assert f"<p class='verdict fail' id='unjudged'>{escape(gap.describe())}</p>" in page
+    # no tail judged: the summary's verdict is the harness's error, with the one line and one annotation
+    short = compare(_hists({SESSION: 117, PROFILE: 32}), _hists({SESSION: 117, PROFILE: 32}), Margins())
+    outcome = build_outcome(stats, (), trustworthy=True, warnings=(), late=0, late_threshold_ms=100.0, rate=None,
+                            max_rate=None, baseline=short)
+    (tmp_path / "summary.json").write_text(json.dumps({**outcome.to_dict(), "settings": {"seed": 0}}))
+    problem = nothing_measured(short, 30.0)
+    markdown, annotations = load_summary(tmp_path)
+    assert markdown.splitlines()[0] == "### talon-harness load: ⚠️ ERROR"
+    assert markdown.splitlines()[4] == f"> {problem}"
+    assert annotations == [annotation("talon-harness load measured nothing", str(problem))]
+    assert load_summary(tmp_path, [str(problem)])[0].count(str(problem)) == 1  # said once when run_load has it
+    assert "<span class='verdict fail' id='verdict'>NOT JUDGED</span>" in write_load_report(tmp_path).read_text()
