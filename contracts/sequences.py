@@ -113,7 +113,7 @@ def _edge_ids(s: JourneyScript) -> None:
     s.put("awkward_profile_id", PROFILE, f"{s.prefix} é 😀", {})
     s.put("longest_session_id", SESSION, f"{s.prefix}-long-".ljust(MAX_ID_LENGTH, "x"), {"profileId": ""})
     shared = f"{s.prefix}-long-".ljust(64, "y")  # two ids alike in their first 64 characters
-    s.put("long_session_id", SESSION, shared + "a", {"profileId": ""})
+    s.put("long_session_id", SESSION, shared + "a", {"profileId": "", "total": 1.5})  # the other one has total 0
     s.put("other_long_session_id", SESSION, shared + "b", {"profileId": ""})
 
 

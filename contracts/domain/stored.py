@@ -147,6 +147,26 @@ def closed_sessions_bookkeeping(obs: Observation) -> Outcome:
     return None
 
 
+_SESSION_MEMBERS = ("total", "profileId", "cartItems", "coupon", "referral")
+
+
+def session_fields_stored(obs: Observation) -> Outcome:
+    """D40: an accepted session call answers with the session as stored: each member sent non-null as sent
+    (a cart without its null members), else the stored value, else a new session's default."""
+    if not ok(obs, SESSION) or (obs.before_session is not None and not obs.strict_order):
+        return NOT_APPLICABLE
+    expected = rules.expected_session(obs)
+    if expected is None:
+        return NOT_APPLICABLE
+    got = obs.response_session or {}
+    wrong = [k for k in _SESSION_MEMBERS if not (rules.same_number(expected[k], got.get(k)) if k == "total"
+                                                 else rules.json_equal(expected[k], got.get(k)))]
+    if wrong:
+        return fail(obs, f"the session answered is not the one stored ({', '.join(wrong)})",
+                    {f"session.{k}": expected[k] for k in wrong}, {f"session.{k}": got.get(k) for k in wrong})
+    return None
+
+
 RULES: tuple[Rule, ...] = (
     Rule("attributes_merge", ("D4",), "attributes merge key by key; a session call leaves its profile's alone",
          attributes_merge,
@@ -172,4 +192,10 @@ RULES: tuple[Rule, ...] = (
           "D6 closed->cancelled takes both back": ("close_then_cancel",),
           "D6 a profile update changes neither": ("profile_merge",)},
          ("cancel_keeps_total_sales",)),
+    Rule("session_fields_stored", ("D4", "D40"), "an accepted session call answers with the session as stored",
+         session_fields_stored,
+         {"D40 a new session answers the sent members, else the defaults": ("first_sessions", "edge_bodies"),
+          "D4/D40 an update keeps what it does not send": ("close_then_cancel", "coupons"),
+          "D40 an id sharing its first 64 characters with another is another session": ("edge_ids",)},
+         ("other_session_overwritten",)),
 )

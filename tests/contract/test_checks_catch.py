@@ -172,6 +172,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("event_type", _edit("event.type", "talon_session_updated"), _event_type),
     Fault("effects_well_formed", _drop_accept_coupon, _coupon),
     Fault("discounts_reflect_effects", _edit("session.discounts", {}), _coupon),
+    Fault("session_fields_stored", _edit("session.total", 7.5), _coupon),
     Fault("error_response_pointer", _point_nowhere, _bad_item),
     Fault("invalid_body_rejected", _refuse_for_state, _tagged_invalid),
 )

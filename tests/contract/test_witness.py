@@ -49,7 +49,7 @@ CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "close_event_type_updated": ("event_type",),
     "coupon_discount_missing": ("discounts_reflect_effects",),
     "path_id_lowercased": ("attributes_merge", "event_type", "path_id_echoed"),
-    "other_session_overwritten": ("event_type",),
+    "other_session_overwritten": ("event_type", "session_fields_stored"),
 }
 #: faults of built-in checks the extra judges catch in the whole phase (stopping at the first failure).
 CAUGHT_IN_PHASE: dict[str, tuple[str, ...]] = {
