@@ -65,7 +65,9 @@ class ProxyConfig:
     report_dir: Path = Path("reports/proxy")
     fresh: bool = False
     model_entities: int = 200_000  # ids the judge's model keeps (its memory bound; see contracts.model.Model)
-    api: str = "v1"  # the v1 revision whose query parameters are allowed (D16, D17)
+    # the v1 revision whose query parameters are allowed (D16, D17); only that rule follows it: the
+    # judge's other rules still judge against the seed's contract (TrafficJudge knows one revision)
+    api: str = "v1"
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
