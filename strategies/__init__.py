@@ -1,8 +1,10 @@
-"""Hypothesis strategies and plain-random journeys for the Talon.One v1 upsert endpoints.
+"""Hypothesis strategies and plain-random journeys for the Talon.One v1 and v2 upsert endpoints.
 
 Public API (import from ``strategies``): the request builder (``wire``), the shop catalogue, ids,
 valid / realistic / edge / invalid bodies, journeys, and the settings profiles. Everything else is
-private. Example::
+private. The v2 names carry a ``v2_`` / ``V2`` prefix (``v2_session_requests``, ``v2_invalid_requests``,
+``v2_session_journeys``, ...) and are built with the same ``build_put`` (operations ``SESSION_V2`` and
+``PROFILE_V2``, query parameters as ``query=``). Example::
 
     from hypothesis import given
     from talon_harness.strategies import SESSION, build_put, new_customer_sessions, session_ids
@@ -89,12 +91,49 @@ from talon_harness.strategies.realistic import (
     referral_codes,
 )
 from talon_harness.strategies.settings import load_profile
+from talon_harness.strategies.v2_bodies import (
+    V2_ALLOWED_TRANSITIONS,
+    V2_CREATION_STATES,
+    V2_PROFILE_RESPONSE_CONTENT,
+    V2_SESSION_FIELDS,
+    V2_SESSION_RESPONSE_CONTENT,
+    V2_SESSION_STATES,
+    V2Request,
+    v2_additional_costs,
+    v2_cart_items,
+    v2_future_nows,
+    v2_loyalty_card_ids,
+    v2_new_customer_sessions,
+    v2_profile_queries,
+    v2_profile_requests,
+    v2_requests,
+    v2_session_queries,
+    v2_session_requests,
+)
+from talon_harness.strategies.v2_invalid import (
+    V2_INVALID_RULES,
+    V2_PROFILE_RULES,
+    V2_SESSION_RULES,
+    V2Invalid,
+    v2_invalid_profile_requests,
+    v2_invalid_requests,
+    v2_invalid_session_requests,
+)
+from talon_harness.strategies.v2_realistic import (
+    v2_edge_profile_requests,
+    v2_edge_session_requests,
+    v2_realistic_profile_requests,
+    v2_realistic_session_requests,
+)
 from talon_harness.strategies.wire import (
     CREDENTIALS_ENV,
     DOMAIN_ERROR_TITLES,
     PATH_PREFIXES,
     PROFILE,
+    PROFILE_V2,
     SESSION,
+    SESSION_V2,
+    V2_PATH_PREFIXES,
     Credentials,
     PreparedPut,
     auth_headers,
@@ -104,6 +143,7 @@ from talon_harness.strategies.wire import (
     encode_body,
     operation_of_path,
     path_for,
+    query_string,
     redact,
 )
 
@@ -124,6 +164,7 @@ __all__ = [
     "PRODUCTS",
     "PROFILE",
     "PROFILE_RULES",
+    "PROFILE_V2",
     "REJECTED_COUPONS",
     "REJECTED_REFERRALS",
     "RULE_TITLES",
@@ -131,6 +172,17 @@ __all__ = [
     "SESSION_FIELDS",
     "SESSION_RULES",
     "SESSION_STATES",
+    "SESSION_V2",
+    "V2_ALLOWED_TRANSITIONS",
+    "V2_CREATION_STATES",
+    "V2_INVALID_RULES",
+    "V2_PATH_PREFIXES",
+    "V2_PROFILE_RESPONSE_CONTENT",
+    "V2_PROFILE_RULES",
+    "V2_SESSION_FIELDS",
+    "V2_SESSION_RESPONSE_CONTENT",
+    "V2_SESSION_RULES",
+    "V2_SESSION_STATES",
     "Call",
     "Credentials",
     "Invalid",
@@ -140,6 +192,8 @@ __all__ = [
     "Product",
     "ProfileOutcome",
     "SessionOutcome",
+    "V2Invalid",
+    "V2Request",
     "attribute_values",
     "attributes_objects",
     "auth_headers",
@@ -172,6 +226,7 @@ __all__ = [
     "operation_of_path",
     "path_for",
     "profile_ids",
+    "query_string",
     "realistic_cart_items",
     "realistic_carts",
     "realistic_customer_profiles",
@@ -182,5 +237,22 @@ __all__ = [
     "referral_codes",
     "session_ids",
     "session_journeys",
+    "v2_additional_costs",
+    "v2_cart_items",
+    "v2_edge_profile_requests",
+    "v2_edge_session_requests",
+    "v2_future_nows",
+    "v2_invalid_profile_requests",
+    "v2_invalid_requests",
+    "v2_invalid_session_requests",
+    "v2_loyalty_card_ids",
+    "v2_new_customer_sessions",
+    "v2_profile_queries",
+    "v2_profile_requests",
+    "v2_realistic_profile_requests",
+    "v2_realistic_session_requests",
+    "v2_requests",
+    "v2_session_queries",
+    "v2_session_requests",
     "valid_id",
 ]

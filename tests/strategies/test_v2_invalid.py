@@ -1,0 +1,71 @@
+"""Every invalid v2 request breaks exactly the rule it is tagged with: integration-v2.yaml refuses the body
+where ``contract_rejects`` says so (and accepts it where the rule is a decision beyond the SDK's schemas), and
+the reference server (in-process) answers the tagged status with exactly one APIError carrying the tagged
+title and pointer (or parameter), in the contract's error model for that status, and writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+
+from talon_harness.strategies import (
+    PROFILE_V2,
+    SESSION_V2,
+    V2_PROFILE_RULES,
+    V2_SESSION_RULES,
+    V2Invalid,
+    v2_invalid_profile_requests,
+    v2_invalid_session_requests,
+)
+
+from ._v2_support import V2App, request_validator, response_validator
+
+CASES = [(SESSION_V2, rule) for rule in V2_SESSION_RULES] + [(PROFILE_V2, rule) for rule in V2_PROFILE_RULES]
+
+
+def _strategy(operation: str, rule: str):  # type: ignore[no-untyped-def]
+    factory = v2_invalid_session_requests if operation == SESSION_V2 else v2_invalid_profile_requests
+    return factory(rules=[rule])
+
+
+def _case_id(case: tuple[str, str]) -> str:
+    return f"{'session' if case[0] == SESSION_V2 else 'profile'}-{case[1]}"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[V2App]:
+    made = V2App(tmp_path_factory.mktemp("v2-invalid") / "app.db")
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_invalid_v2_requests_are_refused_with_the_tagged_reason(case: tuple[str, str], app: V2App) -> None:
+    @given(_strategy(*case))
+    @settings(max_examples=12)
+    def check(invalid: V2Invalid) -> None:
+        assert (invalid.operation, invalid.breaks) == case
+        schema_ok = request_validator(invalid.operation).is_valid(invalid.body)
+        assert schema_ok is not invalid.contract_rejects, (invalid.breaks, invalid.title, repr(invalid.body)[:300])
+        before = app.store.counts()
+        response = app.send(invalid.operation, "invalid", invalid.body, invalid.query)
+        evidence = f"{invalid.breaks} {invalid.query} {invalid.body!r:.200} -> {response.status_code} {response.text[:300]}"
+        assert response.status_code == invalid.status, evidence
+        payload = response.json()
+        assert response_validator(invalid.operation, invalid.status).is_valid(payload), evidence
+        source = {"parameter": invalid.parameter} if invalid.parameter is not None else {"pointer": invalid.pointer}
+        assert [(e["title"], e["source"]) for e in payload["errors"]] == [(invalid.title, source)], evidence
+        # D24: the profile 400 is ErrorResponseWithStatus, the session 400 ErrorResponse
+        assert payload.get("StatusCode") == (400 if invalid.operation == PROFILE_V2 else None), evidence
+        assert app.store.counts() == before, evidence
+
+    check()
+
+
+def test_rules_are_selectable_and_unknown_rules_refused() -> None:
+    with pytest.raises(ValueError, match="v2 session rules must be a non-empty subset"):
+        v2_invalid_session_requests(rules=["nope"])
+    with pytest.raises(ValueError, match="v2 profile rules must be a non-empty subset"):
+        v2_invalid_profile_requests(rules=[])
