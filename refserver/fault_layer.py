@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from .config import ServerConfig
 from .errors import ApiError, ErrorItem, InvalidData, InvalidId
+from .faults import FaultName
 from .store import Store, Transaction, dumps
 
 __all__ = ["LAYER_FAULTS", "faulty_store", "with_faults"]
@@ -32,12 +33,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LAYER_FAULTS: frozenset[str] = frozenset({
-    "session_created_dropped", "event_id_as_string", "undeclared_session_field", "text_plain_content_type",
-    "created_status_201", "error_pointer_relative", "unicode_names_rejected", "ids_with_spaces_rejected",
-    "long_ids_rejected", "null_members_rejected", "crash_on_nul", "crash_on_astral", "crash_on_1000_char_id",
-    "crash_on_empty_cart", "crash_on_1000_items", "event_id_reused", "close_event_type_updated",
-    "coupon_discount_missing", "path_id_lowercased", "other_session_overwritten", "lost_update_on_close",
-    "slow_session_puts", "intermittent_503",
+    FaultName.SESSION_CREATED_DROPPED, FaultName.EVENT_ID_AS_STRING, FaultName.UNDECLARED_SESSION_FIELD, FaultName.TEXT_PLAIN_CONTENT_TYPE,
+    FaultName.CREATED_STATUS_201, FaultName.ERROR_POINTER_RELATIVE, FaultName.UNICODE_NAMES_REJECTED, FaultName.IDS_WITH_SPACES_REJECTED,
+    FaultName.LONG_IDS_REJECTED, FaultName.NULL_MEMBERS_REJECTED, FaultName.CRASH_ON_NUL, FaultName.CRASH_ON_ASTRAL, FaultName.CRASH_ON_1000_CHAR_ID,
+    FaultName.CRASH_ON_EMPTY_CART, FaultName.CRASH_ON_1000_ITEMS, FaultName.EVENT_ID_REUSED, FaultName.CLOSE_EVENT_TYPE_UPDATED,
+    FaultName.COUPON_DISCOUNT_MISSING, FaultName.PATH_ID_LOWERCASED, FaultName.OTHER_SESSION_OVERWRITTEN, FaultName.LOST_UPDATE_ON_CLOSE,
+    FaultName.SLOW_SESSION_PUTS, FaultName.INTERMITTENT_503,
 })
 _PARAMETERS = {b"customer_profiles": "integrationId", b"customer_sessions": "customerSessionId"}
 _ASTRAL_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
@@ -86,19 +87,19 @@ def _parse(scope: Scope, body: bytes) -> _Request | None:
 
 def _crash(faults: frozenset[str], req: _Request) -> bool:
     """True when an active crash fault fires on this request."""
-    if "crash_on_nul" in faults and (b"\\u0000" in req.body or b"%00" in req.raw_id):
+    if FaultName.CRASH_ON_NUL in faults and (b"\\u0000" in req.body or b"%00" in req.raw_id):
         return True
-    if "crash_on_astral" in faults and (
+    if FaultName.CRASH_ON_ASTRAL in faults and (
         _ASTRAL_ESCAPE.search(req.body) or any(0xF0 <= b <= 0xF4 for b in req.body)
         or _ASTRAL_PERCENT.search(req.raw_id)
     ):
         return True
-    if "crash_on_1000_char_id" in faults and req.entity_id is not None and len(req.entity_id) == 1000:
+    if FaultName.CRASH_ON_1000_CHAR_ID in faults and req.entity_id is not None and len(req.entity_id) == 1000:
         return True
     if req.session and isinstance(req.items, list):
-        if "crash_on_empty_cart" in faults and req.items == []:
+        if FaultName.CRASH_ON_EMPTY_CART in faults and req.items == []:
             return True
-        if "crash_on_1000_items" in faults and len(req.items) >= 1000:
+        if FaultName.CRASH_ON_1000_ITEMS in faults and len(req.items) >= 1000:
             return True
     return False
 
@@ -107,16 +108,16 @@ def _rejection(faults: frozenset[str], req: _Request) -> ApiError | None:
     """A 400 for a valid request, when an active valid-rejected fault fires."""
     parameter = _PARAMETERS[req.collection]
     if req.entity_id is not None:
-        if "ids_with_spaces_rejected" in faults and " " in req.entity_id:
+        if FaultName.IDS_WITH_SPACES_REJECTED in faults and " " in req.entity_id:
             return InvalidId(parameter, "The id must not contain spaces.")
-        if "long_ids_rejected" in faults and 128 < len(req.entity_id) <= 1000:
+        if FaultName.LONG_IDS_REJECTED in faults and 128 < len(req.entity_id) <= 1000:
             return InvalidId(parameter, "The id must be at most 128 characters.")
     doc = req.document
-    if "null_members_rejected" in faults and isinstance(doc, dict):
+    if FaultName.NULL_MEMBERS_REJECTED in faults and isinstance(doc, dict):
         nulls = [key for key, value in doc.items() if value is None]
         if nulls:
             return InvalidData([ErrorItem("Invalid type", "Expected a value, got null.", pointer="/" + nulls[0])])
-    if "unicode_names_rejected" in faults and req.session and isinstance(req.items, list):
+    if FaultName.UNICODE_NAMES_REJECTED in faults and req.session and isinstance(req.items, list):
         for index, item in enumerate(req.items):
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and not name.isascii():
@@ -144,9 +145,9 @@ class _Rewriter:
             return status, headers, payload
         if status == 200:
             status = self._accepted(req, doc, status)
-            if "text_plain_content_type" in f:
+            if FaultName.TEXT_PLAIN_CONTENT_TYPE in f:
                 headers = [(k, b"text/plain; charset=utf-8" if k == b"content-type" else v) for k, v in headers]
-        elif status == 400 and "error_pointer_relative" in f:
+        elif status == 400 and FaultName.ERROR_POINTER_RELATIVE in f:
             for error in doc.get("errors", []):
                 pointer = (error.get("source") or {}).get("pointer")
                 if isinstance(pointer, str) and pointer.startswith("/"):
@@ -160,25 +161,25 @@ class _Rewriter:
         session, profile, event = doc.get("session"), doc.get("profile"), doc.get("event") or {}
         self.calls += 1
         if isinstance(session, dict):
-            if "session_created_dropped" in f:
+            if FaultName.SESSION_CREATED_DROPPED in f:
                 session.pop("created", None)
-            if "undeclared_session_field" in f:
+            if FaultName.UNDECLARED_SESSION_FIELD in f:
                 session["loyaltyPoints"] = 0
-            if "coupon_discount_missing" in f:
+            if FaultName.COUPON_DISCOUNT_MISSING in f:
                 rule = self.config.rules.coupons.get(session.get("coupon", ""))
                 if rule is not None:
                     session.get("discounts", {}).pop(rule.label, None)
-        if "event_id_as_string" in f and "id" in event:
+        if FaultName.EVENT_ID_AS_STRING in f and "id" in event:
             event["id"] = str(event["id"])
-        if "event_id_reused" in f and isinstance(event.get("id"), int):
+        if FaultName.EVENT_ID_REUSED in f and isinstance(event.get("id"), int):
             event["id"] = (self.calls + 1) // 2
-        if "close_event_type_updated" in f and event.get("type") == "talon_session_closed":
+        if FaultName.CLOSE_EVENT_TYPE_UPDATED in f and event.get("type") == "talon_session_closed":
             event["type"] = "talon_session_updated"
-        if "path_id_lowercased" in f:
+        if FaultName.PATH_ID_LOWERCASED in f:
             entity = session if isinstance(session, dict) else profile
             if isinstance(entity, dict) and isinstance(entity.get("integrationId"), str):
                 entity["integrationId"] = entity["integrationId"].lower()
-        if "created_status_201" in f and str(event.get("type", "")).endswith("_created"):
+        if FaultName.CREATED_STATUS_201 in f and str(event.get("type", "")).endswith("_created"):
             return 201
         return status
 
@@ -267,7 +268,7 @@ def with_faults(app: ASGIApp, store: Store | _LazyCommitStore, config: ServerCon
         req = _parse(scope, body)
         if req is None or req.method != "PUT":
             status, headers, payload = await _call(app, scope, body)
-        elif "intermittent_503" in faults and rng.random() < 0.01:
+        elif FaultName.INTERMITTENT_503 in faults and rng.random() < 0.01:
             payload = dumps({"message": "Service unavailable", "errors": []})
             status, headers = 503, _json_headers(payload, ((b"retry-after", b"1"),))
         elif _crash(faults, req):
@@ -276,11 +277,11 @@ def with_faults(app: ASGIApp, store: Store | _LazyCommitStore, config: ServerCon
         elif (rejection := _rejection(faults, req)) is not None:
             status, headers, payload = _error(rejection)
         else:
-            if "slow_session_puts" in faults and req.session:
+            if FaultName.SLOW_SESSION_PUTS in faults and req.session:
                 await asyncio.sleep(_LATENCY_S)
-            if "lost_update_on_close" in faults and req.session:
+            if FaultName.LOST_UPDATE_ON_CLOSE in faults and req.session:
                 status, headers, payload = await _close_from_snapshot(app, scope, req, store)
-            elif "other_session_overwritten" in faults:
+            elif FaultName.OTHER_SESSION_OVERWRITTEN in faults:
                 status, headers, payload = await _call(app, _truncated_scope(scope, req), body)
                 if status == 200 and req.session:
                     payload = _echo_full_id(req, payload)
@@ -352,6 +353,6 @@ class _LazyCommitStore:
 
 def faulty_store(store: Store, faults: frozenset[str]) -> Store:
     """`store`, or its lazily committing wrapper when ``ack_before_commit`` is active."""
-    if "ack_before_commit" in faults:
+    if FaultName.ACK_BEFORE_COMMIT in faults:
         return _LazyCommitStore(store)  # type: ignore[return-value]
     return store

@@ -16,17 +16,65 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from .errors import ErrorItem
 
 __all__ = [
-    "FAULTS", "FAULT_CLASSES", "SUPPRESSED_ERRORS", "V2_FAULTS", "Fault", "check_fault_names", "suppressed_errors",
+    "FAULTS", "FAULT_CLASSES", "SUPPRESSED_ERRORS", "V2_FAULTS", "Fault", "FaultName", "check_fault_names",
+    "suppressed_errors",
 ]
 
 FAULT_CLASSES: tuple[str, ...] = (
     "contract", "validation", "crash", "semantics", "durability", "concurrency", "performance",
 )
+
+
+class FaultName(StrEnum):
+    """Every fault's name, once: the catalogue below and every place the server consults a fault use these."""
+
+    SESSION_CREATED_DROPPED = "session_created_dropped"
+    EVENT_ID_AS_STRING = "event_id_as_string"
+    UNDECLARED_SESSION_FIELD = "undeclared_session_field"
+    TEXT_PLAIN_CONTENT_TYPE = "text_plain_content_type"
+    CREATED_STATUS_201 = "created_status_201"
+    ERROR_POINTER_RELATIVE = "error_pointer_relative"
+    QUANTITY_ZERO_ACCEPTED = "quantity_zero_accepted"
+    UNKNOWN_SESSION_FIELD_ACCEPTED = "unknown_session_field_accepted"
+    TOTAL_WRONG_TYPE_ACCEPTED = "total_wrong_type_accepted"
+    TOO_MANY_ITEMS_ACCEPTED = "too_many_items_accepted"
+    DEEP_ATTRIBUTES_ACCEPTED = "deep_attributes_accepted"
+    UNICODE_NAMES_REJECTED = "unicode_names_rejected"
+    IDS_WITH_SPACES_REJECTED = "ids_with_spaces_rejected"
+    LONG_IDS_REJECTED = "long_ids_rejected"
+    NULL_MEMBERS_REJECTED = "null_members_rejected"
+    CRASH_ON_NUL = "crash_on_nul"
+    CRASH_ON_ASTRAL = "crash_on_astral"
+    CRASH_ON_1000_CHAR_ID = "crash_on_1000_char_id"
+    CRASH_ON_EMPTY_CART = "crash_on_empty_cart"
+    CRASH_ON_1000_ITEMS = "crash_on_1000_items"
+    ATTRIBUTES_REPLACED = "attributes_replaced"
+    SKIP_SESSION_STATE_MACHINE = "skip_session_state_machine"
+    CLOSED_SESSION_MUTABLE = "closed_session_mutable"
+    RETRY_CLOSE_COUNTED_TWICE = "retry_close_counted_twice"
+    CANCEL_KEEPS_TOTAL_SALES = "cancel_keeps_total_sales"
+    FIRST_SESSION_ALWAYS_TRUE = "first_session_always_true"
+    PROFILE_NOT_AUTOCREATED = "profile_not_autocreated"
+    EVENT_ID_REUSED = "event_id_reused"
+    CLOSE_EVENT_TYPE_UPDATED = "close_event_type_updated"
+    COUPON_DISCOUNT_MISSING = "coupon_discount_missing"
+    PATH_ID_LOWERCASED = "path_id_lowercased"
+    OTHER_SESSION_OVERWRITTEN = "other_session_overwritten"
+    ACK_BEFORE_COMMIT = "ack_before_commit"
+    LOST_UPDATE_ON_CLOSE = "lost_update_on_close"
+    SLOW_SESSION_PUTS = "slow_session_puts"
+    INTERMITTENT_503 = "intermittent_503"
+    V2_DRY_WRITES = "v2_dry_writes"
+    V2_CANCEL_NO_ROLLBACK = "v2_cancel_no_rollback"
+    V2_OPEN_REOPENS_CLOSED = "v2_open_reopens_closed"
+    V2_UPDATE_COUNT_STUCK = "v2_update_count_stuck"
+    V2_TOTALS_IGNORE_QUANTITY = "v2_totals_ignore_quantity"
 
 
 @dataclass(frozen=True)
@@ -40,6 +88,7 @@ class Fault:
     description: str
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "name", str(self.name))  # a plain str, also when given as a FaultName
         if self.fault_class not in FAULT_CLASSES:
             raise ValueError(f"fault {self.name!r}: class {self.fault_class!r} not in {FAULT_CLASSES}")
 
@@ -50,108 +99,108 @@ def _catalogue(*faults: Fault) -> Mapping[str, Fault]:
 
 FAULTS: Mapping[str, Fault] = _catalogue(
     # -- response contract (fault_layer rewrites the response) --------------------------------------
-    Fault("session_created_dropped", "response_schema_conformance", "contract",
+    Fault(FaultName.SESSION_CREATED_DROPPED, "response_schema_conformance", "contract",
           "200 session responses lack the required `created` field."),
-    Fault("event_id_as_string", "response_schema_conformance", "contract",
+    Fault(FaultName.EVENT_ID_AS_STRING, "response_schema_conformance", "contract",
           "event.id is serialised as a JSON string (\"42\") instead of an integer."),
-    Fault("undeclared_session_field", "response_schema_conformance", "contract",
+    Fault(FaultName.UNDECLARED_SESSION_FIELD, "response_schema_conformance", "contract",
           "sessions carry an undeclared `loyaltyPoints` member (CustomerSession is closed)."),
-    Fault("text_plain_content_type", "content_type_conformance", "contract",
+    Fault(FaultName.TEXT_PLAIN_CONTENT_TYPE, "content_type_conformance", "contract",
           "200 responses are labelled `text/plain; charset=utf-8` instead of application/json."),
-    Fault("created_status_201", "status_code_conformance", "contract",
+    Fault(FaultName.CREATED_STATUS_201, "status_code_conformance", "contract",
           "a call that creates the entity answers 201, which the contract does not document."),
-    Fault("error_pointer_relative", "error_response_pointer", "contract",
+    Fault(FaultName.ERROR_POINTER_RELATIVE, "error_response_pointer", "contract",
           "400 error pointers lose their leading slash (\"cartItems/0/quantity\")."),
     # -- validation: invalid accepted (errors dropped) -----------------------------------------------
-    Fault("quantity_zero_accepted", "quantity_minimum", "validation",
+    Fault(FaultName.QUANTITY_ZERO_ACCEPTED, "quantity_minimum", "validation",
           "cart item quantity 0 (or negative) is accepted (the minimum-1 check is missing)."),
-    Fault("unknown_session_field_accepted", "session_unknown_field", "validation",
+    Fault(FaultName.UNKNOWN_SESSION_FIELD_ACCEPTED, "session_unknown_field", "validation",
           "unknown top-level session members are ignored instead of rejected (D3)."),
-    Fault("total_wrong_type_accepted", "invalid_type", "validation",
+    Fault(FaultName.TOTAL_WRONG_TYPE_ACCEPTED, "invalid_type", "validation",
           "a session `total` of the wrong JSON type (string, bool, object...) is accepted and stored."),
-    Fault("too_many_items_accepted", "cart_items_limit", "validation",
+    Fault(FaultName.TOO_MANY_ITEMS_ACCEPTED, "cart_items_limit", "validation",
           "more than 1000 cart items are accepted."),
-    Fault("deep_attributes_accepted", "attribute_depth_limit", "validation",
+    Fault(FaultName.DEEP_ATTRIBUTES_ACCEPTED, "attribute_depth_limit", "validation",
           "attribute values nested deeper than 10 levels are accepted."),
     # -- validation: valid rejected (fault_layer answers 400) ------------------------------------------
-    Fault("unicode_names_rejected", "positive_data_acceptance", "validation",
+    Fault(FaultName.UNICODE_NAMES_REJECTED, "positive_data_acceptance", "validation",
           "cart item names with non-ASCII characters get 400 Invalid value."),
-    Fault("ids_with_spaces_rejected", "positive_data_acceptance", "validation",
+    Fault(FaultName.IDS_WITH_SPACES_REJECTED, "positive_data_acceptance", "validation",
           "path ids containing a space get 400 Invalid id."),
-    Fault("long_ids_rejected", "positive_data_acceptance", "validation",
+    Fault(FaultName.LONG_IDS_REJECTED, "positive_data_acceptance", "validation",
           "path ids longer than 128 characters get 400 Invalid id (limit is 1000)."),
-    Fault("null_members_rejected", "positive_data_acceptance", "validation",
+    Fault(FaultName.NULL_MEMBERS_REJECTED, "positive_data_acceptance", "validation",
           "a top-level member sent as null gets 400 Invalid type (D4: null means omitted)."),
     # -- crashes (fault_layer answers 500) -------------------------------------------------------------
-    Fault("crash_on_nul", "not_a_server_error", "crash",
+    Fault(FaultName.CRASH_ON_NUL, "not_a_server_error", "crash",
           "500 when the body or path id contains U+0000 (a C-string library)."),
-    Fault("crash_on_astral", "not_a_server_error", "crash",
+    Fault(FaultName.CRASH_ON_ASTRAL, "not_a_server_error", "crash",
           "500 when the body or path id contains a character beyond U+FFFF (UCS-2 storage)."),
-    Fault("crash_on_1000_char_id", "not_a_server_error", "crash",
+    Fault(FaultName.CRASH_ON_1000_CHAR_ID, "not_a_server_error", "crash",
           "500 when the path id is exactly 1000 characters long (off-by-one buffer)."),
-    Fault("crash_on_empty_cart", "not_a_server_error", "crash",
+    Fault(FaultName.CRASH_ON_EMPTY_CART, "not_a_server_error", "crash",
           "500 when a session is sent with `cartItems: []` (average price divides by zero)."),
-    Fault("crash_on_1000_items", "not_a_server_error", "crash",
+    Fault(FaultName.CRASH_ON_1000_ITEMS, "not_a_server_error", "crash",
           "500 when a session has 1000 or more cart items."),
     # -- semantics (named steps in sessions.py / profiles.py, or fault_layer) -------------------------
-    Fault("attributes_replaced", "attributes_merge", "semantics",
+    Fault(FaultName.ATTRIBUTES_REPLACED, "attributes_merge", "semantics",
           "a profile PUT replaces the stored attributes instead of merging key by key (D4)."),
-    Fault("skip_session_state_machine", "session_state_machine", "semantics",
+    Fault(FaultName.SKIP_SESSION_STATE_MACHINE, "session_state_machine", "semantics",
           "`_enforce_session_state_machine` is skipped: closed->open, cancelled->open... are accepted."),
-    Fault("closed_session_mutable", "illegal_transition_rejected", "semantics",
+    Fault(FaultName.CLOSED_SESSION_MUTABLE, "illegal_transition_rejected", "semantics",
           "`_enforce_final_states_frozen` is skipped: a closed/cancelled session accepts changes."),
-    Fault("retry_close_counted_twice", "retry_counts_nothing_twice", "semantics",
+    Fault(FaultName.RETRY_CLOSE_COUNTED_TWICE, "retry_counts_nothing_twice", "semantics",
           "re-sending state closed books the session's total into the profile again (D6)."),
-    Fault("cancel_keeps_total_sales", "closed_sessions_bookkeeping", "semantics",
+    Fault(FaultName.CANCEL_KEEPS_TOTAL_SALES, "closed_sessions_bookkeeping", "semantics",
           "closed->cancelled does not take the session back out of closedSessions/totalSales (D6)."),
-    Fault("first_session_always_true", "first_session_and_profile_autocreation", "semantics",
+    Fault(FaultName.FIRST_SESSION_ALWAYS_TRUE, "first_session_and_profile_autocreation", "semantics",
           "firstSession is true for every new session, not just the profile's first (D7)."),
-    Fault("profile_not_autocreated", "first_session_and_profile_autocreation", "semantics",
+    Fault(FaultName.PROFILE_NOT_AUTOCREATED, "first_session_and_profile_autocreation", "semantics",
           "an unknown profileId does not create a profile; the response profile is null (D7)."),
-    Fault("event_id_reused", "event_id_strictly_increasing", "semantics",
+    Fault(FaultName.EVENT_ID_REUSED, "event_id_strictly_increasing", "semantics",
           "event ids come from a counter bumped every second call, so ids repeat (D10)."),
-    Fault("close_event_type_updated", "event_type", "semantics",
+    Fault(FaultName.CLOSE_EVENT_TYPE_UPDATED, "event_type", "semantics",
           "closing a session records talon_session_updated instead of talon_session_closed (D10)."),
-    Fault("coupon_discount_missing", "discounts_reflect_effects", "semantics",
+    Fault(FaultName.COUPON_DISCOUNT_MISSING, "discounts_reflect_effects", "semantics",
           "session.discounts omits the accepted coupon's setDiscount (D11)."),
-    Fault("path_id_lowercased", "path_id_echoed", "semantics",
+    Fault(FaultName.PATH_ID_LOWERCASED, "path_id_echoed", "semantics",
           "the response names the entity by its lowercased id (case-insensitive collation)."),
-    Fault("other_session_overwritten", "event_type", "semantics",
+    Fault(FaultName.OTHER_SESSION_OVERWRITTEN, "event_type", "semantics",
           "sessions are keyed by the first 64 characters of their id, so a long id overwrites another "
           "session (seen as an update where a creation was due)."),
     # -- durability, concurrency, performance ---------------------------------------------------------
-    Fault("ack_before_commit", "acknowledged_write_durable", "durability",
+    Fault(FaultName.ACK_BEFORE_COMMIT, "acknowledged_write_durable", "durability",
           "writes are acknowledged but committed only in batches of 100, so a crash loses them."),
-    Fault("lost_update_on_close", "concurrent_closes_all_counted", "concurrency",
+    Fault(FaultName.LOST_UPDATE_ON_CLOSE, "concurrent_closes_all_counted", "concurrency",
           "closing books the profile from a snapshot read before an await: concurrent closes are lost."),
-    Fault("slow_session_puts", "p95_ms", "performance",
+    Fault(FaultName.SLOW_SESSION_PUTS, "p95_ms", "performance",
           "every session PUT takes 50 ms longer (a synchronous call added to the hot path)."),
-    Fault("intermittent_503", "error_ratio", "performance",
+    Fault(FaultName.INTERMITTENT_503, "error_ratio", "performance",
           "about 1% of requests get 503 Service Unavailable."),
 )
 
 #: Faults of the v2 routes (D36), kept apart from FAULTS: the harness's checks and `selftest` cover v1 only;
 #: the SDK suite (tests/refserver/test_v2_sdk.py) is what catches these.
 V2_FAULTS: Mapping[str, Fault] = _catalogue(
-    Fault("v2_dry_writes", "v2_dry_persists_nothing", "semantics",
+    Fault(FaultName.V2_DRY_WRITES, "v2_dry_persists_nothing", "semantics",
           "a v2 call with dry=true is written like any other (D28)."),
-    Fault("v2_cancel_no_rollback", "v2_cancel_rolls_back", "semantics",
+    Fault(FaultName.V2_CANCEL_NO_ROLLBACK, "v2_cancel_rolls_back", "semantics",
           "cancelling a closed v2 session answers no rollbackCoupon/rollbackDiscount effects (D26)."),
-    Fault("v2_open_reopens_closed", "v2_default_open_state", "semantics",
+    Fault(FaultName.V2_OPEN_REOPENS_CLOSED, "v2_default_open_state", "semantics",
           "the SDK's default state 'open' reopens a closed v2 session, which then accepts changes (D23)."),
-    Fault("v2_update_count_stuck", "v2_update_count", "semantics",
+    Fault(FaultName.V2_UPDATE_COUNT_STUCK, "v2_update_count", "semantics",
           "updateCount stays 1 after updates of a v2 session (D31)."),
-    Fault("v2_totals_ignore_quantity", "v2_totals", "semantics",
+    Fault(FaultName.V2_TOTALS_IGNORE_QUANTITY, "v2_totals", "semantics",
           "cartItemTotal sums unit prices, ignoring quantities (D31)."),
 )
 
 #: validation-accept fault -> (error title, pointer suffix or None for any pointer) it drops.
 SUPPRESSED_ERRORS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
-    "quantity_zero_accepted": ("Below minimum", "/quantity"),
-    "unknown_session_field_accepted": ("Unknown field", None),
-    "total_wrong_type_accepted": ("Invalid type", "/total"),
-    "too_many_items_accepted": ("Too many items", None),
-    "deep_attributes_accepted": ("Nested too deeply", None),
+    FaultName.QUANTITY_ZERO_ACCEPTED: ("Below minimum", "/quantity"),
+    FaultName.UNKNOWN_SESSION_FIELD_ACCEPTED: ("Unknown field", None),
+    FaultName.TOTAL_WRONG_TYPE_ACCEPTED: ("Invalid type", "/total"),
+    FaultName.TOO_MANY_ITEMS_ACCEPTED: ("Too many items", None),
+    FaultName.DEEP_ATTRIBUTES_ACCEPTED: ("Nested too deeply", None),
 })
 
 

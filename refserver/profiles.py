@@ -12,7 +12,7 @@ from typing import Any
 from .config import ServerConfig
 from .errors import InvalidData
 from .events import new_event
-from .faults import suppressed_errors
+from .faults import FaultName, suppressed_errors
 from .store import StoredProfile, Transaction
 from .validation import validate_profile
 
@@ -56,7 +56,7 @@ def upsert_profile(
         profile, event_type = new_profile(integration_id, config, now), "talon_profile_created"
     else:
         profile, event_type = stored, "talon_profile_updated"
-    stored_attributes = {} if "attributes_replaced" in config.faults else profile.doc["attributes"]
+    stored_attributes = {} if FaultName.ATTRIBUTES_REPLACED in config.faults else profile.doc["attributes"]
     profile.doc["attributes"] = merge_attributes(stored_attributes, body.get("attributes"))
     profile.doc["lastActivity"] = now
     tx.put_profile(profile)

@@ -24,7 +24,7 @@ from typing import Any
 from .config import ServerConfig
 from .errors import IllegalStateTransition, InvalidData, OutOfRange, SessionClosed, json_pointer
 from .events import new_event
-from .faults import suppressed_errors
+from .faults import FaultName, suppressed_errors
 from .profiles import merge_attributes, new_profile
 from .rules import evaluate
 from .store import StoredProfile, Transaction
@@ -162,9 +162,9 @@ def upsert_session(
             stored.setdefault("identifiers", [])  # a session written by the seed revision
             if before_state != "open" and sent.get("state") == "open":
                 del sent["state"]  # D18: the generated clients' default, not a request to reopen
-        if "skip_session_state_machine" not in config.faults:
+        if FaultName.SKIP_SESSION_STATE_MACHINE not in config.faults:
             _enforce_session_state_machine(before_state, sent.get("state", before_state))
-        if "closed_session_mutable" not in config.faults:
+        if FaultName.CLOSED_SESSION_MUTABLE not in config.faults:
             _enforce_final_states_frozen(stored, sent)
         session = _apply(stored, sent)
         event_type = (
@@ -175,11 +175,11 @@ def upsert_session(
 
     profile = _touch_profile(tx, config, now, session, created=stored is None)
     if profile is not None:
-        booked_from = _FAULTY_BOOKED_FROM if "retry_close_counted_twice" in config.faults else _BOOKED_FROM
+        booked_from = _FAULTY_BOOKED_FROM if FaultName.RETRY_CLOSE_COUNTED_TWICE in config.faults else _BOOKED_FROM
         if session["state"] == "closed" and before_state in booked_from:
             _book(profile, session["total"], +1)
         elif session["state"] == "cancelled" and before_state == "closed" and (
-            "cancel_keeps_total_sales" not in config.faults
+            FaultName.CANCEL_KEEPS_TOTAL_SALES not in config.faults
         ):
             _book(profile, session["total"], -1)
         tx.put_profile(profile)
@@ -204,11 +204,11 @@ def _touch_profile(
         return None
     profile = tx.get_profile(profile_id)
     if profile is None:
-        if "profile_not_autocreated" in config.faults:
+        if FaultName.PROFILE_NOT_AUTOCREATED in config.faults:
             return None
         profile = new_profile(profile_id, config, now)
     if created:
-        session["firstSession"] = "first_session_always_true" in config.faults or not profile.had_session
+        session["firstSession"] = FaultName.FIRST_SESSION_ALWAYS_TRUE in config.faults or not profile.had_session
     profile.had_session = True
     profile.doc["lastActivity"] = now
     return profile
