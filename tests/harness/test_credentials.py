@@ -39,10 +39,12 @@ MIDWAY_LOAD = re.compile("Error: run: " + MIDWAY.format("the SLO verdicts above 
 LIMIT_S = 10.0
 
 
-def _cli(args: list[str], key: str | None, *, timeout: float = 120) -> tuple[int, list[str], float]:
+def _cli(args: list[str], key: str | None, *, timeout: float = 120,
+         extra_env: dict[str, str] | None = None) -> tuple[int, list[str], float]:
     """(exit code, output lines (stdout + stderr), seconds) of ``talon-harness ARGS`` with TALON_API_KEY=key."""
     env = {k: v for k, v in os.environ.items() if k not in ("TALON_API_KEY", "TALON_HMAC", "GITHUB_STEP_SUMMARY")}
     env["COLUMNS"] = "1000"  # rich wraps at the width; one line stays one line
+    env.update(extra_env or {})
     if key is not None:
         env["TALON_API_KEY"] = key
     started = time.monotonic()
@@ -75,6 +77,17 @@ def test_refused_credentials_stop_at_once_with_one_line(keyed: str, tmp_path: Pa
     assert lines == [prefix + (REFUSED_WRONG if key else REFUSED_NONE)]
     assert seconds < LIMIT_S, seconds
     assert not report_dir.exists()  # nothing ran: no suite, no load, no report
+
+
+def test_a_wrong_hmac_key_is_refused_credentials_too(tmp_path: Path) -> None:
+    """D2: a signature that does not match is a 400 naming Content-Signature; the probe reads it as refused."""
+    with ServerProcess(hmac_key="0123456789abcdef", application_id=3, quiet=True) as server:
+        env = {"TALON_HMAC": "3:fedcba9876543210"}
+        code, lines, seconds = _cli(["load", "--base-url", server.base_url, "--duration", "5", "--report-dir",
+                                     str(tmp_path / "reports")], None, extra_env=env)
+    assert code == 2, lines
+    assert lines == [f"Error: the target refused the credentials (400 Bad Request on {PROBE}): check {SET}"]
+    assert "fedcba9876543210" not in "\n".join(lines) and seconds < LIMIT_S
 
 
 def test_the_right_key_passes_the_probe(keyed: str, tmp_path: Path) -> None:
