@@ -1,7 +1,8 @@
 """The ``talon-harness`` command line: each command parses options, calls one library function, exits.
 
 Exit codes, for every command: 0 success; 1 the target failed a check or an SLO; 2 the harness could not
-do its job (bad option or file, unknown name, target unreachable, nothing measured); 130 interrupted.
+do its job (bad option or file, unknown name, target unreachable, credentials refused at the start or
+mid-run, nothing measured); 130 interrupted.
 Every error reaches the user as one line ``Error: ...`` (see `HarnessGroup`), never as a traceback.
 
 Options are checked when the command line is parsed (types in `harness.params`), before any server
@@ -191,8 +192,9 @@ def main() -> None:
     """Contract and load testing for the Talon.One Integration API v1 upserts.
 
     Without --base-url, check, load and run start the embedded reference server on a free loopback port.
-    Exit codes: 0 pass, 1 the target failed a check or an SLO, 2 the harness could not do its job,
-    130 interrupted. Durations: 90, 90s, 2m, 1h30m.
+    Exit codes: 0 pass, 1 the target failed a check or an SLO, 2 the harness could not do its job
+    (e.g. the target refused the credentials, at the start or mid-run), 130 interrupted.
+    Durations: 90, 90s, 2m, 1h30m.
     """
 
 
