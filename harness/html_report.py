@@ -76,7 +76,7 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
         rows = [[name, "domain" if name in DOMAIN_CHECKS else "built-in", c["success"], c["failure"],
                  report.total_cases - c["success"] - c["failure"]]
                 for name, c in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0]))]
-        parts += [("<h2>Per check</h2><p class='meta'>domain checks (contracts/checks.py) first, then "
+        parts += [("<h2>Per check</h2><p class='meta'>domain rules (contracts/domain/) first, then "
                   "schemathesis' built-in checks; not applicable: the rule or check did not apply to the case.</p>"),
                   _table(("check", "kind", "passed", "failed", "not applicable"), rows, bad=(3,), id_="checks")]
         parts.append(f"<h2>Failures ({len(report.failures)})</h2>")
@@ -85,7 +85,8 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
         for number, failure in enumerate(report.failures, 1):
             parts.append(
                 f"<div class='failure'><h3>Failure {number}: {escape(failure.check)}</h3>"
-                f"<p class='meta'>{escape(failure.code)} &middot; {escape(failure.operation)} &middot; "
+                f"<p class='meta'>{escape(failure.violation.decision or 'built-in')} &middot; {escape(failure.code)} "
+                f"&middot; {escape(failure.operation)} &middot; "
                 f"{escape(failure.phase)} phase &middot; seed {result.seed}</p>"
                 f"<pre>{escape(failure.message)}</pre>"
                 + (f"<p>Reproduce:</p><pre>{escape(failure.curl)}</pre>" if failure.curl else "")
