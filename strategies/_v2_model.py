@@ -161,7 +161,7 @@ class V2JourneyModel:
         pointer = self._refusal(stored, sent)
         if pointer is not None:
             return 400, pointer, ()
-        session = copy.deepcopy(stored) if stored is not None else {
+        session: dict[str, Any] = copy.deepcopy(stored) if stored is not None else {
             "state": "open", "profileId": "", "couponCodes": [], "referralCode": "", "cartItems": [],
             "additionalCosts": {}, "attributes": {}, "updateCount": 0, "firstSession": True,
         }
