@@ -125,3 +125,11 @@ def test_v2_key_rules_on_the_built_requests(tmp_path: Path) -> None:
         assert refused.status_code == 401 and refused.json()["StatusCode"] == 401
     finally:
         app.close()
+
+
+def test_the_contract_validator_checks_formats() -> None:
+    """Without a format checker a wrong date-time or UUID would pass, and the tests above would prove less."""
+    item = {"sku": "a", "quantity": 1, "price": 1, "adjustmentEffectiveFrom": "yesterday"}
+    assert not request_validator(SESSION_V2).is_valid({"customerSession": {"cartItems": [item]}})
+    item = {"sku": "a", "quantity": 1, "price": 1, "adjustmentReferenceId": "not-a-uuid"}
+    assert not request_validator(SESSION_V2).is_valid({"customerSession": {"cartItems": [item]}})
