@@ -77,8 +77,9 @@ def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> 
             if warm is not None:
                 httpx.put(f"http://127.0.0.1:{port}{warm}", json={}, timeout=60)
             yield proc
+            time.sleep(1.0)  # Prism's logger writes asynchronously: let the last lines reach the file
         finally:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
