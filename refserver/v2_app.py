@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from time import perf_counter
 from typing import Any
 
@@ -28,8 +28,8 @@ from .errors import ApiError, MalformedBody, MethodNotAllowed, NotFound, Unautho
 from .events import utc_now
 from .store import Store, Transaction, dumps
 from .v2_profiles import upsert_profile_v2
+from .v2_query import Query, parse_query
 from .v2_sessions import upsert_session_v2
-from .v2_validation import Query, parse_query
 
 __all__ = ["V2_ROUTES", "V2Route", "v2_app"]
 
@@ -116,7 +116,7 @@ def v2_app(
             if not is_json_media_type(decoded):
                 raise UnsupportedMediaType(decoded)
         document = parse_body(body)
-        parsed = parse_query(query, allowed=route.query, clock=datetime.now(UTC))
+        parsed = parse_query(query, allowed=route.query)
         discard = parsed.dry and "v2_dry_writes" not in config.faults
         try:
             with store.grouped_transaction() if grouped else store.transaction() as tx:

@@ -21,7 +21,8 @@ from .errors import ErrorItem, InvalidData
 from .events import new_event
 from .profiles import merge_attributes
 from .store import StoredProfile, Transaction
-from .v2_validation import InvalidQuery, Query, validate_profile_request
+from .v2_query import InvalidQuery, Query
+from .v2_validation import validate_profile_request
 
 __all__ = ["V2_KEY", "load_profile", "new_profile", "save_profile", "upsert_profile_v2"]
 

@@ -26,8 +26,9 @@ from .profiles import merge_attributes
 from .sessions import json_equal
 from .store import StoredProfile, Transaction
 from .v2_profiles import V2_KEY, load_profile, new_profile, save_profile
+from .v2_query import Query
 from .v2_rules import evaluate_v2, known_coupons, known_referral, rollback_effects, triggered_campaigns
-from .v2_validation import Query, validate_session_request
+from .v2_validation import validate_session_request
 
 __all__ = ["upsert_session_v2"]
 
@@ -95,16 +96,23 @@ def _check_state(stored: dict[str, Any] | None, sent: dict[str, Any], faults: fr
 
 def _totals(session: dict[str, Any], faults: frozenset[str]) -> None:
     """D31: cartItemTotal = sum of price x quantity; additionalCostTotal = session costs + item costs x
-    quantity; total = both. Raises InvalidData if a sum is not finite."""
+    quantity; total = both, as floats. Raises InvalidData (Out of range) if a sum is not a finite float."""
     per_unit = "v2_totals_ignore_quantity" in faults
-    items = sum(i["price"] * (1 if per_unit else i["quantity"]) for i in session["cartItems"])
-    costs = sum(c["price"] for c in session["additionalCosts"].values()) + sum(
-        c["price"] * i["quantity"] for i in session["cartItems"] for c in i.get("additionalCosts", {}).values()
-    )
-    for value, pointer in ((items, "cartItems"), (costs, "additionalCosts"), (items + costs, "cartItems")):
-        if not math.isfinite(value):
-            raise _invalid("Out of range", "The session totals would not be finite.", f"{_ROOT}/{pointer}")
-    session.update(cartItemTotal=items, additionalCostTotal=costs, total=items + costs)
+    items = costs = 0.0
+    try:
+        for item in session["cartItems"]:
+            items += item["price"] * (1 if per_unit else item["quantity"])
+            if "additionalCosts" in item:
+                costs += sum(cost["price"] for cost in item["additionalCosts"].values()) * item["quantity"]
+        for cost in session["additionalCosts"].values():
+            costs += cost["price"]
+    except OverflowError:  # an integer too large for a float
+        items = math.inf
+    total = items + costs
+    if not math.isfinite(total):
+        pointer = "cartItems" if not math.isfinite(items) else "additionalCosts"
+        raise _invalid("Out of range", "The session totals would not be finite.", f"{_ROOT}/{pointer}")
+    session.update(cartItemTotal=items, additionalCostTotal=costs, total=total)
 
 
 def _new_session(session_id: str, config: ServerConfig, now: str) -> dict[str, Any]:

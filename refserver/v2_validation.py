@@ -6,22 +6,20 @@ returns ALL problems (one `ErrorItem` each) and never raises. `null` is accepted
 and means "omitted" (D21, as D4 for v1). The session body, its wrapper and its cart items are closed
 objects (an unknown member is "Unknown field"); the profile body is open (D21, as D3 for v1).
 
-Query parameters: `parse_query` returns the parsed values or raises `InvalidQuery` (400, source.parameter).
+Query parameters are `refserver.v2_query`'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
-from .errors import ErrorItem, InvalidData, json_pointer
+from .errors import ErrorItem, json_pointer
 from .validation import MAX_ATTRIBUTE_DEPTH, MAX_CART_ITEMS, json_type
 
 __all__ = [
+    "DATE_TIME",
     "MAX_CODE_LENGTH",
     "MAX_IDENTIFIERS",
     "MAX_LOYALTY_CARDS",
@@ -29,9 +27,6 @@ __all__ = [
     "PROFILE_RESPONSE_CONTENT",
     "SESSION_RESPONSE_CONTENT",
     "V2_STATES",
-    "InvalidQuery",
-    "Query",
-    "parse_query",
     "validate_profile_request",
     "validate_session_request",
 ]
@@ -52,17 +47,9 @@ PROFILE_RESPONSE_CONTENT = (
 _LOYALTY_CARD = re.compile(r"[A-Za-z0-9_-]{4,108}")  # LoyaltyCard.identifier (D33)
 _COST_NAME = re.compile(r"[A-Za-z]\w*")  # AccountAdditionalCost.name (D21)
 # RFC 3339 date-time, also with the SDK's "+0000" offset or no offset at all (D29)
-_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:?\d\d)?")
+DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:?\d\d)?")
 
 _Check = Callable[[Any, str, list[ErrorItem]], None]
-
-
-class InvalidQuery(InvalidData):
-    """400 for a query parameter (source.parameter names it)."""
-
-    def __init__(self, parameter: str, title: str, details: str) -> None:
-        super().__init__([ErrorItem(title, details, parameter=parameter)])
-        self.parameter = parameter
 
 
 def _type_error(errors: list[ErrorItem], ptr: str, expected: str, value: Any) -> None:
@@ -194,7 +181,7 @@ def _additional_costs(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         _additional_cost(cost, member_ptr, errors)
 
 
-_date_time = _pattern(_DATE_TIME, "an RFC 3339 date-time")
+_date_time = _pattern(DATE_TIME, "an RFC 3339 date-time")
 _price_detail = _object(
     {}, {"price": _number, "adjustmentContextId": _string(), "adjustmentReferenceId": _string(),
          "adjustmentEffectiveFrom": _date_time, "adjustmentEffectiveUntil": _date_time},
@@ -210,19 +197,22 @@ def _prices(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         _price_detail(detail, ptr + json_pointer(key), errors)
 
 
+_CART_ITEM_OPTIONAL: dict[str, _Check] = {
+    "name": _string(), "returnedQuantity": _integer(), "remainingQuantity": _integer(), "category": _string(),
+    "product": _object({"name": _string()}, {}, closed=True, name="Product"), "weight": _number,
+    "height": _number, "width": _number, "length": _number, "position": _number, "attributes": _attributes,
+    "additionalCosts": _additional_costs, "catalogItemID": _integer(), "selectedPriceType": _string(),
+    "adjustmentReferenceId": _string(), "adjustmentEffectiveFrom": _date_time,
+    "adjustmentEffectiveUntil": _date_time, "prices": _prices,
+}
 _cart_item = _object(
     # price is required: the reference server has no catalog to take it from (D21)
-    {"sku": _string(min_length=1), "quantity": _integer(1), "price": _number},
-    {
-        "name": _string(), "returnedQuantity": _integer(), "remainingQuantity": _integer(), "category": _string(),
-        "product": _object({"name": _string()}, {}, closed=True, name="Product"), "weight": _number,
-        "height": _number, "width": _number, "length": _number, "position": _number, "attributes": _attributes,
-        "additionalCosts": _additional_costs, "catalogItemID": _integer(), "selectedPriceType": _string(),
-        "adjustmentReferenceId": _string(), "adjustmentEffectiveFrom": _date_time,
-        "adjustmentEffectiveUntil": _date_time, "prices": _prices,
-    },
+    {"sku": _string(min_length=1), "quantity": _integer(1), "price": _number}, _CART_ITEM_OPTIONAL,
     closed=True, name="CartItem",
 )
+
+
+_ITEM_KEYS = frozenset(_CART_ITEM_OPTIONAL)
 
 
 def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
@@ -247,6 +237,10 @@ _session = _object(
     },
     closed=True, name="NewCustomerSessionV2",
 )
+_SESSION_KEYS = frozenset({
+    "profileId", "storeIntegrationId", "evaluableCampaignIds", "couponCodes", "referralCode", "loyaltyCards", "state",
+    "cartItems", "additionalCosts", "identifiers", "attributes",
+})
 _integration_request = _object(
     {"customerSession": _session},
     {"responseContent": _array(_enum(SESSION_RESPONSE_CONTENT))},
@@ -264,8 +258,86 @@ _profile_request = _object(
 )
 
 
-def validate_session_request(body: Any) -> list[ErrorItem]:
-    """Problems of an `IntegrationRequest` body (empty list: valid)."""
+# Fast path: a yes/no answer for the common valid session body, no pointers built. It answers True only
+# where the checks above find nothing (same rules, exact JSON types); anything else goes through them.
+_NUMBER_TYPES = (int, float)
+_CONTENT_SET = frozenset(SESSION_RESPONSE_CONTENT)
+_STATE_SET = frozenset(V2_STATES)
+_FAST_ITEM_STRINGS = frozenset({"name", "category"})
+_FAST_ITEM_NUMBERS = frozenset({"weight", "height", "width", "length", "position"})
+
+
+def _attributes_ok(value: Any) -> bool:
+    return type(value) is dict and not any(
+        type(v) in (dict, list) and _deeper_than(v, MAX_ATTRIBUTE_DEPTH) for v in value.values()
+    )
+
+
+def _item_ok(item: Any) -> bool:
+    if type(item) is not dict:
+        return False
+    sku, quantity, price = item.get("sku"), item.get("quantity"), item.get("price")
+    if type(sku) is not str or not sku or type(price) not in _NUMBER_TYPES:
+        return False
+    if not (type(quantity) is int or (type(quantity) is float and quantity.is_integer())) or quantity < 1:
+        return False
+    for key, value in item.items():
+        if key in ("sku", "quantity", "price"):
+            continue
+        if value is None:
+            if key not in _ITEM_KEYS:
+                return False
+            continue
+        if key in _FAST_ITEM_STRINGS:
+            if type(value) is not str:
+                return False
+        elif key in _FAST_ITEM_NUMBERS:
+            if type(value) not in _NUMBER_TYPES:
+                return False
+        elif key != "attributes" or not _attributes_ok(value):
+            return False
+    return True
+
+
+def _codes_ok(value: Any) -> bool:
+    return type(value) is list and all(type(c) is str and len(c) <= MAX_CODE_LENGTH for c in value)
+
+
+def _session_member_ok(key: str, value: Any) -> bool:
+    if key == "profileId":
+        return type(value) is str
+    if key == "state":
+        return type(value) is str and value in _STATE_SET
+    if key == "couponCodes":
+        return _codes_ok(value)
+    if key == "referralCode":
+        return type(value) is str and len(value) <= MAX_CODE_LENGTH
+    if key == "attributes":
+        return _attributes_ok(value)
+    if key == "cartItems":
+        return (type(value) is list and len(value) <= MAX_CART_ITEMS and all(map(_item_ok, value))
+                and sum(item["quantity"] for item in value) <= MAX_TOTAL_QUANTITY)
+    return False
+
+
+def _session_request_ok(body: Any) -> bool:
+    """True only if the full checks would find no problem in `body` (see the fast-path note above)."""
+    if type(body) is not dict or type(session := body.get("customerSession")) is not dict:
+        return False
+    content = body.get("responseContent")
+    if len(body) != 1 + ("responseContent" in body) or (
+        content is not None and (type(content) is not list or not all(type(c) is str and c in _CONTENT_SET
+                                                                       for c in content))
+    ):
+        return False
+    return all(_session_member_ok(key, value) if value is not None else key in _SESSION_KEYS
+               for key, value in session.items())
+
+
+def validate_session_request(body: Any, *, fast: bool = True) -> list[ErrorItem]:
+    """Problems of an `IntegrationRequest` body (empty list: valid); `fast=False` skips the fast path."""
+    if fast and _session_request_ok(body):
+        return []
     errors: list[ErrorItem] = []
     _integration_request(body, "", errors)
     return errors
@@ -276,48 +348,3 @@ def validate_profile_request(body: Any) -> list[ErrorItem]:
     errors: list[ErrorItem] = []
     _profile_request(body, "", errors)
     return errors
-
-
-@dataclass(frozen=True)
-class Query:
-    """The v2 query parameters: dry, now (aware UTC datetime) and runRuleEngine (default false, D30)."""
-
-    dry: bool = False
-    now: datetime | None = None
-    run_rule_engine: bool = False
-
-
-def _boolean(name: str, raw: str) -> bool:
-    if raw not in ("true", "false"):
-        raise InvalidQuery(name, "Invalid value", f"Expected 'true' or 'false', got {raw[:40]!r}.")
-    return raw == "true"
-
-
-def parse_query(query_string: bytes, *, allowed: tuple[str, ...], clock: datetime) -> Query:
-    """Parse `dry`, `now`, `runRuleEngine` (those in `allowed`; other parameters are ignored, D28).
-
-    `now` (D29) is RFC 3339 or the SDK's form (offset without colon, or none = UTC), only with dry=true,
-    and later than `clock`."""
-    values: dict[str, str] = {}
-    for name, raw in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name in allowed:
-            if name in values:
-                raise InvalidQuery(name, "Repeated parameter", f"{name!r} may be given once.")
-            values[name] = raw
-    dry = _boolean("dry", values["dry"]) if "dry" in values else False
-    run = _boolean("runRuleEngine", values["runRuleEngine"]) if "runRuleEngine" in values else False
-    now = None
-    if "now" in values:
-        raw = values["now"]
-        if not _DATE_TIME.fullmatch(raw):
-            raise InvalidQuery("now", "Invalid value", f"Expected an RFC 3339 date-time, got {raw[:40]!r}.")
-        try:
-            now = datetime.fromisoformat(raw.upper())
-        except ValueError:
-            raise InvalidQuery("now", "Invalid value", f"{raw[:40]!r} is not a valid date-time.") from None
-        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-        if not dry:
-            raise InvalidQuery("now", "Requires dry", "'now' may only be used with dry=true.")
-        if now <= clock:
-            raise InvalidQuery("now", "Not in the future", f"'now' must be later than {clock.isoformat()}.")
-    return Query(dry=dry, now=now, run_rule_engine=run)

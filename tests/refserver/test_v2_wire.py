@@ -54,6 +54,11 @@ HOSTILE = [
     ({"customerSession": {"cartItems": [{"sku": "a", "quantity": 1, "price": 1e308},
                                         {"sku": "b", "quantity": 1, "price": 1e308}]}},
      "Out of range", "/customerSession/cartItems"),
+    ({"customerSession": {"cartItems": [{"sku": "a", "quantity": 1, "price": 1.5},
+                                        {"sku": "b", "quantity": 1, "price": 10**400}]}},
+     "Out of range", "/customerSession/cartItems"),
+    ({"customerSession": {"additionalCosts": {"a": {"price": 1e308}, "b": {"price": 1e308}}}},
+     "Out of range", "/customerSession/additionalCosts"),
 ]
 
 
