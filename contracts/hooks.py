@@ -1,12 +1,13 @@
 """Schemathesis hooks: they only register; the work lives where its knowledge is.
 
 Load with ``SCHEMATHESIS_HOOKS=talon_harness.contracts.hooks`` (``harness.check`` does) or import it in a
-conftest. It is the only module that registers anything with schemathesis. Importing it registers one check per
-rule of :mod:`talon_harness.contracts.domain` (:data:`SCHEMATHESIS_CHECKS`: the rule's verdict on the case's
-observation; a violation is written to the run's records file and raised as ``ViolationError``) and:
+conftest. It is the only module that registers anything with schemathesis. Importing it registers one check
+per rule of :mod:`talon_harness.contracts.domain` (:data:`SCHEMATHESIS_CHECKS`: the rule's verdict on the
+case's observation; a violation is written to the run's records file and raised as ``ViolationError``), the
+oracle's ``matches_reference`` check and ``after_call`` hook (``contracts.oracle``), and:
 
-- ``after_load_schema``: the run's ``CheckRuntime`` (model, credentials, case mix) from the environment,
-  attached to the loaded schema (``contracts.runtime``);
+- ``after_load_schema``: the run's ``CheckRuntime`` (model, credentials, case mix, records file) from the
+  environment, attached to the loaded schema (``contracts.runtime``); its records file starts empty;
 - ``map_case``: edge ids and bodies into coverage and fuzzing cases (``contracts.casemix``);
 - ``before_generate_case``: fuzzing cases sometimes get a ``strategies.edges`` body, stateful session
   cases a ``strategies.journeys.journey_steps`` body;
