@@ -1,8 +1,9 @@
 """Invalid v2 requests, each a valid request broken in ONE named way, with the reason the server must give.
 
-A ``V2Invalid`` says where to send it (``operation``, ``query``) and what a server following D21-D33 answers:
-``status`` 400 with exactly one APIError whose ``title`` is ``title`` and whose ``source`` is
-``{"pointer": pointer}`` or, for a query parameter, ``{"parameter": parameter}``; nothing is written.
+A ``V2Invalid`` says where to send it (``operation``, ``query``, ``content_type``) and what a server following
+D21-D33 answers: ``status`` (400; 413/415 for the raw payload rules) with exactly one APIError whose ``title``
+is ``title`` and whose ``source`` is ``{"pointer": pointer}`` or ``{"parameter": parameter}`` (a query
+parameter or Content-Type); nothing is written.
 ``contract_rejects`` says whether integration-v2.yaml's request schema alone refuses the body: the SDK's
 schemas are open and know neither the reference server's closed objects (D21), its price rule, nor the
 D33 limits that the SDK states only in prose, so those rules are decisions, not schema. Invalid requests
@@ -11,12 +12,12 @@ never depend on server state: send them to any id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hypothesis import strategies as st
 
+from talon_harness.strategies._v2_raw import V2Invalid, raw_rules_v2
 from talon_harness.strategies.bodies import json_texts
 from talon_harness.strategies.types import json_pointer
 from talon_harness.strategies.v2_bodies import (
@@ -31,7 +32,7 @@ from talon_harness.strategies.v2_bodies import (
     v2_profile_requests,
     v2_session_requests,
 )
-from talon_harness.strategies.wire import PROFILE_V2, SESSION_V2, QueryValue
+from talon_harness.strategies.wire import PROFILE_V2, SESSION_V2
 
 __all__ = [
     "V2_INVALID_RULES",
@@ -42,21 +43,6 @@ __all__ = [
     "v2_invalid_requests",
     "v2_invalid_session_requests",
 ]
-
-
-@dataclass(frozen=True)
-class V2Invalid:
-    """A v2 request a server must refuse: *body* broken by rule *breaks* (see the module docstring)."""
-
-    operation: str
-    body: Any
-    breaks: str
-    title: str
-    pointer: str | None = None
-    parameter: str | None = None
-    query: Mapping[str, QueryValue] = field(default_factory=dict)
-    status: int = 400
-    contract_rejects: bool = True
 
 
 _S = "customerSession"
@@ -293,6 +279,7 @@ def _session_rules() -> dict[str, st.SearchStrategy[V2Invalid]]:
         "attribute_depth_limit": _session_rule("attribute_depth_limit", _deep_attribute, contract=False),
         "totals_out_of_range": _session_rule("totals_out_of_range", _non_finite_totals, contract=False),
         "query_parameter": _query_rule(SESSION_V2, _BASE, _SESSION_QUERIES),
+        **raw_rules_v2(SESSION_V2, _BASE),
     }
 
 
@@ -350,6 +337,7 @@ def _profile_rules() -> dict[str, st.SearchStrategy[V2Invalid]]:
         **{rule: _profile_body_rule(rule) for rule in _PROFILE_KINDS},
         "response_content_without_rule_engine": _content_without_engine(),
         "query_parameter": _query_rule(PROFILE_V2, v2_profile_requests(run_rule_engine=False), _PROFILE_QUERIES),
+        **raw_rules_v2(PROFILE_V2, v2_profile_requests(run_rule_engine=False)),
     }
 
 
@@ -369,7 +357,8 @@ def _select(available: dict[str, st.SearchStrategy[V2Invalid]], rules: Sequence[
 def v2_invalid_session_requests(*, rules: Sequence[str] | None = None) -> st.SearchStrategy[V2Invalid]:
     """Invalid updateCustomerSessionV2 requests breaking one of *rules* (default: all V2_SESSION_RULES).
 
-    Always exactly one problem, ``operation == SESSION_V2``, status 400 and one expected APIError. Sometimes:
+    Always exactly one problem, ``operation == SESSION_V2`` and one expected APIError (status 400 but for the
+    raw 413/415 rules). Sometimes:
     a wrong wrapper (no customerSession, wrong types, unknown responseContent value or member, a non-object
     body); a wrong JSON type at a session or cart item member (null for sku/quantity); missing sku, quantity
     or price; quantity < 1; empty sku; an unknown state; codes over 100 code points; 6+ identifiers; 2 loyalty
@@ -377,18 +366,21 @@ def v2_invalid_session_requests(*, rules: Sequence[str] | None = None) -> st.Sea
     including v1's ``coupon``/``total`` and CartItem's removed ``adjustment``; cost names outside
     ``^[A-Za-z]\\w*$`` or a cost without price; 1001+ items; quantities summing past 10000; 11+ deep attributes;
     totals that overflow (D31); bad ``dry``/``now`` (value, ``now`` without dry, in the past, not a date-time;
-    D28, D29). Never a request whose refusal depends on stored state."""
+    D28, D29); malformed JSON, a valid body under a non-JSON or missing Content-Type (415), a body over 1 MiB
+    (413). Never a request whose refusal depends on stored state."""
     return _select(_session_rules(), rules, "v2 session")
 
 
 def v2_invalid_profile_requests(*, rules: Sequence[str] | None = None) -> st.SearchStrategy[V2Invalid]:
     """Invalid updateCustomerProfileV2 requests breaking one of *rules* (default: all V2_PROFILE_RULES).
 
-    Always exactly one problem, ``operation == PROFILE_V2``, status 400 (the body then also carries
-    ``StatusCode``, D24). Sometimes: wrong types (attributes, audiencesChanges.adds, a non-object body);
+    Always exactly one problem and ``operation == PROFILE_V2``; status 400 (the body then also carries
+    ``StatusCode``, D24) but for the raw 413/415 rules. Sometimes: wrong types (attributes,
+    audiencesChanges.adds, a non-object body);
     audiencesChanges without adds or deletes; a session-only responseContent value; 11+ deep attributes;
     ``responseContent`` without ``runRuleEngine=true`` (D30); bad ``runRuleEngine``/``dry`` values, ``dry=true``
-    without the rule engine. Never an unknown top-level member (the profile body is open, D21)."""
+    without the rule engine; the raw payloads of ``v2_invalid_session_requests``. Never an unknown top-level
+    member (the profile body is open, D21)."""
     return _select(_profile_rules(), rules, "v2 profile")
 
 

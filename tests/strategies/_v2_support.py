@@ -65,9 +65,9 @@ class V2App:
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://refserver")
 
     def send(self, operation: str, entity_id: str, body: Any, query: Mapping[str, Any] | None = None,
-             creds: Credentials | None = CREDS) -> httpx.Response:
+             creds: Credentials | None = CREDS, content_type: str | None = "application/json") -> httpx.Response:
         """PUT *body* to *operation*/*entity_id* with *query*, built by ``wire.build_put``."""
-        put = build_put(operation, entity_id, body, creds=creds, query=query)
+        put = build_put(operation, entity_id, body, creds=creds, query=query, content_type=content_type)
         return self.loop.run_until_complete(self.client.put(put.path, headers=put.headers, content=put.body))
 
     def read_session(self, session_id: str) -> dict[str, Any]:
