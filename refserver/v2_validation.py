@@ -212,9 +212,6 @@ _cart_item = _object(
 )
 
 
-_ITEM_KEYS = frozenset(_CART_ITEM_OPTIONAL)
-
-
 def _cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     before = len(errors)
     _array(_cart_item, MAX_CART_ITEMS)(value, ptr, errors)
@@ -263,61 +260,67 @@ _profile_request = _object(
 _NUMBER_TYPES = (int, float)
 _CONTENT_SET = frozenset(SESSION_RESPONSE_CONTENT)
 _STATE_SET = frozenset(V2_STATES)
-_FAST_ITEM_STRINGS = frozenset({"name", "category"})
-_FAST_ITEM_NUMBERS = frozenset({"weight", "height", "width", "length", "position"})
+_CONTAINERS = (dict, list)
+_FAST_ITEM_STRINGS = ("name", "category")
+_FAST_ITEM_NUMBERS = ("weight", "height", "width", "length", "position")
+_FAST_ITEM_KEYS = frozenset({"sku", "quantity", "price", "attributes", *_FAST_ITEM_STRINGS, *_FAST_ITEM_NUMBERS})
 
 
 def _attributes_ok(value: Any) -> bool:
-    return type(value) is dict and not any(
-        type(v) in (dict, list) and _deeper_than(v, MAX_ATTRIBUTE_DEPTH) for v in value.values()
-    )
+    if type(value) is not dict:
+        return False
+    for member in value.values():
+        if type(member) in _CONTAINERS and _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+            return False
+    return True
 
 
 def _item_ok(item: Any) -> bool:
-    if type(item) is not dict:
+    if type(item) is not dict or not _FAST_ITEM_KEYS.issuperset(item):
         return False
     sku, quantity, price = item.get("sku"), item.get("quantity"), item.get("price")
     if type(sku) is not str or not sku or type(price) not in _NUMBER_TYPES:
         return False
     if not (type(quantity) is int or (type(quantity) is float and quantity.is_integer())) or quantity < 1:
         return False
-    for key, value in item.items():
-        if key in ("sku", "quantity", "price"):
-            continue
-        if value is None:
-            if key not in _ITEM_KEYS:
-                return False
-            continue
-        if key in _FAST_ITEM_STRINGS:
-            if type(value) is not str:
-                return False
-        elif key in _FAST_ITEM_NUMBERS:
-            if type(value) not in _NUMBER_TYPES:
-                return False
-        elif key != "attributes" or not _attributes_ok(value):
+    for key in _FAST_ITEM_STRINGS:
+        value = item.get(key)
+        if value is not None and type(value) is not str:
+            return False
+    for key in _FAST_ITEM_NUMBERS:
+        value = item.get(key)
+        if value is not None and type(value) not in _NUMBER_TYPES:
+            return False
+    attributes = item.get("attributes")
+    return attributes is None or _attributes_ok(attributes)
+
+
+def _cart_ok(value: Any) -> bool:
+    if type(value) is not list or len(value) > MAX_CART_ITEMS:
+        return False
+    for item in value:
+        if not _item_ok(item):
+            return False
+    return sum(item["quantity"] for item in value) <= MAX_TOTAL_QUANTITY
+
+
+def _codes_ok(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for code in value:
+        if type(code) is not str or len(code) > MAX_CODE_LENGTH:
             return False
     return True
 
 
-def _codes_ok(value: Any) -> bool:
-    return type(value) is list and all(type(c) is str and len(c) <= MAX_CODE_LENGTH for c in value)
-
-
-def _session_member_ok(key: str, value: Any) -> bool:
-    if key == "profileId":
-        return type(value) is str
-    if key == "state":
-        return type(value) is str and value in _STATE_SET
-    if key == "couponCodes":
-        return _codes_ok(value)
-    if key == "referralCode":
-        return type(value) is str and len(value) <= MAX_CODE_LENGTH
-    if key == "attributes":
-        return _attributes_ok(value)
-    if key == "cartItems":
-        return (type(value) is list and len(value) <= MAX_CART_ITEMS and all(map(_item_ok, value))
-                and sum(item["quantity"] for item in value) <= MAX_TOTAL_QUANTITY)
-    return False
+_FAST_MEMBERS: dict[str, Callable[[Any], bool]] = {
+    "profileId": lambda value: type(value) is str,
+    "state": lambda value: type(value) is str and value in _STATE_SET,
+    "couponCodes": _codes_ok,
+    "referralCode": lambda value: type(value) is str and len(value) <= MAX_CODE_LENGTH,
+    "attributes": _attributes_ok,
+    "cartItems": _cart_ok,
+}
 
 
 def _session_request_ok(body: Any) -> bool:
@@ -330,8 +333,15 @@ def _session_request_ok(body: Any) -> bool:
                                                                        for c in content))
     ):
         return False
-    return all(_session_member_ok(key, value) if value is not None else key in _SESSION_KEYS
-               for key, value in session.items())
+    for key, value in session.items():
+        if value is None:
+            if key not in _SESSION_KEYS:
+                return False
+        else:
+            check = _FAST_MEMBERS.get(key)
+            if check is None or not check(value):
+                return False
+    return True
 
 
 def validate_session_request(body: Any, *, fast: bool = True) -> list[ErrorItem]:

@@ -63,7 +63,8 @@ EDITS = {
     "session unknown": _set(("customerSession", "bogus"), 1),
     "session not object": _set(("customerSession",), []),
     "content unknown": _set(("responseContent",), ["return"]), "content number": _set(("responseContent",), [3]),
-    "content string": _set(("responseContent",), "event"), "top-level unknown": _set(("total",), 1),
+    "content string": _set(("responseContent",), "event"),
+    "content object": _set(("responseContent",), [{}]), "top-level unknown": _set(("total",), 1),
     "identifiers 6": _set(("customerSession", "identifiers"), list("abcdef")),
 }
 
