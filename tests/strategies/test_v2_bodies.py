@@ -86,6 +86,20 @@ def test_realistic_and_edge_profile_requests_are_accepted(app: V2App, drawn: tup
     _asked_members(request, _accepted(app, request))
 
 
+@given(st.one_of(v2_requests().map(lambda r: (r.operation, r.body)),
+                 st.one_of(v2_realistic_session_requests(), v2_edge_session_requests()).map(lambda b: (SESSION_V2, b)),
+                 st.one_of(v2_realistic_profile_requests(), v2_edge_profile_requests()).map(lambda b: (PROFILE_V2, b))))
+def test_valid_bodies_are_what_the_official_sdk_can_send(drawn: tuple[str, dict]) -> None:
+    """talon-one-sdk 26.2's strict request models (StrictStr, StrictInt, lengths, enums) accept every body."""
+    from talon_one.models import CustomerProfileIntegrationRequestV2, IntegrationRequest
+
+    operation, body = drawn
+    (IntegrationRequest if operation == SESSION_V2 else CustomerProfileIntegrationRequestV2).from_dict(body)
+    if operation == SESSION_V2:  # what the SDK would send back out: the same members, plus its default state
+        sent = IntegrationRequest.from_dict(body).to_dict()["customerSession"]
+        assert set(sent) - set(body["customerSession"]) <= {"state"} and "state" in sent
+
+
 def test_edge_strategies_reach_every_response_content_value() -> None:
     seen: set[str] = set()
 
