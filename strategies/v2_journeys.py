@@ -179,16 +179,16 @@ def _sdk_client(s: _Script) -> None:
     s.session("sdk_cancel", session_id, {"state": "cancelled"})
 
 
+_FUTURE = ("2031-06-01T12:00:00Z", "2032-01-01T00:00:00.000000+0000", "2040-12-24T18:30:00+00:00")
+
+
 def _dry_preview(s: _Script) -> None:
     profile_id = s.upsert_profile()
     session_id = s.open_session(profile_id)
     cart = s.fill_cart(session_id, 1)
-    preview: dict[str, QueryValue] = {"dry": True}
-    if s.rng.random() < 0.5:
-        preview["now"] = "2031-06-01T12:00:00Z"
-    code = s.rng.choice(ACCEPTED_COUPONS)
+    code = s.rng.choice(ACCEPTED_COUPONS)  # preview the order as closed at a future date (D28, D29)
     s.session("preview_coupon", session_id, {"couponCodes": [code], "state": "closed"},
-              content=("customerSession",), query=preview)
+              content=("customerSession",), query={"dry": True, "now": s.rng.choice(_FUTURE)})
     s.session("preview_cart", session_id, {"cartItems": cart + random_cart(s.rng, max_items=1)}, query={"dry": True})
     s.session("apply_coupon", session_id, {"couponCodes": [code]}, query={"dry": False})
     s.set_state("close_session", session_id, "closed")

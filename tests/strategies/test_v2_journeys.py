@@ -55,6 +55,10 @@ def mismatches(app: V2App, journey: V2Journey) -> list[str]:
             continue
         if not response_validator(call.operation, 200).is_valid(payload):
             found.append(f"{where}: 200 body outside the contract")
+        now = call.query.get("now")
+        if isinstance(now, str) and "customerSession" in payload and not payload["customerSession"]["updated"].startswith(
+                now[:19]):  # D29: `now` is the call's clock
+            found.append(f"{where}: updated {payload['customerSession']['updated']}, expected {now}")
         effects = tuple(e["effectType"] for e in payload["effects"])
         if effects != call.expect_effects:
             found.append(f"{where}: effects {effects}, expected {call.expect_effects}")
@@ -96,7 +100,7 @@ def test_v2_journeys_match_the_reference_server(app: V2App, journey: V2Journey) 
 
 def _fixed_journeys(prefix: str) -> list[V2Journey]:
     return [v2_build_journey(kind, random.Random(seed), id_prefix=f"{prefix}{kind}{seed}")
-            for kind in V2_JOURNEY_KINDS for seed in range(3)]
+            for kind in V2_JOURNEY_KINDS for seed in range(4)]
 
 
 def test_fixed_journeys_pass_on_the_correct_server(app: V2App) -> None:
@@ -105,6 +109,7 @@ def test_fixed_journeys_pass_on_the_correct_server(app: V2App) -> None:
     steps = {c.step for j in journeys for c in j.calls}
     statuses = {c.expect_status for j in journeys for c in j.calls}
     assert statuses == {200, 400} and {"sdk_noop_on_closed", "preview_coupon", "cancel_session"} <= steps
+    assert any("now" in c.query for j in journeys for c in j.calls)  # D29's clock is checked above
     effects = {e for j in journeys for c in j.calls for e in c.expect_effects}
     assert {"acceptCoupon", "rejectCoupon", "setDiscount", "rollbackCoupon", "rollbackDiscount",
             "acceptReferral", "rollbackReferral"} <= effects
