@@ -19,16 +19,20 @@ from hypothesis import strategies as st
 from talon_harness.strategies._shop import random_cart, random_profile_attributes
 from talon_harness.strategies._v2_model import V2JourneyModel, V2Outcome, V2ProfileOutcome, V2SessionOutcome
 from talon_harness.strategies.catalogue import ACCEPTED_COUPONS, ACCEPTED_REFERRALS, REJECTED_COUPONS
+from talon_harness.strategies.realistic import realistic_carts
 from talon_harness.strategies.wire import PROFILE_V2, SESSION_V2, QueryValue
 
 __all__ = [
     "V2_JOURNEY_KINDS",
     "V2Call",
     "V2Journey",
+    "V2JourneyScript",
     "V2Outcome",
     "V2ProfileOutcome",
     "V2SessionOutcome",
     "v2_build_journey",
+    "v2_journey_steps",
+    "v2_scripted_journey",
     "v2_session_journeys",
 ]
 
@@ -282,3 +286,38 @@ def v2_session_journeys(
     prefixes = st.uuids().map(lambda u: "v2j" + u.hex[:16]) if id_prefixes is None else id_prefixes
     return st.builds(lambda kind, rng, prefix: v2_build_journey(kind, rng, id_prefix=prefix),
                      st.sampled_from(chosen), st.randoms(use_true_random=False), prefixes)
+
+
+#: The building blocks every v2 story is made of (``upsert_profile``, ``open_session``, ``fill_cart``,
+#: ``set_state``, ``session``, ``put``), for fixed sequences composed elsewhere (a v2 witness phase).
+V2JourneyScript = _Script
+
+
+def v2_scripted_journey(kind: str, story: Callable[[_Script], None], *, id_prefix: str, seed: int = 0) -> V2Journey:
+    """The v2 journey *story* writes with the building blocks, drawing from ``random.Random(seed)``.
+
+    Deterministic for a given story, prefix and seed; ids as in ``v2_build_journey``; every call carries the
+    status, pointer and effect types the model predicts, and ``expected`` is the state after all of them.
+    """
+    script = _Script(rng=random.Random(seed), prefix=id_prefix)
+    story(script)
+    return V2Journey(kind=kind, calls=tuple(script.calls), expected=script.model.outcome())
+
+
+def v2_journey_steps() -> st.SearchStrategy[dict[str, Any]]:
+    """IntegrationRequest bodies a real integration sends after opening a session. Always valid for an open
+    session (and never a profileId: callers keep their own). Sometimes: a 1-5 item catalogue cart with or
+    without shipping, a close, a cancel, the SDK's ``{"state": "open"}``, catalogue coupon codes (known or
+    not), a referral code, the clearing ``[]`` / ``""``, or an empty read; each sometimes asking for the session."""
+    cart = st.builds(lambda items, costs: {"cartItems": items, **costs}, realistic_carts(max_items=5),
+                     st.sampled_from(({}, {"additionalCosts": {"shipping": {"price": 4.95}}})))
+    sessions = st.one_of(
+        cart,
+        st.sampled_from(({"state": "closed"}, {"state": "cancelled"}, {"state": "open"}, {},
+                         {"couponCodes": [], "referralCode": ""})),
+        st.lists(st.sampled_from(ACCEPTED_COUPONS + REJECTED_COUPONS), min_size=1, max_size=2).map(
+            lambda codes: {"couponCodes": codes}),
+        st.sampled_from(ACCEPTED_REFERRALS).map(lambda code: {"referralCode": code}),
+    )
+    return st.builds(lambda session, ask: {"customerSession": session, **({"responseContent": ["customerSession"]}
+                                                                          if ask else {})}, sessions, st.booleans())

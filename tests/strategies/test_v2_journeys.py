@@ -20,11 +20,14 @@ from talon_harness.strategies import (
     SESSION_V2,
     V2_JOURNEY_KINDS,
     V2Journey,
+    V2JourneyScript,
     v2_build_journey,
+    v2_journey_steps,
+    v2_scripted_journey,
     v2_session_journeys,
 )
 
-from ._v2_support import API_KEY, V2App, response_validator
+from ._v2_support import API_KEY, V2App, request_validator, response_validator
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +133,27 @@ def test_ids_carry_the_prefix_and_kinds_are_checked() -> None:
     assert journey.calls[1].operation == SESSION_V2 and journey.calls[1].body["customerSession"]["state"] == "open"
     with pytest.raises(ValueError, match="v2 journey kinds must be a non-empty subset"):
         v2_build_journey("nope", random.Random(0), id_prefix="x")
+
+
+@given(v2_journey_steps())
+def test_journey_steps_are_valid_for_an_open_session(app: V2App, step: dict) -> None:
+    session_id = f"step-{next(_FRESH)}"
+    assert app.send(SESSION_V2, session_id, {"customerSession": {"profileId": "stepper"}}).status_code == 200
+    assert request_validator(SESSION_V2).is_valid(step)
+    response = app.send(SESSION_V2, session_id, step)
+    assert response.status_code == 200, (step, response.text[:300])
+    assert response_validator(SESSION_V2, 200).is_valid(response.json())
+
+
+def test_scripted_journeys_are_deterministic_and_predicted(app: V2App) -> None:
+    def story(s: V2JourneyScript) -> None:
+        session_id = s.open_session(s.upsert_profile())
+        s.fill_cart(session_id, 2)
+        s.set_state("close_session", session_id, "closed")
+        s.session("sdk_default_state", session_id, {"state": "open"})  # D23: a no-op, never a reopen
+
+    first = v2_scripted_journey("witness", story, id_prefix="w1", seed=7)
+    assert first == v2_scripted_journey("witness", story, id_prefix="w1", seed=7)
+    assert [c.step for c in first.calls][-2:] == ["close_session", "sdk_default_state"]
+    assert first.calls[-1].expect_status == 200
+    assert mismatches(app, first) == []
