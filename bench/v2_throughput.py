@@ -7,7 +7,10 @@ CartItem.adjustment dropped: v2 has none), profile bodies unchanged. Each round 
 (`--api v1`, the seed revision the journeys are written for) pinned to core 0, warms it for 1 s per API,
 then measures saturation with the closed-loop generator (bench/_openloop.py, `--connections`) for
 `--seconds` on v1 and on v2, alternating which goes first. Figures are medians over the rounds; the
-statuses of every answer are recorded (the journey mix includes expected 400s, e.g. illegal transitions).
+statuses of every answer are recorded (the journey mix includes expected 400s, e.g. illegal transitions;
+v2 differs from v1 by design on two kinds of call: a session created as cancelled is a 400 on v2 (D22),
+and `state: "open"` on a closed session is an accepted no-op on v2 (D23)). The server's CPU time per
+answered request is measured too (psutil), as the figure other load on a shared machine disturbs least.
 
     python bench/v2_throughput.py [--runs 5] [--seconds 5] [--connections 32]
 """
@@ -27,6 +30,8 @@ from typing import Any
 from urllib.parse import unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil
 
 from bench._common import machine, median, write_results
 from bench._corpus import Corpus, Replay, build_corpus
@@ -123,6 +128,7 @@ def main() -> None:
     replays = {"v1": Replay(v1), "v2": Replay(v2)}
     n = len(v1.requests)
     rates: dict[str, list[float]] = {"v1": [], "v2": []}
+    cpu: dict[str, list[float]] = {"v1": [], "v2": []}  # server CPU microseconds per answered request
     statuses: dict[str, dict[str, int]] = {"v1": {}, "v2": {}}
     with tempfile.TemporaryDirectory(prefix="bench-v2-") as tmp:
         next_pass = 0
@@ -134,30 +140,42 @@ def main() -> None:
                     warm = run_closed_loop("127.0.0.1", port, replays[api], LABELS, seconds=1,
                                            connections=args.connections, offset=next_pass * n)
                     next_pass += warm.sent // n + 1
+                server = psutil.Process(proc.pid)
                 for api in order:
+                    cpu_before = sum(server.cpu_times()[:2])
                     result = run_closed_loop("127.0.0.1", port, replays[api], LABELS, seconds=args.seconds,
                                              connections=args.connections, offset=next_pass * n)
+                    cpu_us = (sum(server.cpu_times()[:2]) - cpu_before) / result.completed * 1e6
                     next_pass += result.sent // n + 1
                     rates[api].append(result.rate)
+                    cpu[api].append(cpu_us)
                     _add(statuses[api], result.statuses)
-                    print(f"round {round_no + 1} {api}: {result.rate:.0f} req/s, statuses {result.statuses}",
-                          flush=True)
+                    print(f"round {round_no + 1} {api}: {result.rate:.0f} req/s, {cpu_us:.1f} us server CPU/request, "
+                          f"statuses {result.statuses}", flush=True)
             finally:
                 _stop(proc)
     v1_rate, v2_rate = median(rates["v1"]), median(rates["v2"])
     ratio = v2_rate / v1_rate
+    cpu_ratio = median(cpu["v1"]) / median(cpu["v2"])  # requests per CPU-second, v2 / v1
+    pair_ratios = [b / a for a, b in zip(rates["v1"], rates["v2"], strict=True)]
     table = [
-        "| API | median req/s | runs (req/s) | statuses (all runs) |",
-        "|---|---:|---|---|",
+        "| API | median req/s | runs (req/s) | median server CPU us/request | statuses (all runs) |",
+        "|---|---:|---|---:|---|",
         *(f"| {api} | {median(rates[api]):.0f} | {', '.join(f'{r:.0f}' for r in rates[api])} | "
-          f"{dict(sorted(statuses[api].items()))} |" for api in ("v1", "v2")),
+          f"{median(cpu[api]):.1f} | {dict(sorted(statuses[api].items()))} |" for api in ("v1", "v2")),
+        "",
+        (f"Per round, v2 / v1 req/s: {', '.join(f'{r:.2f}' for r in pair_ratios)} (median {median(pair_ratios):.3f}); "
+         f"requests per server CPU-second, v2 / v1: {cpu_ratio:.3f}. On a shared machine the CPU figure is the "
+         "steadier one: it does not count the time the server waited for a core."),
         "",
         (f"v2 / v1 = {ratio:.3f} (target >= {TARGET_RATIO:.2f}: {'met' if ratio >= TARGET_RATIO else 'NOT met'}). "
          f"Same journeys ({n} requests per pass, {v1.expected_non_2xx_share:.1%} non-2xx expected on v1), "
          f"server on core {SERVER_CORE}, closed-loop generator on core {GENERATOR_CORE}, "
          f"{args.connections} connections, {args.seconds:g} s per run."),
     ]
-    data = {"rates": rates, "statuses": statuses, "median_rps": {"v1": v1_rate, "v2": v2_rate}, "ratio": ratio,
+    data = {"rates": rates, "cpu_us_per_request": cpu, "statuses": statuses,
+            "median_rps": {"v1": v1_rate, "v2": v2_rate}, "ratio": ratio, "pair_ratios": pair_ratios,
+            "cpu_ratio": cpu_ratio,
             "target_ratio": TARGET_RATIO, "requests_per_pass": n,
             "example_v2_request": unquote(v2.requests[0].decode("utf-8", "replace"))}
     write_results(args.name, data, table, started=started)
