@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _NotListening(RuntimeError):
+    """A peer process did not come up (a port taken in between, a slow start on a busy machine)."""
+
+
+def _enter(stack: ExitStack, factory: Callable[[int], Any]) -> int:
+    """Start `factory(port)` on a free port inside `stack`, up to three times; its port."""
+    for _ in range(3):
+        port = _free_port()
+        try:
+            stack.enter_context(factory(port))
+            return port
+        except _NotListening as exc:
+            print(f"retrying: {exc}", flush=True)
+    raise SystemExit("a peer did not start three times; see the lines above")
+
+
 @contextmanager
 def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """A server process listening on `port` (and, for Prism, past its slow first request), stopped after."""
@@ -72,7 +88,8 @@ def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> 
                     break
                 except OSError:
                     if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit(f"{args[0]} did not listen on {port}; see {log}") from None
+                        tail = log.read_text(errors="replace")[-500:]
+                        raise _NotListening(f"{args[:4]} did not listen on {port}: {tail}") from None
                     time.sleep(0.2)
             if warm is not None:
                 httpx.put(f"http://127.0.0.1:{port}{warm}", json={}, timeout=60)
@@ -182,12 +199,12 @@ def sequences(p: Put, n: str) -> dict[str, bool]:
 def stand_ins(args: argparse.Namespace, tmp: Path, pairs: list[tuple[bytes, int]],
               expected: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    port = _free_port()
-    targets: list[tuple[str, Any]] = [("reference server", None),
-                                      ("Prism mock", lambda: _prism(args.prism, "mock", port, tmp / "mock.log"))]
-    for name, start in targets:
-        with ServerProcess(quiet=True) if start is None else start() as handle:
-            target_port = handle.port if start is None else port
+    for name in ("reference server", "Prism mock"):
+        with ExitStack() as stack:
+            if name == "Prism mock":
+                target_port = _enter(stack, lambda port: _prism(args.prism, "mock", port, tmp / f"mock-{port}.log"))
+            else:
+                target_port = stack.enter_context(ServerProcess(quiet=True)).port or 0
             http, put = _client(f"http://127.0.0.1:{target_port}")
             with http:
                 answers = sequences(put, f"peers{int(time.time())}")
@@ -231,20 +248,21 @@ TRAFFIC: list[tuple[str, tuple[str, ...], list[tuple[str, str, Any, str]]]] = [
 ]
 
 
-def _prism_violations(log: Path) -> int:
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if "Violation:" in line)
-
-
 def flagging(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     for number, (scenario, faults, calls) in enumerate(TRAFFIC):
         rows[scenario] = {}
         with ServerProcess(quiet=True, faults=faults) as upstream:
             for proxy in ("talon-harness proxy", "Prism proxy"):
-                port, work = _free_port(), tmp / f"flag-{number}-{proxy.split()[0]}"
-                start = (_talon_proxy(upstream.base_url, port, work) if proxy.startswith("talon")
-                         else _prism(args.prism, "proxy", port, work.with_suffix(".log"), upstream.base_url))
-                with start:
+                def start(port: int, proxy: str = proxy, number: int = number) -> Any:
+                    work = tmp / f"flag-{number}-{proxy.split()[0]}-{port}"
+                    return (_talon_proxy(upstream.base_url, port, work) if proxy.startswith("talon")
+                            else _prism(args.prism, "proxy", port, work.with_suffix(".log"), upstream.base_url))
+                with ExitStack() as stack:
+                    port = _enter(stack, start)
+                    work = tmp / f"flag-{number}-{proxy.split()[0]}-{port}"
+                    time.sleep(1.0)  # Prism's warm-up request (its own line, if any) is written before this
+                    skip = work.with_suffix(".log").stat().st_size if proxy.startswith("Prism") else 0
                     http, put = _client(f"http://127.0.0.1:{port}")
                     with http:
                         for op, entity, body, ctype in calls:
@@ -254,9 +272,9 @@ def flagging(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     found = report["violations"]
                     rules = sorted({f"{v['side']}:{v['rule']}" for v in report["violations_kept"]})
                 else:
-                    found = _prism_violations(work.with_suffix(".log"))
-                    rules = [line.split("Violation:", 1)[1].strip()[:80] for line in
-                             work.with_suffix(".log").read_text(errors="replace").splitlines() if "Violation:" in line]
+                    lines = work.with_suffix(".log").read_bytes()[skip:].decode(errors="replace").splitlines()
+                    rules = [line.split("Violation:", 1)[1].strip()[:80] for line in lines if "Violation:" in line]
+                    found = len(rules)
                 rows[scenario][proxy] = {"violations": found, "what": rules}
         print(f"{scenario}: " + ", ".join(f"{k} {v['violations']}" for k, v in rows[scenario].items()), flush=True)
     return rows
@@ -268,12 +286,10 @@ def overhead(args: argparse.Namespace, tmp: Path, pairs: list[tuple[bytes, int]]
     with ServerProcess(quiet=True) as upstream:
         assert upstream.port is not None
         for name in ("direct", "talon-harness proxy", "Prism proxy"):
-            port = _free_port()
-            start = (None if name == "direct" else _talon_proxy(upstream.base_url, port, tmp / "overhead-talon")
-                     if name.startswith("talon") else
-                     _prism(args.prism, "proxy", port, tmp / "overhead-prism.log", upstream.base_url))
-            with start if start is not None else _nothing():
-                target = upstream.port if start is None else port
+            with ExitStack() as stack:
+                target = upstream.port if name == "direct" else _enter(stack, lambda port, name=name: (
+                    _talon_proxy(upstream.base_url, port, tmp / f"overhead-talon-{port}") if name.startswith("talon")
+                    else _prism(args.prism, "proxy", port, tmp / f"overhead-prism-{port}.log", upstream.base_url)))
                 run_open_loop("127.0.0.1", target, pairs, LABELS, rate=args.rate, seconds=1, offset=offset)
                 offset += int(args.rate) + 100
                 lat = run_open_loop("127.0.0.1", target, pairs, LABELS, rate=args.rate, seconds=args.seconds,
@@ -283,11 +299,6 @@ def overhead(args: argparse.Namespace, tmp: Path, pairs: list[tuple[bytes, int]]
             print(f"{name}: p50 {lat.p50_ms:.2f} ms p99 {lat.p99_ms:.2f} ms, {lat.completed}/{lat.sent} answered",
                   flush=True)
     return out
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 def main() -> None:
