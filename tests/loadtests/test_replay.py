@@ -18,6 +18,7 @@ import pytest
 
 from talon_harness.harness.proxy import ProxyConfig, run_proxy
 from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.probe import PROBE_ENTITY
 from talon_harness.loadtests.replay import load_traffic, remap, split, to_har
 from talon_harness.loadtests.run import LoadResult, run_load
 from talon_harness.refserver import ServerConfig, ServerProcess, Store, create_app
@@ -62,9 +63,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         thread.join(15)
     assert result.passed, result.breaches
     every = [json.loads(line) for line in record.read_text().splitlines()]
-    # load probes the target once before it starts (a GET / or, since the credentials probe, one PUT of its
-    # own profile): recorded; a GET is not replayed
-    assert [(x["method"], x["path"]) for x in every if x["method"] != "PUT"] in ([("GET", "/")], [])
+    # load probes the target once before it starts (one PUT of its own profile, PROBE_ENTITY): recorded
+    assert [x for x in every if x["method"] != "PUT"] == []
     lines = [x for x in every if x["method"] == "PUT"]
     yield Recorded(record, _summary(result)["endpoints"]["overall"]["requests"], lines)
 
@@ -83,8 +83,11 @@ def test_the_recording_holds_every_request_and_no_credential(recorded: Recorded)
     text = recorded.path.read_text()
     for secret in (KEY, KEY.upper(), "signature=", "signer="):
         assert secret not in text
-    assert {k for r in recorded.lines for k, _ in r["headers"]} == {"host", "user-agent", "content-type",
-                                                                     "accept-encoding", "content-length"}
+    # the load run's own probe (one PUT of PROBE_ENTITY, sent by httpx before the run) is recorded too
+    probe = [r for r in recorded.lines if r["path"] == f"/v1/customer_profiles/{PROBE_ENTITY}"]
+    assert len(probe) == 1 and recorded.lines[0] is probe[0]
+    assert {k for r in recorded.lines[1:] for k, _ in r["headers"]} == {"host", "user-agent", "content-type",
+                                                                         "accept-encoding", "content-length"}
 
 
 @pytest.mark.parametrize("speed", [pytest.param(1.0, marks=pytest.mark.slow), 5.0])  # CI: 5x (the others too)
@@ -170,9 +173,9 @@ def test_replay_on_two_workers_keeps_each_customer_in_order(recorded: Recorded, 
         store.close()
     replay = _summary(result)["replay"]
     assert (replay["sent"], replay["status_mismatched"]) == (len(recorded.lines), 0)
-    # the run's own probe (before the replay starts, sent by the master with no replay token) is not replayed
-    received = [r for r in arrivals.log if f"/{token}-" in r[1]]
-    assert len(arrivals.log) - len(received) <= 2
+    # the replay run's own probe (sent by the harness before Locust starts, no replay token) comes first
+    assert arrivals.log[0][1] == f"/v1/customer_profiles/{PROBE_ENTITY}"
+    received = arrivals.log[1:]
     assert sorted((path, body) for _, path, body in received) == sorted((e.path, e.body) for e in expected)
     per_entity: dict[str, list[bytes]] = {}
     for e in expected:

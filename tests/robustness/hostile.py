@@ -274,7 +274,7 @@ class _Gen:
         path = r.choice((
             b"/v1/customer_sessions%2F" + i, b"/v1%2Fcustomer_sessions/" + i, b"/v1/customer_sessions/" + i + b"/x",
             b"//v1/customer_sessions/" + i, b"/v1/customer_sessions/" + i + b"/", b"/v1/customer_sessions",
-            b"/v1/", b"/", b"/v2/customer_sessions/" + i, b"/V1/customer_sessions/" + i,
+            b"/v1/", b"/", b"/v3/customer_sessions/" + i, b"/V1/customer_sessions/" + i,  # /v2/ is served
             b"/v1/Customer_Sessions/" + i, b"/v1/customer_sessions%2f/" + i, b"/v1/customer_profiles%2F" + i,
             b"/v1/customer_sessions/../customer_profiles/" + i, b"/v1/./customer_sessions/" + i,
             b"/v1/customer_sessions/./" + i, b"/v1/customer_sessions/" + i + b"/..", b"/../v1/customer_sessions/" + i,
