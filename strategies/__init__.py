@@ -110,6 +110,7 @@ from talon_harness.strategies.v2_bodies import (
     v2_session_queries,
     v2_session_requests,
 )
+from talon_harness.strategies.v2_examples import v2_invalid_examples
 from talon_harness.strategies.v2_invalid import (
     V2_INVALID_RULES,
     V2_PROFILE_RULES,
@@ -263,6 +264,7 @@ __all__ = [
     "v2_edge_profile_requests",
     "v2_edge_session_requests",
     "v2_future_nows",
+    "v2_invalid_examples",
     "v2_invalid_profile_requests",
     "v2_invalid_requests",
     "v2_invalid_session_requests",

@@ -16,6 +16,7 @@ from talon_harness.strategies import (
     V2_PROFILE_RULES,
     V2_SESSION_RULES,
     V2Invalid,
+    v2_invalid_examples,
     v2_invalid_profile_requests,
     v2_invalid_session_requests,
 )
@@ -74,3 +75,19 @@ def test_rules_are_selectable_and_unknown_rules_refused() -> None:
         v2_invalid_session_requests(rules=["nope"])
     with pytest.raises(ValueError, match="v2 profile rules must be a non-empty subset"):
         v2_invalid_profile_requests(rules=[])
+
+
+@pytest.mark.parametrize(("operation", "rules"), [(SESSION_V2, V2_SESSION_RULES), (PROFILE_V2, V2_PROFILE_RULES)])
+def test_invalid_examples_are_seeded_round_robin_pools(operation: str, rules: tuple[str, ...], app: V2App) -> None:
+    pool = v2_invalid_examples(operation, seed=3)
+    assert pool == v2_invalid_examples(operation, seed=3) != v2_invalid_examples(operation, seed=4)
+    assert [e.breaks for e in pool[:len(rules)]] == list(rules)  # one of each rule first, in rule order
+    json_pool = v2_invalid_examples(operation, seed=3, json_only=True)
+    assert json_pool and all(not isinstance(e.body, bytes) and e.status == 400 for e in json_pool)
+    assert {e.breaks for e in json_pool} == set(rules) - {"malformed_json", "content_type", "body_size_limit"}
+    for invalid in json_pool:  # each is refused exactly as tagged
+        response = app.send(operation, "pool", invalid.body, invalid.query)
+        source = {"parameter": invalid.parameter} if invalid.parameter is not None else {"pointer": invalid.pointer}
+        assert [(e["title"], e["source"]) for e in response.json()["errors"]] == [(invalid.title, source)]
+    with pytest.raises(ValueError, match="operation must be"):
+        v2_invalid_examples("updateCustomerSession")
