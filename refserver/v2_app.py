@@ -129,7 +129,8 @@ def v2_app(
 
     async def respond(send: Send, status: int, payload: bytes, extra: tuple[tuple[str, str], ...]) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-        headers.extend((k.encode(), v.encode()) for k, v in extra)
+        if extra:
+            headers.extend((k.encode(), v.encode()) for k, v in extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

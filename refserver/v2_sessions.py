@@ -40,8 +40,8 @@ _ALLOWED_MOVES = frozenset({
 })
 _CREATED_AS = ("open", "closed")
 _STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
-_REPLACED = ("profileId", "storeIntegrationId", "couponCodes", "referralCode", "loyaltyCards", "state",
-             "cartItems", "additionalCosts", "identifiers")
+_REPLACED = frozenset({"profileId", "storeIntegrationId", "couponCodes", "referralCode", "loyaltyCards", "state",
+             "cartItems", "additionalCosts", "identifiers"})
 
 
 def _invalid(title: str, details: str, pointer: str) -> InvalidData:
@@ -54,10 +54,9 @@ def _sent(session: dict[str, Any]) -> dict[str, Any]:
     if "attributes" in sent:
         sent["attributes"] = {k: v for k, v in sent["attributes"].items() if v is not None}
     if "cartItems" in sent:
-        sent["cartItems"] = [
-            {**{k: v for k, v in item.items() if v is not None}, "position": index}
-            for index, item in enumerate(sent["cartItems"])
-        ]
+        items = sent["cartItems"] = [{k: v for k, v in item.items() if v is not None} for item in sent["cartItems"]]
+        for index, item in enumerate(items):
+            item["position"] = index
     return sent
 
 
@@ -160,9 +159,9 @@ def upsert_session_v2(
     _check_state(stored, sent, config.faults)
     session = dict(_new_session(session_id, config, now) if stored is None else stored)
     before = None if stored is None else stored["state"]
-    for key in _REPLACED:
-        if key in sent:
-            session[key] = sent[key]
+    for key, value in sent.items():
+        if key in _REPLACED:
+            session[key] = value
     session["attributes"] = merge_attributes(session["attributes"], sent.get("attributes"))
     campaigns = sent.get("evaluableCampaignIds") if query.dry else None
     if campaigns is not None:

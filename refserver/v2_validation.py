@@ -298,10 +298,12 @@ def _item_ok(item: Any) -> bool:
 def _cart_ok(value: Any) -> bool:
     if type(value) is not list or len(value) > MAX_CART_ITEMS:
         return False
+    units = 0
     for item in value:
         if not _item_ok(item):
             return False
-    return sum(item["quantity"] for item in value) <= MAX_TOTAL_QUANTITY
+        units += item["quantity"]
+    return units <= MAX_TOTAL_QUANTITY
 
 
 def _codes_ok(value: Any) -> bool:
