@@ -49,6 +49,8 @@ from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import PROFILE, SESSION, build_put
 
 CONTRACT = ROOT / "contracts" / "integration-v1.yaml"
+#: where the measured talon_harness was imported from (PYTHONPATH may point at an export of a commit)
+CODE = str(Path(sys.modules[ServerProcess.__module__].__file__ or "?").parent.parent)
 LABELS = ("session", "profile")
 Put = Callable[..., tuple[int, Any]]
 
@@ -319,7 +321,8 @@ def main() -> None:
         stand = stand_ins(args, tmp, pairs, corpus.expected_statuses)
         over = overhead(args, tmp, pairs)
         flags = flagging(args, tmp)
-    write_results("peers", {"prism_version": prism_version, "settings": vars(args), "stand_ins": stand,
+    write_results("peers", {"prism_version": prism_version, "code_measured": CODE, "settings": vars(args),
+                            "stand_ins": stand,
                             "proxy_overhead": over, "flagging": flags}, _table(args, prism_version, stand, over, flags),
                   started=started)
 
@@ -337,6 +340,7 @@ def _table(args: argparse.Namespace, prism_version: str, stand: dict[str, Any], 
     injected = sum(1 for s in flags if not s.startswith("clean"))
     return [
         f"Prism {prism_version} (npm @stoplight/prism-cli), on `contracts/integration-v1.yaml`. All traffic on loopback.",
+        f"talon_harness imported from `{CODE}`.",
         "",
         "## Stand-ins: the reference server vs Prism's mock",
         "",
