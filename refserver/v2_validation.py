@@ -346,6 +346,9 @@ def _session_request_ok(body: Any) -> bool:
     return True
 
 
+_PROFILE_CHECKED = ("evaluableCampaignIds", "audiencesChanges", "responseContent")
+
+
 def validate_session_request(body: Any, *, fast: bool = True) -> list[ErrorItem]:
     """Problems of an `IntegrationRequest` body (empty list: valid); `fast=False` skips the fast path."""
     if fast and _session_request_ok(body):
@@ -355,8 +358,13 @@ def validate_session_request(body: Any, *, fast: bool = True) -> list[ErrorItem]
     return errors
 
 
-def validate_profile_request(body: Any) -> list[ErrorItem]:
-    """Problems of a `CustomerProfileIntegrationRequestV2` body (empty list: valid)."""
+def validate_profile_request(body: Any, *, fast: bool = True) -> list[ErrorItem]:
+    """Problems of a `CustomerProfileIntegrationRequestV2` body (empty list: valid); `fast=False` skips the
+    fast path."""
+    if fast and type(body) is dict and not any(body.get(key) is not None for key in _PROFILE_CHECKED):  # fast path
+        attributes = body.get("attributes")
+        if attributes is None or _attributes_ok(attributes):
+            return []
     errors: list[ErrorItem] = []
     _profile_request(body, "", errors)
     return errors

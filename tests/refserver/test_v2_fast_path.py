@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from talon_harness.refserver import v2_validation
-from talon_harness.refserver.v2_validation import validate_session_request
+from talon_harness.refserver.v2_validation import validate_profile_request, validate_session_request
 
 VALID: dict[str, Any] = {
     "customerSession": {
@@ -101,3 +101,12 @@ def test_fast_path_agrees_with_the_full_checks_on_combined_edits(edits: list[tup
         except (TypeError, KeyError, IndexError):  # an earlier edit replaced the container: skip this one
             continue
     assert validate_session_request(body) == validate_session_request(body, fast=False)
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"attributes": {"a": 1}}, {"attributes": None, "extra": 1}, {"attributes": []}, {"attributes": {"k": _DEEP["k"]}},
+    {"responseContent": ["event"]}, {"responseContent": ["coupons"]}, {"audiencesChanges": {"adds": [1]}},
+    {"evaluableCampaignIds": None, "attributes": {}}, [], "x",
+])
+def test_profile_fast_path_agrees_with_the_full_checks(body: Any) -> None:
+    assert validate_profile_request(body) == validate_profile_request(body, fast=False)
