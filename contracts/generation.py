@@ -34,11 +34,13 @@ MAX_COVERAGE_NESTING = 2
 _CUT = f"AttributeValueDepth{10 - MAX_COVERAGE_NESTING}"
 
 
-def generation_contract(path: Path) -> Path:
-    """Write the generation view of the contract (see the module docstring) to ``path``; return ``path``."""
-    contract = load_contract()
-    contract["components"]["schemas"][_CUT] = {
-        "description": "talon-harness generation view: any JSON value below the second level (see D13)."}
+def generation_contract(path: Path, api: str = "v1") -> Path:
+    """Write the generation view of ``api``'s contract (see the module docstring; a contract without D13's
+    chain, v2's, is written as it is) to ``path``; return ``path``."""
+    contract = load_contract(api)
+    if _CUT in contract["components"]["schemas"]:
+        contract["components"]["schemas"][_CUT] = {
+            "description": "talon-harness generation view: any JSON value below the second level (see D13)."}
     path.write_text(yaml.safe_dump(contract, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

@@ -14,7 +14,7 @@ oracle's ``matches_reference`` check and ``after_call`` hook (``contracts.oracle
 - ``before_call``: tagged ``strategies.invalid`` bodies into cases negative only in the body
   (``contracts.casemix``), then D2 auth computed over the exact bytes sent (:class:`SignedAuth`);
 - ``filter_failure``: drops a ``positive_data_acceptance`` failure the domain explains
-  (``contracts.checks.domain_refusal``);
+  (``contracts.checks.domain_refusal``; on v2 ``contracts.apis.v2_domain_refusal``);
 - ``filter_case``: the coverage-nesting cap for runs on the contract as written (``contracts.generation``).
 """
 
@@ -32,9 +32,11 @@ from hypothesis import strategies as st
 
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts import checks, oracle
-from talon_harness.contracts.domain import RULES, NotApplicable, Rule
+from talon_harness.contracts.apis import all_rules, rules_for, v2_domain_refusal
+from talon_harness.contracts.domain import NotApplicable, Rule
 from talon_harness.contracts.generation import coverage_case_wanted
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
+from talon_harness.contracts.settings import CheckSettings
 from talon_harness.contracts.violation import ViolationError
 from talon_harness.strategies.edges import edge_customer_profiles, edge_customer_sessions
 from talon_harness.strategies.journeys import journey_steps
@@ -63,6 +65,8 @@ def _schemathesis_check(rule: Rule) -> Callable[[Any, Any, Any], bool | None]:
     no result), a violation recorded (with the case id) and raised."""
 
     def check(ctx: Any, response: Any, case: Any) -> bool | None:
+        if rule.name not in rules_for(_api()):
+            return True
         runtime = runtime_for(case)
         try:
             obs = runtime.observation(case, response)
@@ -83,7 +87,15 @@ def _schemathesis_check(rule: Rule) -> Callable[[Any, Any, Any], bool | None]:
 
 #: The registered check of every domain rule, by rule name (for pytest drivers' ``checks=`` lists).
 SCHEMATHESIS_CHECKS: Mapping[str, Callable[..., bool | None]] = MappingProxyType(
-    {name: schemathesis.check(_schemathesis_check(rule)) for name, rule in RULES.items()})
+    {name: schemathesis.check(_schemathesis_check(rule)) for name, rule in all_rules().items()})
+
+
+@functools.cache
+def _api() -> str:
+    """The API this run tests (``CheckSettings.api``): its rules judge (``contracts.apis``), and only a v1
+    run gets the v1 case mix, edge bodies and journey steps (the hooks below leave a v2 run's cases as
+    schemathesis generates them from the v2 contract)."""
+    return CheckSettings.from_env().api
 
 
 @schemathesis.hook
@@ -100,7 +112,7 @@ schemathesis.hook("after_call")(oracle.record_exchange)  # the oracle check + th
 def map_case(ctx: Any, case: Any) -> Any:
     """Edge ids and coverage edge bodies (``CaseMix.map_case``), keeping each component's mode."""
     mix = runtime_for(case).mix
-    if mix is not None:
+    if mix is not None and _api() != "v2":
         mix.map_case(case)
     return case
 
@@ -111,7 +123,7 @@ def before_generate_case(ctx: Any, strategy: st.SearchStrategy) -> st.SearchStra
     Stateful: a positive session case's body is often (1 in 2) replaced by a journey step, keeping a linked
     ``profileId``, so chains read like real sessions instead of random bodies a closed session rejects."""
     operation = ctx.operation
-    if operation is None:
+    if operation is None or _api() == "v2":
         return strategy
     is_session = operation_of_path(operation.path) == SESSION
     edges, steps = _replacement_bodies(is_session)
@@ -152,19 +164,29 @@ def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
     its cases in another order than it maps them), then auth with the run's credentials (overriding any
     generated auth header)."""
     runtime = runtime_for(case)
-    if runtime.mix is not None:
+    if runtime.mix is not None and _api() != "v2":
         invalid = runtime.mix.swap_in_invalid_body(case)
         if invalid is not None:
             runtime.tag(case, invalid)
-    if runtime.credentials is not None:
+    if runtime.credentials is not None and _api() != "v2":  # v2: schemathesis' own auth (harness.check)
         kwargs["auth"] = SignedAuth(runtime.credentials)
 
 
 @schemathesis.hook
 def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep every failure but a ``positive_data_acceptance`` one that ``checks.domain_refusal`` explains."""
-    return not (st_adapter.failure_code(failure) == _POSITIVE_DATA_ACCEPTANCE and response.status_code == 400
-                and checks.domain_refusal(runtime_for(case).observation(case, response)))
+    if st_adapter.failure_code(failure) != _POSITIVE_DATA_ACCEPTANCE or response.status_code != 400:
+        return True
+    if _api() == "v2":
+        return not v2_domain_refusal(response.status_code, _json_or_none(response))
+    return not checks.domain_refusal(runtime_for(case).observation(case, response))
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 @schemathesis.hook

@@ -33,6 +33,8 @@ class CheckSettings:
     gets one JSON line per exchange (``harness.regressions`` rebuilds sequences from it). ``oracle_url``:
     the reference server of ``--oracle`` (None: no oracle); ``oracle_exclude``: fields left uncompared;
     ``oracle_effects``: effects and discounts are compared too (both servers run the same rule set).
+    ``api``: the API under test (``contracts.spec.API_NAMES``); it selects the domain rules that judge
+    (``contracts.apis.rules_for``) and whether the v1 case mix is sent.
     """
 
     fresh: bool = False
@@ -42,6 +44,7 @@ class CheckSettings:
     oracle_url: str | None = None
     oracle_exclude: tuple[str, ...] = ()
     oracle_effects: bool = False
+    api: str = "v1"
 
     @property
     def violations(self) -> str | None:

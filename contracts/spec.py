@@ -15,34 +15,45 @@ from typing import Any
 
 import yaml
 
-from talon_harness.strategies.wire import OPERATIONS
+from talon_harness.strategies.wire import OPERATIONS, V2_OPERATIONS
 
 __all__ = [
+    "API_NAMES",
     "CONTRACT_FILE",
     "CONTRACT_FILES",
+    "DEFAULT_API",
     "OPERATIONS",
+    "api_operations",
     "load_contract",
     "operation",
     "query_parameters",
     "request_schema",
     "response_schema",
+    "server_revision",
 ]
 
 CONTRACT_FILE: Path = Path(str(resources.files("talon_harness.contracts") / "integration-v1.yaml"))
-#: The contract of each v1 revision the reference server speaks (D16); the functions above it use "v1".
-CONTRACT_FILES: dict[str, Path] = {"v1": CONTRACT_FILE, "v1-2021": CONTRACT_FILE.with_name("integration-v1-2021.yaml")}
+#: The one list of APIs the harness tests (every command's ``--api`` is a choice of these): the seed's v1
+#: (2018-02), the final v1 revision (D16) and v2 (D20-D36). ``refserver.config.API_REVISIONS`` keeps the
+#: server's own list of v1 revisions (refserver imports nothing of ours); a test asserts the two agree.
+API_NAMES: tuple[str, ...] = ("v1", "v1-2021", "v2")
+#: What every command tests unless told otherwise: the seed's revision.
+DEFAULT_API = "v1"
+#: The contract of each API; the functions below without an ``api`` argument use "v1".
+CONTRACT_FILES: dict[str, Path] = {"v1": CONTRACT_FILE, "v1-2021": CONTRACT_FILE.with_name("integration-v1-2021.yaml"),
+                                   "v2": CONTRACT_FILE.with_name("integration-v2.yaml")}
 _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @functools.cache
-def _contract() -> dict[str, Any]:
-    with CONTRACT_FILE.open(encoding="utf-8") as fh:
+def _contract(api: str = DEFAULT_API) -> dict[str, Any]:
+    with CONTRACT_FILES[api].open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
-def load_contract() -> dict[str, Any]:
-    """Return a fresh deep copy of the OpenAPI document (callers may mutate it)."""
-    return copy.deepcopy(_contract())
+def load_contract(api: str = DEFAULT_API) -> dict[str, Any]:
+    """Return a fresh deep copy of ``api``'s OpenAPI document (callers may mutate it); KeyError if unknown."""
+    return copy.deepcopy(_contract(api))
 
 
 def operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
@@ -79,12 +90,25 @@ def response_schema(operation_id: str, status: int | str = 200) -> dict[str, Any
     return _standalone(response["content"]["application/json"]["schema"]["$ref"])
 
 
+def server_revision(api: str) -> str:
+    """The v1 revision a reference server started for testing ``api`` speaks: ``api`` itself for a v1
+    revision; for "v2" the final one (the server answers v2 on every revision, D16/D20). KeyError if unknown."""
+    if api not in API_NAMES:
+        raise KeyError(f"unknown API {api!r}; known: {', '.join(API_NAMES)}")
+    return "v1-2021" if api == "v2" else api
+
+
+def api_operations(api: str) -> tuple[str, ...]:
+    """The operationIds of ``api``, in ``strategies.wire`` order (profile, then session)."""
+    server_revision(api)  # KeyError for an unknown API
+    return V2_OPERATIONS if api == "v2" else OPERATIONS
+
+
 @functools.cache
 def query_parameters(api: str = "v1") -> frozenset[str]:
-    """Names of the query parameters the operations of revision ``api`` declare (``dry`` on "v1-2021",
-    none on "v1"); KeyError for an unknown revision."""
-    with CONTRACT_FILES[api].open(encoding="utf-8") as fh:
-        document = yaml.safe_load(fh)
+    """Names of the query parameters the operations of ``api`` declare (``dry`` on "v1-2021", none on "v1",
+    ``dry``, ``now`` and ``runRuleEngine`` on "v2"); KeyError for an unknown API."""
+    document = _contract(api)
     names = set()
     for item in document["paths"].values():
         for op in item.values():

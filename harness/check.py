@@ -39,7 +39,13 @@ from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import OracleRuntime, matches_reference
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
-from talon_harness.contracts.spec import CONTRACT_FILE, load_contract
+from talon_harness.contracts.spec import (
+    API_NAMES,
+    CONTRACT_FILES,
+    DEFAULT_API,
+    load_contract,
+    server_revision,
+)
 from talon_harness.contracts.witness import (
     DEFAULT_JUDGES,
     WitnessFailure,
@@ -50,7 +56,7 @@ from talon_harness.contracts.witness import (
 from talon_harness.harness._check_report import LiveCounter, Report, read_report
 from talon_harness.harness.console import PROGRESS_EVERY_S, make_console
 from talon_harness.harness.preflight import wrong_target
-from talon_harness.loadtests.probe import PROBE_TIMEOUT_S, REFUSED, probe_target, refused_midway
+from talon_harness.loadtests.probe import PROBE_TIMEOUT_S, REFUSED, api_mismatch, probe_target, refused_midway
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import CREDENTIALS_ENV, Credentials, auth_headers, credentials_env, redact
@@ -116,7 +122,9 @@ class CheckConfig:
     #: delta-debugging pass on fresh instances of it. None: a target the harness cannot restart.
     replay_faults: tuple[str, ...] | None = None
     max_regressions: int = 5
-    witness: bool = True  # the witness phase (``contracts.witness``) runs first
+    witness: bool = True  # the witness phase (``contracts.witness``) runs first (v1 revisions: its sequences are v1's)
+    #: The API under test (``contracts.spec.API_NAMES``): its contract, its domain rules (``contracts.apis``).
+    api: str = DEFAULT_API
     stop_after_witness_failure: bool = False  # selftest: time to detection, not a full report
 
     @property
@@ -144,8 +152,24 @@ class CheckResult:
         return (len(self.report.failures) if self.report else 0) + (len(self.witness.failures) if self.witness else 0)
 
 
+#: v2 (D34): the API key reaches schemathesis' own auth (``[auth.openapi.api_key_v1]`` of a config file that
+#: names this variable, set in the child's environment only), so ``ignored_auth`` knows the credentials are
+#: explicit and probes without them; v1 runs sign in ``contracts.hooks.before_call`` instead (D2's HMAC).
+V2_AUTH_ENV = "TALON_HARNESS_V2_AUTHORIZATION"
+_V2_AUTH_CONFIG = f'[auth.openapi.api_key_v1]\napi_key = "${{{V2_AUTH_ENV}}}"\n'
+
+
+def _v2_auth(config: CheckConfig) -> bool:
+    return config.api == "v2" and config.credentials is not None and bool(config.credentials.api_key)
+
+
 def _argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[str]:
-    argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(paths["contract"]), "--url", config.base_url,
+    argv = [sys.executable, "-P", "-m", "schemathesis.cli"]
+    if _v2_auth(config):
+        auth_file = paths["dir"] / "schemathesis.auth.toml"
+        auth_file.write_text(_V2_AUTH_CONFIG, encoding="utf-8")
+        argv += ["--config-file", str(auth_file)]
+    argv += ["run", str(paths["contract"]), "--url", config.base_url,
             "--seed", str(seed), "--max-examples", str(config.max_examples), "--workers", str(config.workers),
             "--max-time", str(max(1, int(config.max_time))), "--mode", config.mode,
             "--phases", ",".join(config.phases), "--generation-database", "none",
@@ -174,16 +198,22 @@ def _env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url
     """The child's environment: ours minus any settings or credentials of ours, plus this run's."""
     env = {k: v for k, v in os.environ.items() if k not in (SETTINGS_ENV, CREDENTIALS_ENV)}
     settings = CheckSettings(
-        fresh=config.fresh_server, workers=config.workers, seed=seed,
+        fresh=config.fresh_server, workers=config.workers, seed=seed, api=config.api,
         journal=str(journal) if journal is not None else None, oracle_url=oracle_url,
         oracle_exclude=config.oracle_exclude if oracle_url else (),
         oracle_effects=oracle_url is not None and config.oracle_effects)
     env.update(SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks", **settings.to_env(),
                **credentials_env(config.credentials))
+    if _v2_auth(config) and config.credentials is not None:
+        env[V2_AUTH_ENV] = f"ApiKey-v1 {config.credentials.api_key}"
     return env
 
 
 def _validate(config: CheckConfig) -> str | None:
+    if config.api not in API_NAMES:
+        return f"unknown API {config.api!r}; known: {', '.join(API_NAMES)}"
+    if config.oracle and config.api == "v2":
+        return "--oracle compares v1 answers only: it has no v2 reference comparison yet"
     known = set(BUILTIN_CHECKS) | set(DOMAIN_CHECKS) | {ORACLE_CHECK, "all"}
     unknown = sorted(set(config.checks) | set(config.exclude_checks) - known)
     unknown = [c for c in unknown if c not in known]
@@ -214,7 +244,7 @@ def _oracle_server(config: CheckConfig) -> Iterator[str | None]:
     creds = config.credentials
     with ServerProcess(api_key=creds.api_key if creds else None, hmac_key=creds.hmac_key if creds else None,
                        application_id=(creds.hmac_application_id if creds else None) or 1,
-                       rules_file=config.oracle_rules, quiet=True) as server:
+                       rules_file=config.oracle_rules, quiet=True, api=server_revision(config.api)) as server:
         yield server.base_url
 
 
@@ -232,9 +262,9 @@ def _refused_midway(config: CheckConfig, report: Report | None) -> tuple[str, Re
     return line, dataclasses.replace(report, failures=kept)
 
 
-def _untested_operations(report: Report) -> list[str]:
+def _untested_operations(report: Report, api: str) -> list[str]:
     """The contract's operations for which no case was generated (nothing was tested there)."""
-    expected = [f"{method.upper()} {path}" for path, item in load_contract()["paths"].items() for method in item
+    expected = [f"{method.upper()} {path}" for path, item in load_contract(api)["paths"].items() for method in item
                 if method in ("get", "put", "post", "patch", "delete")]
     return [op for op in expected if op not in report.operations or not report.operations[op]["cases"]]
 
@@ -319,9 +349,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     if problem:
         console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
-    probe = probe_target(config.base_url, config.credentials, timeout=min(config.request_timeout, PROBE_TIMEOUT_S))
-    unreachable = probe.problem or wrong_target(
-        config.base_url, creds=config.credentials, timeout=min(config.request_timeout, PROBE_TIMEOUT_S))
+    unreachable = _unfit_target(config)
     if unreachable:
         console.print(f"[red]error:[/red] {unreachable}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
@@ -339,11 +367,25 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
         return _phases(config, console, seed, started, report_dir, oracle_url)
 
 
+def _unfit_target(config: CheckConfig) -> str | None:
+    """Why the target cannot be checked (one line), or None: unreachable or refusing the credentials
+    (``probe_target``), not speaking ``config.api`` while it answers another API (``api_mismatch``), or not a
+    Talon.One server at all (``wrong_target``, v1's probe; for v2 a target that answers none of the APIs)."""
+    timeout = min(config.request_timeout, PROBE_TIMEOUT_S)
+    probe = probe_target(config.base_url, config.credentials, timeout=timeout)
+    if probe.problem:
+        return probe.problem
+    mismatch = api_mismatch(config.base_url, config.api, config.credentials, timeout=timeout)
+    if mismatch or (mismatch == "" and config.api == "v2"):
+        return mismatch or f"target {config.base_url} does not speak v2, nor any v1 revision"
+    return wrong_target(config.base_url, creds=config.credentials, timeout=timeout)
+
+
 def _phases(config: CheckConfig, console: Console, seed: int, started: float, report_dir: Path,
             oracle_url: str | None) -> CheckResult:
     """The witness phase, then ``st run``; ``oracle_url``: the reference server of ``--oracle`` (or None)."""
     witness = None
-    if config.witness:
+    if config.witness and config.api != "v2":
         if not config.quiet:
             console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
         judges = DEFAULT_JUDGES
@@ -377,8 +419,8 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
              "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
              # "Inconsistent results" error on the generation view, so they get the contract as written
-             "contract": generation_contract(report_dir / "contract.generation.yaml") if config.workers == 1
-             else CONTRACT_FILE}
+             "contract": generation_contract(report_dir / "contract.generation.yaml", config.api) if config.workers == 1
+             else CONTRACT_FILES[config.api]}
     for stale in ("junit", "json", "ndjson"):
         paths[stale].unlink(missing_ok=True)
     journal = report_dir / "journal.ndjson"
@@ -413,7 +455,7 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
         exit_code, message = _network_failure(paths["ndjson"], report, config.request_timeout) or (
             2, "schemathesis could not test the target: " + "; ".join(
                 sorted({str(e.get("title") or e.get("message") or e)[:160] for e in report.summary["errors"]})))
-    elif returncode == 0 and (untested := _untested_operations(report)):
+    elif returncode == 0 and (untested := _untested_operations(report, config.api)):
         exit_code = 2  # no PASS without evidence
         message = f"no case was generated for {', '.join(untested)}: nothing was tested there"
     else:  # schemathesis' verdict: failures accepted by --baseline do not fail the run

@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from talon_harness.contracts.spec import API_NAMES, DEFAULT_API
 from talon_harness.harness.params import (
     BaselineFile,
     Duration,
@@ -113,6 +114,9 @@ HMAC = click.option("--hmac", type=HmacCredentials(), envvar="TALON_HMAC",
 BASE_URL = click.option("--base-url", type=Url(), help="Server to test (default: the embedded reference server).")
 ALLOW_REMOTE = click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --base-url for load.")
 SEED = click.option("--seed", default=None, type=click.IntRange(min=0), help="Seed for repeatable generation.")
+API = click.option("--api", default=DEFAULT_API, show_default=True, type=click.Choice(API_NAMES),
+                   help="API under test: v1 (the seed's 2018-02 revision), v1-2021 (the final v1 revision, D16) or "
+                        "v2; the embedded reference server speaks it.")
 MAX_RATE = click.option("--max-rate", type=click.FloatRange(min=0, min_open=True),
                         help="Cap on load requests per second.")
 
@@ -122,8 +126,8 @@ def _report_dir(default: str) -> Callable[[F], F]:
                         type=click.Path(file_okay=False, path_type=Path), help="Where the reports go.")
 
 
-#: The target of check, load and run: where traffic goes and with which credentials.
-TARGET_OPTIONS = _options(BASE_URL, API_KEY, HMAC)
+#: The target of check, load and run: where traffic goes, which API it speaks, with which credentials.
+TARGET_OPTIONS = _options(BASE_URL, API, API_KEY, HMAC)
 
 
 def _credentials(api_key: str | None, hmac: tuple[int, str] | None) -> Any:  # strategies.wire.Credentials | None
@@ -145,34 +149,43 @@ def _refuse_remote_load(base_url: str | None, allow_remote: bool) -> None:
         raise click.UsageError(f"--base-url {base_url} is not a loopback address; pass --allow-remote to load it")
 
 
-def _refuse_wrong_target(base_url: str, creds: Any) -> None:
-    """Exit 2 in one line when ``base_url`` answers, but not as a Talon.One v1 server (see harness.preflight)."""
+def _refuse_wrong_target(base_url: str, creds: Any, api: str) -> None:
+    """Exit 2 in one line when ``base_url`` answers, but does not speak ``api`` (``loadtests.probe.api_mismatch``)
+    or is no Talon.One v1 server (``harness.preflight``)."""
     from talon_harness.harness.preflight import wrong_target
+    from talon_harness.loadtests.probe import api_mismatch
 
-    problem = wrong_target(base_url, creds=creds)
+    problem = api_mismatch(base_url, api, creds)
+    if problem == "" and api == "v2":
+        problem = f"target {base_url} does not speak v2, nor any v1 revision"
+    problem = problem or wrong_target(base_url, creds=creds)
     if problem:
         raise HarnessError(problem)
 
 
-def _health_probe(base_url: str, creds: Any) -> None:
-    """Exit 2 in one line when the proxy's upstream is unreachable or refuses ``creds`` (``loadtests.probe``);
-    without ``creds`` a refusal is no problem: the proxy forwards its clients' own credentials."""
-    from talon_harness.loadtests.probe import probe_target
+def _health_probe(base_url: str, creds: Any, api: str) -> None:
+    """Exit 2 in one line when the proxy's upstream is unreachable, refuses ``creds`` (``loadtests.probe``) or
+    does not speak ``api`` while it answers another; without ``creds`` a refusal is no problem: the proxy
+    forwards its clients' own credentials."""
+    from talon_harness.loadtests.probe import api_mismatch, probe_target
 
     probe = probe_target(base_url, creds)
     if probe.problem and (creds is not None or not probe.refused):
         raise HarnessError(probe.problem)
+    if not probe.refused and (mismatch := api_mismatch(base_url, api, creds)):
+        raise HarnessError(mismatch)
 
 
 @contextlib.contextmanager
-def _target(base_url: str | None, creds: Any, *, quiet: bool = False) -> Iterator[str]:
-    """The URL to send traffic to: ``base_url``, or an embedded reference server with ``creds``."""
+def _target(base_url: str | None, creds: Any, *, api: str, quiet: bool = False) -> Iterator[str]:
+    """The URL to send traffic to: ``base_url``, or an embedded reference server with ``creds`` speaking ``api``."""
     from talon_harness.harness.target import TargetError, target
 
     try:
         with target(base_url, api_key=creds.api_key if creds else None,
                     hmac_key=creds.hmac_key if creds else None,
-                    application_id=(creds.hmac_application_id if creds else None) or 1, quiet=quiet) as url:
+                    application_id=(creds.hmac_application_id if creds else None) or 1, quiet=quiet,
+                    api=api) as url:
             yield url
     except TargetError as exc:
         raise HarnessError(str(exc)) from exc
@@ -265,19 +278,22 @@ CHECK_OPTIONS = _options(
 )
 
 
-def _check_config(*, base_url: str | None, api_key: str | None, hmac: tuple[int, str] | None,
+def _check_config(*, base_url: str | None, api: str, api_key: str | None, hmac: tuple[int, str] | None,
                   max_examples: int | None, max_time: float | None, seed: int | None, workers: int,
                   checks: tuple[str, ...] | None, exclude_checks: tuple[str, ...] | None, baseline: Path | None,
                   oracle: bool, oracle_rules: Path | None, oracle_exclude: tuple[str, ...] | None,
                   report_dir: Path, keep_events: bool) -> Any:  # -> CheckConfig
     from talon_harness.harness.check import CheckConfig
+    from talon_harness.harness.target import check_credentials
 
     defaults = CheckConfig(base_url="")
-    return _config(CheckConfig, base_url=base_url or "", credentials=_credentials(api_key, hmac),
+    creds = _config(check_credentials, api=api, base_url=base_url, creds=_credentials(api_key, hmac))
+    return _config(CheckConfig, base_url=base_url or "", credentials=creds,
                    max_examples=max_examples or defaults.max_examples, max_time=max_time or defaults.max_time,
                    seed=seed, workers=workers, checks=checks or (), exclude_checks=exclude_checks or (),
                    baseline=baseline, report_dir=report_dir, fresh_server=not base_url, oracle=oracle,
-                   oracle_rules=oracle_rules, oracle_exclude=oracle_exclude or (), keep_events=keep_events)
+                   oracle_rules=oracle_rules, oracle_exclude=oracle_exclude or (), keep_events=keep_events,
+                   api=api)
 
 
 @main.command()
@@ -287,7 +303,7 @@ def check(**options: Any) -> None:
     from talon_harness.harness.check import run_check
 
     config = _check_config(**options)
-    with _target(options["base_url"], config.credentials) as base_url:
+    with _target(options["base_url"], config.credentials, api=config.api) as base_url:
         result = run_check(dataclasses.replace(config, base_url=base_url))
     sys.exit(result.exit_code)
 
@@ -336,12 +352,13 @@ LOAD_OPTIONS = _options(
 )
 
 #: options a worker must not be given: the master decides them
-_MASTER_DECIDES = ("base_url", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
+_MASTER_DECIDES = ("base_url", "api", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
                    "validate_share", "seed", "connections", "baseline", "baseline_update", "replay", "speed", "loop", "master",
                    "expect_workers")
 
 
-def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
+def _load_config(*, base_url: str | None, api: str, allow_remote: bool, api_key: str | None,
+                 hmac: tuple[int, str] | None,
                  users: int | None, rate: float | None, arrival: str, duration: float, shape: str | None,
                  workers: int, max_rate: float | None, slo: Any, validate_share: float, seed: int,
                  connections: int, report_dir: Path, baseline: Path | None, baseline_update: bool, replay: Path | None,
@@ -369,13 +386,13 @@ def _load_config(*, base_url: str | None, allow_remote: bool, api_key: str | Non
                        base_url=base_url or "http://127.0.0.1", slo=slo or SloSet.default(), report_dir=report_dir,
                        max_rate=max_rate, credentials=_credentials(api_key, hmac), validate_share=validate_share,
                        journey_weights=None, seed=seed, allow_remote=allow_remote, connections=connections,
-                       **distribution)
+                       api=api, **distribution)
     return _config(LoadConfig, base_url=base_url or "http://127.0.0.1", users=users if users or rate else 10,
                    rate=rate, arrival=arrival, duration_s=duration, shape=shape, workers=workers,
                    slo=slo or SloSet.default(), report_dir=report_dir, max_rate=max_rate,
                    credentials=_credentials(api_key, hmac), validate_share=validate_share, journey_weights=None,
                    seed=seed, allow_remote=allow_remote, baseline=baseline, baseline_update=baseline_update,
-                   connections=connections, **distribution)
+                   connections=connections, api=api, **distribution)
 
 
 def _replay_fields(replay: Path, speed: float, loop: bool, duration: float, workers: int) -> dict[str, Any]:
@@ -433,9 +450,9 @@ def load(**options: Any) -> None:
         elif done.exit_code == EXIT_PASSED:
             click.echo(f"load: worker done; the master has the reports (log: {done.log_path})")
         sys.exit(done.exit_code)
-    with _target(options["base_url"], config.credentials, quiet=True) as base_url:
+    with _target(options["base_url"], config.credentials, api=config.api, quiet=True) as base_url:
         if options["base_url"]:  # the embedded server is the right kind; a given one may not be
-            _refuse_wrong_target(base_url, config.credentials)
+            _refuse_wrong_target(base_url, config.credentials, config.api)
         result = run_load(dataclasses.replace(config, base_url=base_url))
     if result.outcome is not None:
         render_load_outcome(result.outcome, make_console())
@@ -466,7 +483,7 @@ def load(**options: Any) -> None:
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--oracle", is_flag=True, help="The check step also compares every answer with a reference server.")
 @_report_dir("reports")
-def run(base_url: str | None, api_key: str | None, hmac: tuple[int, str] | None, allow_remote: bool,
+def run(base_url: str | None, api: str, api_key: str | None, hmac: tuple[int, str] | None, allow_remote: bool,
         max_rate: float | None, max_time: float, duration: float, seed: int, oracle: bool, report_dir: Path) -> None:
     """The main job: a short `check`, then a `load`, against --base-url or the embedded reference server."""
     from talon_harness.harness.pipeline import run_pipeline
@@ -477,7 +494,7 @@ def run(base_url: str | None, api_key: str | None, hmac: tuple[int, str] | None,
         code = _config(run_pipeline, report_dir=report_dir, check_time=max_time, duration=duration, seed=seed,
                        base_url=base_url,
                        credentials=_credentials(api_key, hmac), allow_remote=allow_remote, max_rate=max_rate,
-                       oracle=oracle)
+                       oracle=oracle, api=api)
     except TargetError as exc:
         raise HarnessError(str(exc)) from exc
     sys.exit(code)
@@ -495,9 +512,10 @@ def run(base_url: str | None, api_key: str | None, hmac: tuple[int, str] | None,
               help="Minimum detection rate.")
 @click.option("--no-baseline", is_flag=True, help="Skip the plain `st run` column.")
 @click.option("--oracle", is_flag=True, help="Add a `check --oracle` column (and replay its regression files).")
+@API
 @_report_dir("reports/selftest")
 def selftest(seeds: int, fault_list: tuple[str, ...], budget: int, max_time: float, threshold: float,
-             no_baseline: bool, oracle: bool, report_dir: Path) -> None:
+             no_baseline: bool, oracle: bool, api: str, report_dir: Path) -> None:
     """Inject each refserver fault, run check (+ probes, + load for performance faults) and plain
     schemathesis against it; exit 1 if the detection rate is below --threshold or the correct server fails,
     2 if a run on the correct server could not complete."""
@@ -506,7 +524,7 @@ def selftest(seeds: int, fault_list: tuple[str, ...], budget: int, max_time: flo
     from talon_harness.harness.selftest import SelftestConfig, run_selftest
 
     config = _config(SelftestConfig, faults=fault_list, seeds=seeds, max_examples=budget, max_time=max_time,
-                     threshold=threshold, baseline=not no_baseline, oracle=oracle, report_dir=report_dir)
+                     threshold=threshold, baseline=not no_baseline, oracle=oracle, report_dir=report_dir, api=api)
     console = make_console()
     result = run_selftest(config, progress=lambda row: console.print(
         f"  {row.tool:13} {row.fault or '(correct)':32} seed={row.seed} detected={row.detected} "
@@ -533,9 +551,10 @@ def selftest(seeds: int, fault_list: tuple[str, ...], budget: int, max_time: flo
                    "the upstream. Never printed, recorded or added to forwarded requests.")
 @click.option("--hmac", type=HmacCredentials(), envvar="TALON_HMAC",
               help="APP_ID:KEY the clients will sign with (env TALON_HMAC): checked by the health probe like --api-key.")
+@API
 @_report_dir("reports/proxy")
 def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_exchanges: int, max_bytes: int,
-          timeout: float, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None,
+          timeout: float, allow_remote: bool, api_key: str | None, hmac: tuple[int, str] | None, api: str,
           report_dir: Path) -> None:
     """Forward traffic to --upstream unchanged, judging every exchange against the contract and the domain
     rules; one line per violation as it happens, JUnit XML and JSON at the end (Ctrl-C or SIGTERM).
@@ -553,10 +572,10 @@ def proxy(upstream: str | None, host: str, port: int, record: Path | None, max_e
         raise click.UsageError(f"--upstream {upstream} is not a loopback address; pass --allow-remote to use it")
     config = _config(ProxyConfig, upstream=upstream or "http://127.0.0.1", host=host, port=port, record=record,
                      max_exchanges=max_exchanges, max_bytes=max_bytes, timeout_s=timeout, report_dir=report_dir,
-                     fresh=not upstream)
+                     fresh=not upstream, api=api)
     creds = _credentials(api_key, hmac)
-    with _target(upstream, None, quiet=True) as base_url:
-        _health_probe(base_url, creds)
+    with _target(upstream, None, api=api, quiet=True) as base_url:
+        _health_probe(base_url, creds, api)
         shown = base_url if upstream else f"{base_url} (embedded reference server)"
 
         def ready(bound: int) -> None:

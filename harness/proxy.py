@@ -37,7 +37,7 @@ import aiohttp
 import uvicorn
 import yarl
 
-from talon_harness.contracts.spec import query_parameters
+from talon_harness.contracts.spec import API_NAMES, query_parameters
 from talon_harness.contracts.traffic import CLIENT_RULES, SERVER_RULES, TrafficJudge, Violation
 from talon_harness.loadtests.replay import exchange_record
 
@@ -65,8 +65,8 @@ class ProxyConfig:
     report_dir: Path = Path("reports/proxy")
     fresh: bool = False
     model_entities: int = 200_000  # ids the judge's model keeps (its memory bound; see contracts.model.Model)
-    # the v1 revision whose query parameters are allowed (D16, D17); only that rule follows it: the
-    # judge's other rules still judge against the seed's contract (TrafficJudge knows one revision)
+    # the API whose query parameters are allowed (D16, D17; v2: dry, now, runRuleEngine); only that rule
+    # follows it: the judge's other rules still judge against the seed's contract (TrafficJudge knows v1)
     api: str = "v1"
 
     def __post_init__(self) -> None:
@@ -77,8 +77,8 @@ class ProxyConfig:
             raise ValueError("--max-exchanges and --max-bytes must be >= 1")
         if not self.timeout_s > 0:
             raise ValueError(f"the upstream timeout must be > 0 s, got {self.timeout_s}")
-        if self.api not in ("v1", "v1-2021"):
-            raise ValueError(f"api must be v1 or v1-2021, got {self.api!r}")
+        if self.api not in API_NAMES:
+            raise ValueError(f"api must be one of {', '.join(API_NAMES)}, got {self.api!r}")
 
 
 class Recording:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from talon_harness.contracts.spec import CONTRACT_FILE
+from talon_harness.contracts.spec import CONTRACT_FILES, DEFAULT_API, server_revision
 from talon_harness.harness.check import CheckConfig, run_check
 from talon_harness.harness.probes import (
     ProbeResult,
@@ -38,6 +38,7 @@ from talon_harness.harness.probes import (
     concurrent_closes_all_counted,
     invalid_bodies_rejected,
 )
+from talon_harness.harness.target import check_credentials
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.faults import FAULTS
 
@@ -62,6 +63,7 @@ class SelftestConfig:
     baseline: bool = True
     report_dir: Path = Path("reports/selftest")
     oracle: bool = False  # also run `check --oracle` and replay the regression test it emits
+    api: str = DEFAULT_API  # the API under test: the servers speak it, check and `st run` test its contract
 
     def chosen_faults(self) -> tuple[str, ...]:
         chosen = self.faults or tuple(FAULTS)
@@ -181,8 +183,11 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tu
 def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: bool = False) -> Detection:
     started = time.monotonic()
     tool = ORACLE_TOOL if oracle else "talon-harness"
-    with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
-        check = run_check(CheckConfig(base_url=server.base_url, max_examples=config.max_examples,
+    creds = check_credentials(config.api, None, None)
+    with ServerProcess(faults=[fault] if fault else [], quiet=True, api=server_revision(config.api),
+                       api_key=creds.api_key if creds else None) as server:
+        check = run_check(CheckConfig(base_url=server.base_url, credentials=creds, api=config.api,
+                                      max_examples=config.max_examples,
                                       max_time=config.max_time, seed=seed, fresh_server=True, quiet=True,
                                       keep_events=True,
                                       report_dir=_stop_at_first_failure(folder / ("oracle" if oracle else "check")),
@@ -243,8 +248,9 @@ def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclu
         _stop_at_first_failure(cwd)
     cwd.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCHEMATHESIS_", "TALON_"))}
-    with ServerProcess(faults=[fault] if fault else [], quiet=True) as server:
-        argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(CONTRACT_FILE), "--url", server.base_url,
+    with ServerProcess(faults=[fault] if fault else [], quiet=True, api=server_revision(config.api)) as server:
+        argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(CONTRACT_FILES[config.api]), "--url",
+                server.base_url,
                 "--seed", str(seed), "--max-examples", str(config.max_examples),
                 "--max-time", str(max(1, int(config.max_time))), "--generation-database", "none",
                 "--report", "ndjson", "--report-dir", str(cwd), "--no-color"]

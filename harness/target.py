@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
 
+from talon_harness.contracts.spec import DEFAULT_API, server_revision
 from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import Credentials
 
-__all__ = ["TargetError", "target"]
+__all__ = ["TargetError", "check_credentials", "target"]
 
 
 class TargetError(Exception):
@@ -23,19 +26,21 @@ def target(
     application_id: int = 1,
     faults: tuple[str, ...] = (),
     quiet: bool = False,
+    api: str = DEFAULT_API,
 ) -> Iterator[str]:
     """Yield the base URL to test.
 
     With ``base_url`` given, yield it unchanged (the caller owns that server). Without it, start the
     reference server on a free loopback port in its own process with the same credentials the harness
     will send, yield its URL, and stop it on exit, whatever happened inside the block. ``quiet`` turns
-    off its per-request log (for load runs, where logging would cost server CPU).
+    off its per-request log (for load runs, where logging would cost server CPU). ``api``: the API under
+    test (``contracts.spec.API_NAMES``); the embedded server speaks it (``server_revision``).
     """
     if base_url:
         yield base_url.rstrip("/")
         return
     server = ServerProcess(api_key=api_key, hmac_key=hmac_key, application_id=application_id, faults=faults,
-                           quiet=quiet)
+                           quiet=quiet, api=server_revision(api))
     try:
         server.start()
     except Exception as exc:  # the embedded server must start; say why it did not
@@ -44,3 +49,15 @@ def target(
         yield server.base_url
     finally:
         server.stop()
+
+
+def check_credentials(api: str, base_url: str | None, creds: Credentials | None) -> Credentials | None:
+    """The credentials a check of ``api`` sends: ``creds``; but a check of v2 on the embedded server without
+    any gets a fresh random API key (the embedded server then requires it), because integration-v2.yaml
+    requires ``ApiKey-v1`` on every call (D34) and schemathesis' ``ignored_auth`` must judge a server that
+    enforces the contract's security, not one started without any. Raises ValueError for ``--hmac`` on v2."""
+    if api == "v2" and creds is not None and creds.hmac_key and not creds.api_key:
+        raise ValueError("--hmac: v2 takes only an API key (D34); give --api-key")
+    if api == "v2" and base_url is None and creds is None:
+        return Credentials(api_key=secrets.token_urlsafe(24))
+    return creds

@@ -31,7 +31,7 @@ from talon_harness.loadtests import report
 from talon_harness.loadtests.baseline import BaselineVerdict, Histograms, compare, read_histograms
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.gates import cpu_trust, evaluate, trust
-from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook
+from talon_harness.loadtests.journeybook import JourneyBook, default_weights
 from talon_harness.loadtests.outcome import FailureRow, LoadOutcome, build_outcome
 from talon_harness.loadtests.recorder import LatencyRecorder
 from talon_harness.strategies.wire import credentials_from_env
@@ -114,16 +114,17 @@ class TalonPlugin:
 
     def journey_book(self) -> JourneyBook:
         """The process's JourneyBook for the current weights (built at init, rebuilt if they change)."""
-        weights = self.config.journey_weights or DEFAULT_WEIGHTS
+        weights = self.config.journey_weights or default_weights(self.config.api)
         if self._book is None or self._book.weights != weights:
-            self._book = JourneyBook(weights, seed=f"{self.config.seed}:{self.node}", marker=self.run_token)
+            self._book = JourneyBook(weights, seed=f"{self.config.seed}:{self.node}", marker=self.run_token,
+                                     api=self.config.api)
         return self._book
 
     def _prepare_ahead(self) -> None:
         """Build the journey book and compile the response schemas before the test starts."""
         from talon_harness.loadtests._contract import ResponseValidator
 
-        ResponseValidator.shared()
+        ResponseValidator.shared(self.config.api)
         self.journey_book()
 
     @property

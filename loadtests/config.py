@@ -85,8 +85,15 @@ class LoadConfig:
     worker: bool = False  # run only a worker: every setting but the credentials comes from the master
     master_host: str = "127.0.0.1"  # master: the address it binds; worker: where the master is
     master_port: int = 5557
+    #: the API under test (``contracts.spec.API_NAMES``): v2 sends ``strategies.v2_journeys``, the v1
+    #: revisions ``strategies.journeys``; sampled answers are validated against its contract
+    api: str = "v1"
 
     def __post_init__(self) -> None:
+        from talon_harness.contracts.spec import API_NAMES
+
+        if self.api not in API_NAMES:
+            raise ValueError(f"api must be one of {', '.join(API_NAMES)}, got {self.api!r}")
         if urlsplit(self.base_url).scheme not in ("http", "https"):
             raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
         if not self.allow_remote and not is_loopback_url(self.base_url):
@@ -118,13 +125,14 @@ class LoadConfig:
         if not 0.0 <= self.validate_share <= 1.0:
             raise ValueError(f"validate_share must be within [0, 1], got {self.validate_share}")
         if self.journey_weights is not None:
-            from talon_harness.strategies.journeys import JOURNEY_KINDS
+            from talon_harness.loadtests.journeybook import journey_kinds
 
-            unknown = sorted(set(self.journey_weights) - set(JOURNEY_KINDS))
+            kinds = journey_kinds(self.api)
+            unknown = sorted(set(self.journey_weights) - set(kinds))
             if unknown or not any(w > 0 for w in self.journey_weights.values()):
                 raise ValueError(
                     f"journey_weights: unknown kinds {unknown} or no positive weight; "
-                    f"known kinds: {', '.join(JOURNEY_KINDS)}"
+                    f"known kinds: {', '.join(kinds)}"
                 )
         if not self.replay_speed > 0:
             raise ValueError(f"replay_speed must be > 0, got {self.replay_speed}")

@@ -22,9 +22,20 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from talon_harness.strategies.journeys import JOURNEY_KINDS, Call, build_journey
-from talon_harness.strategies.wire import PROFILE, Credentials, PreparedPut, build_put, encode_body
+from talon_harness.strategies.v2_journeys import V2_JOURNEY_KINDS, V2Call, v2_build_journey
+from talon_harness.strategies.wire import (
+    PROFILE,
+    V2_OPERATIONS,
+    V2_PATH_PREFIXES,
+    Credentials,
+    PreparedPut,
+    QueryValue,
+    build_put,
+    encode_body,
+)
 
-__all__ = ["ACCEPT_ENCODING", "DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall", "request_name"]
+__all__ = ["ACCEPT_ENCODING", "DEFAULT_WEIGHTS", "V2_DEFAULT_WEIGHTS", "JourneyBook", "PreparedCall",
+           "default_weights", "journey_kinds", "request_name"]
 
 ACCEPT_ENCODING = "gzip, deflate, br"  # what Locust's FastHttpSession adds when a request has none
 
@@ -41,8 +52,34 @@ DEFAULT_WEIGHTS: dict[str, int] = {
 }
 
 
+#: v2 (``strategies.v2_journeys``): mostly sessions with codes and costs, the SDK's default state, dry previews.
+V2_DEFAULT_WEIGHTS: dict[str, int] = {
+    "returning_customer": 30,
+    "anonymous_shopper": 15,
+    "coupon_hunter": 10,
+    "cancelled_order": 5,
+    "sdk_client": 15,
+    "dry_preview": 5,
+    "retry": 3,
+    "illegal_transition": 2,
+    "profile_only": 15,
+}
+
+
+def journey_kinds(api: str) -> tuple[str, ...]:
+    """The journey kinds of ``api`` (v2's from ``strategies.v2_journeys``, else v1's)."""
+    return V2_JOURNEY_KINDS if api == "v2" else JOURNEY_KINDS
+
+
+def default_weights(api: str) -> dict[str, int]:
+    """The default journey mix of ``api``."""
+    return V2_DEFAULT_WEIGHTS if api == "v2" else DEFAULT_WEIGHTS
+
+
 def request_name(operation: str) -> str:
     """Stats row name per endpoint template (Locust prefixes the method: "PUT /v1/...[id]")."""
+    if operation in V2_OPERATIONS:
+        return V2_PATH_PREFIXES[operation] + "[id]"
     return "/v1/customer_profiles/[id]" if operation == PROFILE else "/v1/customer_sessions/[id]"
 
 
@@ -50,7 +87,7 @@ def request_name(operation: str) -> str:
 class PreparedCall:
     """A journey call with its request built: what to send, how to name it, what to expect."""
 
-    call: Call
+    call: Call | V2Call
     put: PreparedPut
     name: str
     headers: dict[str, str]  # as sent: put.headers plus Locust's default Accept-Encoding (never mutated)
@@ -64,7 +101,7 @@ def _sent_headers(headers: dict[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _TemplateCall:
-    call: Call
+    call: Call | V2Call
     body: bytes
     put: PreparedPut  # built without credentials, ids under the template prefix
     sent_headers: dict[str, str]
@@ -80,31 +117,33 @@ class _Template:
 
 
 class JourneyBook:
-    """``size`` journeys drawn by ``weights`` from ``random.Random(seed)``; see the module docstring."""
+    """``size`` journeys drawn by ``weights`` from ``random.Random(seed)``; see the module docstring. ``api``:
+    "v2" builds ``strategies.v2_journeys`` (each call's query travels with its path), else v1 journeys."""
 
-    def __init__(self, weights: Mapping[str, int], *, seed: int | str, marker: str, size: int = 256) -> None:
+    def __init__(self, weights: Mapping[str, int], *, seed: int | str, marker: str, size: int = 256,
+                 api: str = "v1") -> None:
         kinds = [k for k, w in weights.items() if w > 0]
-        unknown = sorted(set(weights) - set(JOURNEY_KINDS))
+        known = journey_kinds(api)
+        unknown = sorted(set(weights) - set(known))
         if unknown or not kinds:
-            raise ValueError(
-                f"journey weights: unknown kinds {unknown} or none positive; known: {JOURNEY_KINDS}"
-            )
+            raise ValueError(f"journey weights: unknown kinds {unknown} or none positive; known: {known}")
+        self.api = api
         if not marker.isalnum():
             raise ValueError(f"marker must be alphanumeric (it is replaced byte-wise), got {marker!r}")
         rng = random.Random(seed)
         self.weights = dict(weights)
         self.templates: tuple[_Template, ...] = tuple(
-            self._template(rng.choices(kinds, [weights[k] for k in kinds])[0], rng, f"{marker}T{i:05d}")
+            self._template(rng.choices(kinds, [weights[k] for k in kinds])[0], rng, f"{marker}T{i:05d}", api)
             for i in range(size)
         )
 
     @staticmethod
-    def _template(kind: str, rng: random.Random, prefix: str) -> _Template:
-        journey = build_journey(kind, rng, id_prefix=prefix)
+    def _template(kind: str, rng: random.Random, prefix: str, api: str) -> _Template:
+        build = v2_build_journey if api == "v2" else build_journey
         calls = []
-        for c in journey.calls:
+        for c in build(kind, rng, id_prefix=prefix).calls:
             body = b"" if c.body is None else encode_body(c.body)
-            put = build_put(c.operation, c.entity_id, body)
+            put = build_put(c.operation, c.entity_id, body, query=_query(c))
             head = put.path[: len(put.path) - len(quote(c.entity_id, safe=""))]
             path_head = (
                 head if c.entity_id.startswith(prefix) and put.path[len(head) :].startswith(prefix) else None
@@ -146,5 +185,11 @@ class JourneyBook:
             tc.call.entity_id.replace(tprefix, prefix, 1),
             tc.body.replace(old, new),
             creds=creds,
+            query=_query(tc.call),
         )
         return PreparedCall(tc.call, put, tc.name, _sent_headers(put.headers))
+
+
+def _query(call: Call | V2Call) -> Mapping[str, QueryValue] | None:
+    """A v2 call's query parameters (v1 calls have none)."""
+    return call.query if isinstance(call, V2Call) else None

@@ -37,6 +37,7 @@ from talon_harness.loadtests._plugin import TalonPlugin, add_arguments
 from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, JourneyBook, PreparedCall
 from talon_harness.loadtests.openload import ArrivalPlan, OpenWorkload
 from talon_harness.strategies.journeys import Call
+from talon_harness.strategies.v2_journeys import V2Call
 from talon_harness.strategies.wire import redact
 
 __all__ = ["DEFAULT_WEIGHTS", "TalonBaseUser", "TalonUser"]
@@ -76,7 +77,7 @@ class TalonBaseUser(FastHttpUser):
         self.seq = self.plugin.next_user_seq()
         self.rng: random.Random = random.Random(f"{self.config.seed}:{self.plugin.node}:{self.seq}")
         self.creds = self.config.credentials
-        self.validator = ResponseValidator.shared()  # already built at init (see TalonPlugin.install)
+        self.validator = ResponseValidator.shared(self.config.api)  # built at init (see TalonPlugin.install)
         self._share = self.config.validate_share
         self._paced = self.plugin.limiter.interval > 0
         self._put = make_sender(self, self._verdict, self.plugin.recorder.count_unanswered)
@@ -94,12 +95,12 @@ class TalonBaseUser(FastHttpUser):
                 self._open.note_first_start(lateness_ms)
         self._put(pc.put.path, pc.put.body, pc.headers, pc.name, context, pc.call)
 
-    def _verdict(self, resp: Any, call: Call, transport_error: BaseException | None) -> str | None:
+    def _verdict(self, resp: Any, call: Call | V2Call, transport_error: BaseException | None) -> str | None:
         if transport_error is not None:
             return f"{call.step}: transport error {type(transport_error).__name__}: {transport_error}"
         return self._judge(resp, call)
 
-    def _judge(self, resp: Any, call: Call) -> str | None:
+    def _judge(self, resp: Any, call: Call | V2Call) -> str | None:
         """None when the response is what the journey expects (and, if sampled, fits the contract)."""
         status = resp.status_code or 0
         sampled = self._share >= 1.0 or (self._share > 0.0 and self.rng.random() < self._share)
@@ -120,7 +121,7 @@ class TalonBaseUser(FastHttpUser):
             body = orjson.loads(resp.content or b"")
         except orjson.JSONDecodeError as exc:
             return f"{call.step}: contract violation: body is not JSON ({exc})"
-        if sampled and (problem := self.validator.problem(status, body)) is not None:
+        if sampled and (problem := self.validator.problem(status, body, call.operation)) is not None:
             return f"{call.step}: contract violation: {problem}"
         if call.expect_pointer is not None:
             pointers = (

@@ -13,6 +13,11 @@ judge. The answer is one of three:
 
 :func:`refused_midway` words the other case: a key accepted by the first probe and refused by a second one
 after the run (a key that expired or was revoked mid-run).
+
+:func:`api_mismatch` asks the other question: does the target speak the API under test (``--api``)? It sends
+one request per operation of that API (writing nothing where the API has ``dry``), and when one is answered
+404, 405 or 501, or refuses the ``dry`` parameter (D17: the seed revision names it in a 400), it probes the
+other APIs, nearest first, to hint at one the target does answer.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from dataclasses import dataclass
 
 import httpx
 
-from talon_harness.strategies.wire import PROFILE, Credentials, build_put
+from talon_harness.contracts.spec import API_NAMES, api_operations, query_parameters
+from talon_harness.strategies.wire import PROFILE, PROFILE_V2, Credentials, build_put
 
-__all__ = ["NO_REQUEST_COMPLETED", "PROBE_ENTITY", "PROBE_TIMEOUT_S", "REFUSED", "Probe", "probe_target",
-           "refused_midway"]
+__all__ = ["NO_REQUEST_COMPLETED", "PROBE_ENTITY", "PROBE_TIMEOUT_S", "REFUSED", "Probe", "api_mismatch",
+           "probe_target", "refused_midway"]
 
 PROBE_TIMEOUT_S = 5.0
 PROBE_ENTITY = "talon-harness-probe"  # one fixed profile id: repeated runs touch the same profile
@@ -93,3 +99,56 @@ def refused_midway(again: Probe, refusals: int, consequence: str) -> str:
     return (f"the target refused the credentials mid-run: the first request was accepted, the probe after the run "
             f"got {_answer(again.status or 0)}; {refusals} answers were 401/403 ({consequence}): the key may have "
             f"expired; check {_WHAT_TO_SET}")
+
+
+_NOT_SPOKEN = (404, 405, 501)
+
+
+def _api_answer(client: httpx.Client, api: str, creds: Credentials | None) -> tuple[str, str] | None:
+    """None when ``api``'s operations are answered; else (the request, how it was answered) of the first
+    that was not. Bodies: ``{}`` for a profile, a session linked to the probe profile (with ``dry``: nothing
+    is written); a v1 session without ``dry`` gets ``[]``, which a v1 server refuses with a 400, writing nothing."""
+    dry: dict[str, bool] | None = {"dry": True} if "dry" in query_parameters(api) else None
+    for operation in api_operations(api):
+        query = {"runRuleEngine": True, **(dry or {})} if operation == PROFILE_V2 else dry  # D30: dry needs it
+        body: object = {}
+        if operation != PROFILE and operation != PROFILE_V2:
+            session = {"profileId": PROBE_ENTITY}
+            body = {"customerSession": session} if api == "v2" else session if dry else []
+        put = build_put(operation, PROBE_ENTITY, body, creds=creds, query=query)
+        response = client.put(put.path, headers=put.headers, content=put.body)
+        if response.status_code in _NOT_SPOKEN:
+            return f"PUT {put.path}", f"answered {_answer(response.status_code)}"
+        if dry and response.status_code == 400 and _names_parameter(response, "dry"):
+            return f"PUT {put.path}", "answered 400 naming the dry parameter"
+    return None
+
+
+def api_mismatch(base_url: str, api: str, creds: Credentials | None = None, *,
+                 timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """One line when the target does not speak ``api`` but answers another of ``contracts.spec.API_NAMES``
+    (the nearest in that list is named: "try --api ..."); "" when it answers none of them (the caller's
+    own check says what the target is instead); None when it speaks ``api`` or could not be asked
+    (transport errors are the reachability probe's to report)."""
+    try:
+        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
+            missing = _api_answer(client, api, creds)
+            if missing is None:
+                return None
+            at = API_NAMES.index(api)
+            others = sorted((a for a in API_NAMES if a != api), key=lambda a: abs(API_NAMES.index(a) - at))
+            spoken = next((a for a in others if _api_answer(client, a, creds) is None), None)
+    except httpx.HTTPError:
+        return None
+    if spoken is None:
+        return ""
+    return f"the target does not speak {api} ({missing[0]} {missing[1]}); it answers {spoken}: try --api {spoken}"
+
+
+def _names_parameter(response: httpx.Response, name: str) -> bool:
+    """A 400 whose error body names the query parameter ``name`` in ``source.parameter``."""
+    try:
+        errors = response.json().get("errors") or []
+        return any((e.get("source") or {}).get("parameter") == name for e in errors)
+    except (ValueError, AttributeError, TypeError):
+        return False

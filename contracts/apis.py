@@ -1,0 +1,59 @@
+"""Which domain rules judge which API: the one seam where the rules of an API are chosen.
+
+Every rule is declared once, as a ``contracts.domain._rule.Rule`` in a family module. :data:`RULES_BY_API`
+says which of them judge each API of ``contracts.spec.API_NAMES``: both v1 revisions are judged by every rule
+of ``contracts.domain.RULES`` (the seed's rules; the final revision's differences, D16-D19, are the rules'
+own to know: each judges what its decisions say); v2 has no domain rule yet, so ``check --api v2`` judges
+with schemathesis' built-in checks against the v2 contract alone. A v2 rule plugs in as a declaration: its
+``Rule`` in a v2 family module, listed under "v2" here; ``contracts.hooks`` registers the rules of every API
+(:func:`all_rules`) and each judges only the cases of a run whose API lists it (:func:`rules_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from talon_harness.contracts.domain import RULES, Rule
+
+__all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "rules_for", "v2_domain_refusal"]
+
+#: The domain rules of each API, by rule name.
+RULES_BY_API: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
+    "v1": RULES,
+    "v1-2021": RULES,
+    "v2": MappingProxyType({}),
+})
+
+
+def rules_for(api: str) -> Mapping[str, Rule]:
+    """The domain rules that judge ``api`` (KeyError for an unknown API)."""
+    return RULES_BY_API[api]
+
+
+def all_rules() -> Mapping[str, Rule]:
+    """Every rule of every API, by name (what ``contracts.hooks`` registers with schemathesis)."""
+    return MappingProxyType({name: rule for rules in RULES_BY_API.values() for name, rule in rules.items()})
+
+
+#: The titles of v2 refusals that a decision, not integration-v2.yaml's schemas, demands of a schema-valid
+#: request (the SDK's schemas are open and state their formats in prose): D20 ids and D33 formats ("Invalid
+#: id", "Invalid value"), D21 closed objects and depth, D22/D23 state moves, D29 ``now`` (only with ``dry``,
+#: in the future), D30 ``dry``/``responseContent`` only with ``runRuleEngine``, D31 totals out of range,
+#: D33 limits.
+V2_DECISION_TITLES: frozenset[str] = frozenset({
+    "Invalid id", "Invalid value", "Unknown field", "Nested too deeply", "Illegal state transition",
+    "Session closed", "Requires dry", "Not in the future", "Requires runRuleEngine", "Out of range",
+    "Too many items", "Too many units", "Too long",
+})
+
+
+def v2_domain_refusal(status: int, body: object) -> bool:
+    """A v2 400 to a schema-valid request that the decisions explain (``positive_data_acceptance`` must not
+    count it): every error's title is one of :data:`V2_DECISION_TITLES`. Until v2 has a model of its own
+    (its rules plug in above) this takes the server's word on which decision applies, as v1's
+    ``contracts.checks.domain_refusal`` does where its model cannot tell."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if status != 400 or not isinstance(errors, list) or not errors:
+        return False
+    return all(isinstance(e, dict) and e.get("title") in V2_DECISION_TITLES for e in errors)
