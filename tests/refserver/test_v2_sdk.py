@@ -6,7 +6,13 @@ Decisions checked: D20-D35 (cited per test)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import socket
 import sqlite3
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -350,3 +356,50 @@ def test_sdk_fault_now_is_not_sent_as_rfc3339(api: IntegrationApi) -> None:
         "s", session_body(), dry=True, now=when, _request_auth=None, _content_type=None, _headers=None,
         _host_index=0)
     assert request[1].endswith("?dry=true&now=2031-01-01T00%3A00%3A00.000000%2B0000")
+
+
+# -- the same client against `talon-harness serve` itself ---------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_sdk_against_talon_harness_serve(tmp_path: Any) -> None:
+    """The issue's "done when": both v2 operations through the SDK against the `serve` command (D34 key from
+    TALON_API_KEY), then SIGTERM ends it with exit 0."""
+    executable = shutil.which("talon-harness")
+    assert executable is not None, "talon-harness is not installed"
+    port = _free_port()
+    proc = subprocess.Popen([executable, "serve", "--port", str(port), "--quiet", "--db", str(tmp_path / "serve.db")],
+                            env={**os.environ, "TALON_API_KEY": API_KEY}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+                time.sleep(0.1)
+        config = talon_one.Configuration(host=f"http://127.0.0.1:{port}", api_key={"api_key_v1": API_KEY},
+                                         api_key_prefix={"api_key_v1": "ApiKey-v1"})
+        api = IntegrationApi(talon_one.ApiClient(config))
+        opened = api.update_customer_session_v2("serve-s", session_body(
+            ["customerSession"], profile_id="serve-p", coupon_codes=["WELCOME5"],
+            cart_items=[m.CartItem(sku="a", quantity=1, price=20)]))
+        assert opened.customer_session is not None and opened.customer_session.total == 20
+        closed = api.update_customer_session_v2("serve-s", session_body(["customerProfile"], state="closed"))
+        assert closed.customer_profile is not None and closed.customer_profile.closed_sessions == 1
+        profile = api.update_customer_profile_v2("serve-p", m.CustomerProfileIntegrationRequestV2(
+            attributes={"tier": "gold"}, response_content=["customerProfile"]), run_rule_engine=True)
+        assert profile.customer_profile is not None and profile.customer_profile.attributes == {"tier": "gold"}
+        keyless = IntegrationApi(talon_one.ApiClient(talon_one.Configuration(host=f"http://127.0.0.1:{port}")))
+        with pytest.raises(UnauthorizedException):
+            keyless.update_customer_session_v2("serve-s", session_body())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
