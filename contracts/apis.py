@@ -38,11 +38,11 @@ def all_rules() -> Mapping[str, Rule]:
 
 #: The titles of v2 refusals that a decision, not integration-v2.yaml's schemas, demands of a schema-valid
 #: request (the SDK's schemas are open and state their formats in prose): D20 ids and D33 formats ("Invalid
-#: id", "Invalid value"), D21 closed objects and depth, D22/D23 state moves, D29 ``now`` (only with ``dry``,
+#: id", "Invalid value"), D21 closed objects, depth and a cart item's price ("Required"), D22/D23 state moves, D29 ``now`` (only with ``dry``,
 #: in the future), D30 ``dry``/``responseContent`` only with ``runRuleEngine``, D31 totals out of range,
 #: D33 limits.
 V2_DECISION_TITLES: frozenset[str] = frozenset({
-    "Invalid id", "Invalid value", "Unknown field", "Nested too deeply", "Illegal state transition",
+    "Invalid id", "Invalid value", "Required", "Unknown field", "Nested too deeply", "Illegal state transition",
     "Session closed", "Requires dry", "Not in the future", "Requires runRuleEngine", "Out of range",
     "Too many items", "Too many units", "Too long",
 })
