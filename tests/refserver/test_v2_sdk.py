@@ -143,6 +143,37 @@ def test_open_close_cancel_journey_round_trips_and_books_the_profile(api: Integr
     assert again.effects == []  # D26: nothing after the cancel
 
 
+def test_every_session_field_the_sdk_sends_round_trips(api: IntegrationApi, uid: str) -> None:
+    """D21: what the client sends comes back in CustomerSessionV2, value for value (position is the server's)."""
+    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    item = m.CartItem(
+        name="Kettle", sku="K-1", quantity=3, price=19.99, category="kitchen", product=m.Product(name="Kettles"),
+        weight=1200.5, height=20, width=15, length=15, attributes={"color": "red", "tags": ["a", "b"]},
+        additional_costs={"deposit": m.AdditionalCost(price=0.25)}, catalog_item_id=77, selected_price_type="member",
+        adjustment_reference_id=uuid.UUID("12345678-1234-5678-1234-567812345678"), adjustment_effective_from=when,
+        adjustment_effective_until=when + timedelta(days=1), prices={"member": m.PriceDetail(price=17.5)},
+        returned_quantity=0, remaining_quantity=3,
+    )
+    sent = m.NewCustomerSessionV2(
+        profile_id=f"p-{uid}", store_integration_id="store-9", coupon_codes=["VIP25", "WELCOME5"],
+        referral_code="FRIEND-BOB", loyalty_cards=["card_0001"], state="open", cart_items=[item],
+        additional_costs={"shipping": m.AdditionalCost(price=4)}, identifiers=["id-1", "id-2"],
+        attributes={"channel": "web", "nested": {"x": [1, 2.5, None, True]}},
+    )
+    answer = api.update_customer_session_v2(f"rt-{uid}", m.IntegrationRequest(
+        customer_session=sent, response_content=["customerSession"]))
+    assert answer.customer_session is not None
+    back = answer.customer_session.to_dict()
+    for key, value in sent.to_dict().items():
+        if key == "cartItems":
+            assert [{k: v for k, v in i.items() if k != "position"} for i in back[key]] == value
+        else:
+            assert back[key] == value, key
+    assert answer.customer_session.cart_items[0].position == 0
+    assert answer.customer_session.cart_item_total == pytest.approx(59.97)
+    assert answer.customer_session.additional_cost_total == pytest.approx(4.75)  # D31: 4 + 0.25 x 3
+
+
 def test_second_session_of_a_profile_is_not_first_and_anonymous_has_no_profile(api: IntegrationApi, uid: str) -> None:
     """D32: profile auto-created, firstSession fixed at creation, anonymous sessions."""
     first = api.update_customer_session_v2(f"a-{uid}", session_body(["customerSession"], profile_id=f"p-{uid}"))
