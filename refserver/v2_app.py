@@ -26,6 +26,7 @@ from .body import is_json_media_type, parse_body
 from .config import ServerConfig
 from .errors import ApiError, MalformedBody, MethodNotAllowed, NotFound, Unauthorized, UnsupportedMediaType
 from .events import utc_now
+from .faults import FaultName
 from .store import Store, Transaction, dumps
 from .v2_profiles import upsert_profile_v2
 from .v2_query import Query, parse_query
@@ -117,7 +118,7 @@ def v2_app(
                 raise UnsupportedMediaType(decoded)
         document = parse_body(body)
         parsed = parse_query(query, allowed=route.query)
-        discard = parsed.dry and "v2_dry_writes" not in config.faults
+        discard = parsed.dry and FaultName.V2_DRY_WRITES not in config.faults
         try:
             with store.grouped_transaction() if grouped else store.transaction() as tx:
                 payload = dumps(route.handler(tx, config, entity_id, document, parsed, _clock(parsed.now)))

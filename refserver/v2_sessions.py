@@ -22,6 +22,7 @@ from typing import Any
 from .config import ServerConfig
 from .errors import ErrorItem, InvalidData, json_pointer
 from .events import new_event
+from .faults import FaultName
 from .profiles import merge_attributes
 from .sessions import json_equal
 from .store import StoredProfile, Transaction
@@ -70,7 +71,7 @@ def _check_state(stored: dict[str, Any] | None, sent: dict[str, Any], faults: fr
         return
     current = stored["state"]
     if current != "open" and requested == "open":
-        if "v2_open_reopens_closed" in faults:
+        if FaultName.V2_OPEN_REOPENS_CLOSED in faults:
             return  # the fault: "open" reopens a final session, which then accepts anything
         del sent["state"]  # D23: the SDK's default state, not a request to reopen
         requested = None
@@ -96,7 +97,7 @@ def _check_state(stored: dict[str, Any] | None, sent: dict[str, Any], faults: fr
 def _totals(session: dict[str, Any], faults: frozenset[str]) -> None:
     """D31: cartItemTotal = sum of price x quantity; additionalCostTotal = session costs + item costs x
     quantity; total = both, as floats. Raises InvalidData (Out of range) if a sum is not a finite float."""
-    per_unit = "v2_totals_ignore_quantity" in faults
+    per_unit = FaultName.V2_TOTALS_IGNORE_QUANTITY in faults
     items = costs = 0.0
     try:
         for item in session["cartItems"]:
@@ -167,7 +168,7 @@ def upsert_session_v2(
     if campaigns is not None:
         session["evaluableCampaignIds"] = campaigns
     _totals(session, config.faults)
-    if "v2_update_count_stuck" not in config.faults or stored is None:
+    if FaultName.V2_UPDATE_COUNT_STUCK not in config.faults or stored is None:
         session["updateCount"] += 1
     session["updated"] = now
 
@@ -180,7 +181,7 @@ def upsert_session_v2(
             _book(profile, stored["total"] if stored else 0, -1)
 
     if state == "cancelled":
-        cancelling = before in ("closed", "partially_returned") and "v2_cancel_no_rollback" not in config.faults
+        cancelling = before in ("closed", "partially_returned") and FaultName.V2_CANCEL_NO_ROLLBACK not in config.faults
         effects = rollback_effects(stored, config.rules) if cancelling and stored else []
     else:
         effects = evaluate_v2(session, config.rules, campaigns)
