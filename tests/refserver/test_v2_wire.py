@@ -211,3 +211,25 @@ def test_each_v2_fault_is_caught_and_the_correct_server_passes(
     scenario(in_process())
     with pytest.raises(AssertionError):
         scenario(in_process(ServerConfig(faults=frozenset({fault}))))
+
+
+def test_partially_returned_moves_only_to_cancelled_with_rollbacks(in_process: Callable[..., InProcess]) -> None:
+    """D22, D26, D32: the server never reaches partially_returned itself (no returns endpoint), so the test
+    stores such a session directly, as the returns endpoint would leave it."""
+    app = in_process()
+    put(app, S + "r", {"customerSession": {"profileId": "p", "couponCodes": ["VIP25"], "state": "closed",
+                                           "cartItems": [{"sku": "a", "quantity": 1, "price": 40}]}})
+    with app.store.transaction() as tx:
+        stored = tx.get_session("\x1fv2/r")
+        assert stored is not None
+        stored["v2"]["state"] = "partially_returned"
+        tx.put_session(stored)
+    refused = put(app, S + "r", {"customerSession": {"state": "open", "attributes": {"x": 1}}})  # D23
+    assert errors(refused) == [("Session closed", {"pointer": "/customerSession/attributes/x"})]
+    assert errors(put(app, S + "r", {"customerSession": {"state": "closed"}})) == [
+        ("Illegal state transition", {"pointer": "/customerSession/state"})]
+    body = {"customerSession": {"state": "cancelled"}, "responseContent": ["customerProfile", "event"]}
+    answer = put(app, S + "r", body).json()
+    assert [e["effectType"] for e in answer["effects"]] == ["rollbackCoupon", "rollbackDiscount"]
+    assert answer["event"]["type"] == "talon_session_cancelled"
+    assert (answer["customerProfile"]["closedSessions"], answer["customerProfile"]["totalSales"]) == (0, 0.0)
