@@ -44,5 +44,5 @@ def test_final_revision_declares_dry_only(tmp_path: Path) -> None:
 
 
 def test_unknown_revision_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"^api must be v1 or v1-2021, got 'v2'$"):
-        ProxyConfig(upstream="http://127.0.0.1:1", api="v2")
+    with pytest.raises(ValueError, match=r"^api must be one of v1, v1-2021, v2, got 'v3'$"):
+        ProxyConfig(upstream="http://127.0.0.1:1", api="v3")
