@@ -78,7 +78,7 @@ def _enter(stack: ExitStack, factory: Callable[[int], Any]) -> int:
 
 
 @contextmanager
-def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def _process(args: list[str], log: Path, port: int, warm: tuple[str, ...] = ()) -> Iterator[subprocess.Popen[bytes]]:
     """A server process listening on `port` (and, for Prism, past its slow first request), stopped after."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -93,8 +93,8 @@ def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> 
                         tail = log.read_text(errors="replace")[-500:]
                         raise _NotListening(f"{args[:4]} did not listen on {port}: {tail}") from None
                     time.sleep(0.2)
-            if warm is not None:
-                httpx.put(f"http://127.0.0.1:{port}{warm}", json={}, timeout=60)
+            for path in warm:  # Prism compiles an operation's validators on its first request (seconds)
+                httpx.put(f"http://127.0.0.1:{port}{path}", json={}, timeout=60)
             yield proc
             time.sleep(1.0)  # Prism's logger writes asynchronously: let the last lines reach the file
         finally:
@@ -109,7 +109,7 @@ def _process(args: list[str], log: Path, port: int, warm: str | None = None) -> 
 def _prism(prism: str, mode: str, port: int, log: Path, upstream: str | None = None) -> Any:
     args = [prism, mode, str(CONTRACT), *([upstream] if upstream else []), "-h", "127.0.0.1", "-p", str(port),
             "--verboseLevel", "warn"]
-    return _process(args, log, port, warm="/v1/customer_profiles/warm-up")
+    return _process(args, log, port, warm=("/v1/customer_profiles/warm-up", "/v1/customer_sessions/warm-up"))
 
 
 def _talon_proxy(upstream: str, port: int, workdir: Path) -> Any:
@@ -250,6 +250,17 @@ TRAFFIC: list[tuple[str, tuple[str, ...], list[tuple[str, str, Any, str]]]] = [
 ]
 
 
+SENTINEL = "peersSentinelField"  # an unknown member: Prism logs a violation naming it
+
+
+def _wait_for(log: Path, text: str, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count(text) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Prism did not log {text!r} within {timeout} s; see {log}")
+        time.sleep(0.2)
+
+
 def flagging(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {}
     for number, (scenario, faults, calls) in enumerate(TRAFFIC):
@@ -263,21 +274,30 @@ def flagging(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 with ExitStack() as stack:
                     port = _enter(stack, start)
                     work = tmp / f"flag-{number}-{proxy.split()[0]}-{port}"
-                    time.sleep(1.0)  # Prism's warm-up request (its own line, if any) is written before this
-                    skip = work.with_suffix(".log").stat().st_size if proxy.startswith("Prism") else 0
                     http, put = _client(f"http://127.0.0.1:{port}")
                     with http:
-                        for op, entity, body, ctype in calls:
-                            put(op, f"{proxy[0]}{number}-{entity}", body, ctype)
+                        skip = 0
+                        if proxy.startswith("Prism"):  # count only what follows the warm-up's lines
+                            put(SESSION, f"P{number}-sentinel-0", {SENTINEL: 0})
+                            _wait_for(work.with_suffix(".log"), SENTINEL, 1)
+                            skip = work.with_suffix(".log").stat().st_size
+                        statuses = [put(op, f"{proxy[0]}{number}-{entity}", body, ctype)[0]
+                                    for op, entity, body, ctype in calls]
+                        if proxy.startswith("Prism"):  # its log is asynchronous: wait for a last, known line
+                            put(SESSION, f"P{number}-sentinel-1", {SENTINEL: 1})
+                            _wait_for(work.with_suffix(".log"), SENTINEL, 2)
                 if proxy.startswith("talon"):
                     report = json.loads((work / "proxy.json").read_text())
                     found = report["violations"]
                     rules = sorted({f"{v['side']}:{v['rule']}" for v in report["violations_kept"]})
                 else:
                     lines = work.with_suffix(".log").read_bytes()[skip:].decode(errors="replace").splitlines()
+                    lines = [line for line in lines if SENTINEL not in line]
                     rules = [line.split("Violation:", 1)[1].strip()[:80] for line in lines if "Violation:" in line]
                     found = len(rules)
-                rows[scenario][proxy] = {"violations": found, "what": rules}
+                    rules += [f"its own error: {line.split('error', 1)[-1].strip()[:100]}" for line in lines
+                              if "Request terminated with error" in line]
+                rows[scenario][proxy] = {"violations": found, "what": rules, "client_got": statuses}
         print(f"{scenario}: " + ", ".join(f"{k} {v['violations']}" for k, v in rows[scenario].items()), flush=True)
     return rows
 
@@ -385,10 +405,9 @@ def _table(args: argparse.Namespace, prism_version: str, stand: dict[str, Any], 
 
 
 def _flag(row: dict[str, Any]) -> str:
-    if not row["violations"]:
-        return "-"
     what = "; ".join(str(w) for w in row["what"][:3]).replace("|", "/")
-    return f"{row['violations']} ({what})"
+    got = f"client got {', '.join(map(str, row['client_got']))}"
+    return f"{row['violations'] or '-'} ({what}; {got})" if what else f"- ({got})"
 
 
 if __name__ == "__main__":
