@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from talon_harness.strategies.bodies import ALLOWED_TRANSITIONS
 from talon_harness.strategies.ids import valid_id
@@ -150,6 +150,13 @@ class Exchange:
     def accepted(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def dry(self) -> bool:
+        """The request asked for a dry run (``dry=true`` in any letter case, D17): answered as the write would
+        be, nothing stored."""
+        pairs = parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
+        return any(name == "dry" and value.lower() == "true" for name, value in pairs)
+
 
 class SeenIds:
     """The event ids the model had seen at a snapshot: a constant-time view of its growing table (ids are
@@ -246,10 +253,11 @@ class Model:
         return False if self.fresh else None
 
     def observe(self, exchange: Exchange) -> Observation:
-        """Record the model's view before ``exchange``, then learn from it if it was accepted."""
+        """Record the model's view before ``exchange``, then learn from it if it was accepted and not dry (D17)."""
         with self._lock:
             obs = self._snapshot(exchange)
-            if exchange.accepted and exchange.entity_id is not None and isinstance(exchange.response, dict):
+            if (exchange.accepted and not exchange.dry and exchange.entity_id is not None
+                    and isinstance(exchange.response, dict)):  # a dry run (D17) writes nothing to learn
                 self._learn(obs)
                 self._bound()
             return obs

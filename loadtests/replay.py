@@ -10,9 +10,10 @@ Record format (one JSON object per line, written by ``talon-harness proxy --reco
 UTF-8 is stored as ``body_base64`` / ``response_body_base64`` instead. Credential headers
 (:data:`CREDENTIAL_HEADERS`) are never written.
 
-Replaying: :func:`load_traffic` reads our NDJSON or a HAR 1.2 file and keeps only the PUTs of the two
+Replaying: :func:`load_traffic` reads our NDJSON or a HAR 1.2 file and keeps only the PUTs of the v1 and v2
 operations; :func:`remap` gives every valid id a per-run prefix (the same map for paths and for a session's
-``profileId``, so sessions stay tied to their profiles and two runs never collide); :func:`split` groups
+``profileId``, a v2 session's ``customerSession.profileId``, so sessions stay tied to their profiles and two
+runs never collide); :func:`split` groups
 the entries into customers (a profile and every session that names it) and deals the customers to
 workers, so each entity's requests stay in order on one worker.
 """
@@ -28,7 +29,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from talon_harness.strategies.wire import OPERATIONS, PROFILE, SESSION, encode_body, path_for
+from talon_harness.strategies.wire import (
+    OPERATIONS,
+    PATH_PREFIXES,
+    PROFILE,
+    PROFILE_V2,
+    SESSION,
+    SESSION_V2,
+    V2_PATH_PREFIXES,
+    encode_body,
+    path_for,
+)
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -50,7 +61,8 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "content-signature", "proxy-aut
 REPLAY_LOCUSTFILE = Path(__file__).with_name("replay_locustfile.py")
 #: Key of the replay counts in worker reports.
 REPORT_KEY = "talon_replay"
-_PREFIXES = {"/v1/customer_profiles/": PROFILE, "/v1/customer_sessions/": SESSION}
+#: raw path prefix -> operationId, v1 and v2 (a v2 session's profile link is ``customerSession.profileId``)
+_PREFIXES = {prefix: op for op, prefix in (*PATH_PREFIXES.items(), *V2_PATH_PREFIXES.items())}
 _MAX_ID = 1000
 
 
@@ -113,14 +125,21 @@ def _operation(path: str) -> tuple[str | None, str | None, str]:
     return None, None, query
 
 
+def _linked(operation: str, doc: Any) -> dict[str, Any] | None:
+    """The object of a session body that holds its ``profileId``: the body (v1), its ``customerSession`` (v2)."""
+    if operation == SESSION_V2 and isinstance(doc, dict):
+        doc = doc.get("customerSession")
+    return doc if operation in (SESSION, SESSION_V2) and isinstance(doc, dict) else None
+
+
 def _profile_id(operation: str, body: bytes) -> str | None:
-    if operation != SESSION or b"profileId" not in body:
+    if operation not in (SESSION, SESSION_V2) or b"profileId" not in body:
         return None
     try:
-        doc = json.loads(body)
+        doc = _linked(operation, json.loads(body))
     except (ValueError, RecursionError):
         return None
-    pid = doc.get("profileId") if isinstance(doc, dict) else None
+    pid = doc.get("profileId") if doc is not None else None
     return pid if isinstance(pid, str) and pid else None
 
 
@@ -230,7 +249,9 @@ def remap(entries: Sequence[Entry], prefix: str) -> list[Entry]:
             path = path_for(e.operation, _mapped(e.entity_id, prefix)) + (f"?{query}" if query else "")
         if pid is not None:
             doc = json.loads(body)
-            pid = doc["profileId"] = _mapped(pid, prefix)
+            linked = _linked(e.operation, doc)
+            assert linked is not None  # a profile_id was read from this very object
+            pid = linked["profileId"] = _mapped(pid, prefix)
             body = encode_body(doc)
         out.append(replace(e, path=path, body=body, profile_id=pid,
                            entity_id=None if e.entity_id is None else _mapped(e.entity_id, prefix)))
@@ -254,7 +275,7 @@ def _customers(entries: Sequence[Entry]) -> list[list[int]]:
         keys.append(key)
         find(key)
         if e.profile_id is not None:
-            a, b = find(key), find((PROFILE, e.profile_id))
+            a, b = find(key), find((PROFILE_V2 if e.operation == SESSION_V2 else PROFILE, e.profile_id))
             if a != b:
                 parent[a] = b
     groups: dict[tuple[str, str], list[int]] = {}

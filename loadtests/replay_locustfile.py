@@ -34,7 +34,7 @@ from talon_harness.loadtests.locustfile import TalonBaseUser
 from talon_harness.loadtests.replay import REPORT_KEY, Entry, load_traffic, remap, split
 from talon_harness.loadtests.report import SUMMARY_FILE
 from talon_harness.strategies.journeys import Call
-from talon_harness.strategies.wire import PreparedPut, auth_headers
+from talon_harness.strategies.wire import V2_OPERATIONS, PreparedPut, auth_headers
 
 __all__ = ["ReplayUser"]
 
@@ -170,7 +170,7 @@ class ReplayUser(TalonBaseUser):
 
     def _prepared(self, e: Entry, n: int) -> PreparedCall:
         headers = {k: v for k, v in e.headers if k.lower() not in _NOT_SENT}
-        headers.update(auth_headers(self.creds, e.body))
+        headers.update(auth_headers(self.creds, e.body, hmac_scheme=e.operation not in V2_OPERATIONS))  # D34
         headers.setdefault("Accept-Encoding", ACCEPT_ENCODING)
         call = Call(step=f"replay #{n}", operation=e.operation, entity_id=e.entity_id or "", body=e.body,
                     expect_status=e.status)

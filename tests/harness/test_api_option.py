@@ -11,7 +11,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 import httpx
@@ -55,9 +55,9 @@ def test_the_embedded_server_speaks_the_api_under_test(api: str) -> None:
 class _V1Only(http.server.BaseHTTPRequestHandler):
     """A seed-v1 server that knows no v2: /v2 is 404, ``dry`` is D17's 400 naming the parameter."""
 
-    seen: Counter[str] = Counter()
+    seen: ClassVar[Counter[str]] = Counter()
 
-    def do_PUT(self) -> None:  # noqa: N802 - http.server's name
+    def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         _V1Only.seen[self.path.split("?")[0].rsplit("/", 1)[0]] += 1
         if self.path.startswith("/v2/"):
@@ -112,7 +112,7 @@ def test_the_seed_revision_asked_for_the_final_one_writes_nothing_and_hints_at_v
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "talon_harness.harness", *args], capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "400"})
+                          check=False, timeout=60, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "COLUMNS": "400"})
 
 
 def test_load_with_an_api_the_target_does_not_speak_is_one_line_exit_2(tmp_path: Any) -> None:

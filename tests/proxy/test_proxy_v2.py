@@ -1,0 +1,105 @@
+"""``proxy --api v2`` flags the query parameters v2 does not declare and records v2 exchanges; ``load --replay``
+replays such a recording (ids remapped, a v2 session's ``customerSession.profileId`` with them, the API key
+re-sent) with every status as recorded."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.replay import load_traffic, remap, split
+from talon_harness.loadtests.run import run_load
+from talon_harness.refserver import ServerProcess
+from talon_harness.strategies.wire import SESSION_V2, Credentials
+
+from .conftest import proxy_in_thread
+
+KEY = "v2-proxy-key-0123456789"
+AUTH = {"Authorization": f"ApiKey-v1 {KEY}"}
+
+
+def test_v2_declares_dry_now_and_run_rule_engine_only(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True, api="v1-2021") as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        ok = httpx.put(proxy.base_url + "/v2/customer_profiles/p1?runRuleEngine=true&dry=true", json={})
+        flagged = httpx.put(proxy.base_url + "/v2/customer_profiles/p1?utm=x", json={})
+        outcome = proxy.finish()
+    assert (ok.status_code, flagged.status_code) == (200, 200)
+    assert [line for line in proxy.lines if "unknown_query_parameter" in line] == [
+        ("VIOLATION client unknown_query_parameter PUT /v2/customer_profiles/p1?utm=x -> 200: "
+        "query parameter 'utm' is not part of the v2 revision (declared: dry, now, runRuleEngine; D17)")]
+    assert outcome.exit_code == 1
+
+
+class _Broken(http.server.BaseHTTPRequestHandler):
+    """A v2 server whose session answer lacks the members IntegrationStateV2 requires."""
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        data = b'{"effects": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_v2_answer_that_breaks_the_v2_contract_is_the_servers_violation(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with proxy_in_thread(f"http://127.0.0.1:{server.server_address[1]}", tmp_path, api="v2") as proxy:
+            httpx.put(proxy.base_url + "/v2/customer_sessions/s1", json={"customerSession": {}})
+            outcome = proxy.finish()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [line for line in proxy.lines if line.startswith("VIOLATION")] == [
+        ("VIOLATION server response_schema_conformance PUT /v2/customer_sessions/s1 -> 200: "
+        'IntegrationStateV2 at /: "createdCoupons" is a required property')]
+    assert (outcome.judged, outcome.exit_code) == (1, 1)
+
+
+def _session(pid: str) -> bytes:
+    return json.dumps({"customerSession": {"profileId": pid, "couponCodes": ["SUMMER10"],
+                                           "cartItems": [{"name": "x", "sku": "S1", "quantity": 1, "price": 5}]}
+                       }).encode()
+
+
+def test_a_v2_recording_replays_with_remapped_ids_and_every_status_as_recorded(tmp_path: Path) -> None:
+    record = tmp_path / "v2.ndjson"
+    with ServerProcess(quiet=True, api="v1-2021", api_key=KEY) as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2", record=record) as proxy:
+        sent = [httpx.put(proxy.base_url + "/v2/customer_profiles/c1?runRuleEngine=true", json={}, headers=AUTH),
+                httpx.put(proxy.base_url + "/v2/customer_sessions/s1", content=_session("c1"),
+                          headers={**AUTH, "Content-Type": "application/json"}),
+                httpx.put(proxy.base_url + "/v2/customer_sessions/s1", json={"customerSession": {"state": "closed"}},
+                          headers=AUTH),
+                httpx.put(proxy.base_url + "/v2/customer_sessions/s1", json={"customerSession": {"cartItems": []}},
+                          headers=AUTH)]
+        proxy.finish()
+    assert [r.status_code for r in sent] == [200, 200, 200, 400]  # the last changes a closed session (D23)
+    assert KEY not in record.read_text()
+    entries = load_traffic(record)
+    moved = remap(entries, "r1-")
+    assert [e.entity_id for e in moved] == ["r1-c1", "r1-s1", "r1-s1", "r1-s1"]
+    assert moved[1].operation == SESSION_V2 and moved[1].profile_id == "r1-c1"
+    assert json.loads(moved[1].body)["customerSession"]["profileId"] == "r1-c1"
+    assert len(split(entries, 2)[0]) == 1  # the profile and its session are one customer, kept on one worker
+    with ServerProcess(quiet=True, api="v1-2021", api_key=KEY) as fresh:
+        result = run_load(LoadConfig(base_url=fresh.base_url, users=1, spawn_rate=1.0, duration_s=4.0,
+                                     credentials=Credentials(api_key=KEY), report_dir=tmp_path / "replay",
+                                     replay=record, api="v2"))
+    assert result.summary_path is not None
+    replay = json.loads(result.summary_path.read_text())["replay"]
+    assert (replay["sent"], replay["status_matched"], replay["status_mismatched"]) == (4, 4, 0)
+    assert result.exit_code == 0, result.breaches
