@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Violation", "ViolationError", "short"]
+__all__ = ["Violation", "ViolationError", "read_records", "short"]
 
 
 def short(value: Any, limit: int = 300) -> str:
@@ -72,3 +73,18 @@ class ViolationError(AssertionError):
     def __init__(self, violation: Violation) -> None:
         super().__init__(violation.text())
         self.violation = violation
+
+
+def read_records(path: Path) -> dict[tuple[str, str], Violation]:
+    """The violation records of a run's records file by (case id, rule), the first of each; {} without the
+    file. A line that is not a record (cut short by a killed child) is skipped."""
+    found: dict[tuple[str, str], Violation] = {}
+    if not path.exists():
+        return found
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            violation = Violation.from_json(json.loads(line))
+        except ValueError:
+            continue
+        found.setdefault((violation.case_id, violation.rule), violation)
+    return found

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from talon_harness.contracts.settings import VIOLATIONS_FILE
-from talon_harness.contracts.violation import Violation
+from talon_harness.contracts.violation import Violation, read_records
 from talon_harness.strategies.wire import Credentials, redact
 
 __all__ = ["FailureRow", "LiveCounter", "Report", "read_report"]
@@ -96,18 +96,10 @@ def _operation(case: dict[str, Any], fallback: str) -> str:
 
 
 def _records(path: Path, creds: Credentials | None) -> dict[tuple[str, str], Violation]:
-    """The child's violation records by (case id, rule), the first of each, secrets redacted."""
-    found: dict[tuple[str, str], Violation] = {}
-    if not path.exists():
-        return found
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            v = Violation.from_json(json.loads(line))
-        except ValueError:
-            continue  # a line cut short by a killed child
-        found.setdefault((v.case_id, v.rule), replace(v, sent=redact(v.sent, creds), received=redact(v.received, creds),
-                                                      expected=redact(v.expected, creds), url=redact(v.url, creds)))
-    return found
+    """The child's violation records by (case id, rule), secrets redacted."""
+    return {key: replace(v, sent=redact(v.sent, creds), received=redact(v.received, creds),
+                         expected=redact(v.expected, creds), url=redact(v.url, creds))
+            for key, v in read_records(path).items()}
 
 
 def _built_in(name: str, failure: dict[str, Any], request: dict[str, Any], case_id: str,

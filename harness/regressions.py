@@ -39,6 +39,8 @@ import httpx
 
 from talon_harness.contracts import oracle
 from talon_harness.contracts.oracle import EFFECT_FIELDS, Step, entity_closure
+from talon_harness.contracts.settings import VIOLATIONS_FILE
+from talon_harness.contracts.violation import read_records
 from talon_harness.harness._regression_files import render_curl, render_pytest
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, auth_headers, build_put
@@ -68,10 +70,13 @@ class ReplayTarget:
 
 
 def failures_of(ndjson: Path) -> list[tuple[str, str, str]]:
-    """Distinct failures in the event stream, in order: (check, case id, title)."""
+    """Distinct failures in the event stream, in order: (check, case id, title). A domain rule's (or the
+    oracle's) title line is its typed record's (``violations.ndjson`` beside the stream); schemathesis'
+    message only for its built-in checks."""
     found: dict[tuple[str, str], tuple[str, str, str]] = {}
     if not ndjson.exists():
         return []
+    records = read_records(ndjson.with_name(VIOLATIONS_FILE))
     for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
         if '"failure"' not in line or "ScenarioFinished" not in line:
             continue
@@ -84,7 +89,9 @@ def failures_of(ndjson: Path) -> list[tuple[str, str, str]]:
                 if result.get("status") != "failure":
                     continue
                 failure = (result.get("failure_info") or {}).get("failure", {})
-                title = f'{failure.get("title", "")}: {str(failure.get("message", "")).split(chr(10), 1)[0]}'
+                record = records.get((case_id, result["name"]))
+                first = record.text() if record is not None else str(failure.get("message", ""))
+                title = f'{failure.get("title", "")}: {first.split(chr(10), 1)[0]}'
                 found.setdefault((result["name"], title), (result["name"], case_id, title))
     return list(found.values())
 

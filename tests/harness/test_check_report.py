@@ -67,3 +67,14 @@ def test_report_json_html_and_step_summary_of_a_failed_check_hold_the_typed_reco
         assert f"[event_id_strictly_increasing] {record['summary']}" in html
         assert f"[event_id_strictly_increasing] {record['summary']}" in failing_check.step_summary
     assert re.search(r"Failure \d+: event_id_strictly_increasing \(D10, ", failing_check.output)
+
+
+def test_regressions_name_a_domain_failure_by_its_record(tmp_path: Path) -> None:
+    from talon_harness.harness.regressions import failures_of
+
+    ndjson = _stream(tmp_path, [_failed("event_type", "[event_type] some other text schemathesis kept")])
+    (tmp_path / VIOLATIONS_FILE).write_text(json.dumps(RECORD.to_json()) + "\n", encoding="utf-8")
+    title = "Custom check failed: `event_type`: [event_type] the event does not describe the call"
+    assert failures_of(ndjson) == [("event_type", "case-1", title)]
+    (tmp_path / VIOLATIONS_FILE).unlink()  # a built-in check's failure: schemathesis' text is all there is
+    assert failures_of(ndjson)[0][2] == "Custom check failed: `event_type`: [event_type] some other text schemathesis kept"
