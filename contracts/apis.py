@@ -13,10 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from urllib.parse import parse_qsl, urlsplit
 
+from talon_harness.contracts import judges
 from talon_harness.contracts.domain import RULES, Rule
+from talon_harness.contracts.model import Observation
+from talon_harness.contracts.violation import Violation
+from talon_harness.strategies.wire import SESSION
 
-__all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "rules_for", "v2_domain_refusal"]
+__all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "revision_difference", "rules_for",
+           "v2_domain_refusal", "witness_judges"]
 
 #: The domain rules of each API, by rule name.
 RULES_BY_API: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
@@ -24,6 +30,37 @@ RULES_BY_API: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
     "v1-2021": RULES,
     "v2": MappingProxyType({}),
 })
+
+
+#: D19: the final revision's longest coupon or referral code.
+MAX_CODE_2021 = 100
+
+
+def revision_difference(api: str, obs: Observation) -> str | None:
+    """The decision under which revision ``api`` answers ``obs``'s request otherwise than the seed's revision,
+    whose answers the v1 rules predict (None: it answers the same, or ``api`` is the seed's): on "v1-2021",
+    D17 a ``dry`` query parameter, D18 ``state: open`` sent for a session the model knows closed or cancelled,
+    D16 a cart item with an ``adjustment``, D19 a code over 100 characters or ``identifiers`` sent. The v1
+    rules then have no verdict on that exchange (``contracts.hooks``); what the final revision does instead
+    is checked by the tests of D16-D19 (tests/refserver/test_v1_2021.py)."""
+    if api != "v1-2021":
+        return None
+    x = obs.exchange
+    if "dry" in {name for name, _ in parse_qsl(urlsplit(x.url).query, keep_blank_values=True)}:
+        return "D17"
+    if not isinstance(x.body, dict):
+        return None
+    before = obs.before_session
+    if (x.operation == SESSION and x.body.get("state") == "open" and before is not None
+            and before.state in ("closed", "cancelled")):
+        return "D18"
+    items = x.body.get("cartItems")
+    if isinstance(items, list) and any(isinstance(i, dict) and i.get("adjustment") is not None for i in items):
+        return "D16"
+    codes = [x.body.get(k) for k in ("coupon", "referral")]
+    if any(isinstance(c, str) and len(c) > MAX_CODE_2021 for c in codes) or "identifiers" in x.body:
+        return "D19"
+    return None
 
 
 def rules_for(api: str) -> Mapping[str, Rule]:
@@ -57,3 +94,15 @@ def v2_domain_refusal(status: int, body: object) -> bool:
     if status != 400 or not isinstance(errors, list) or not errors:
         return False
     return all(isinstance(e, dict) and e.get("title") in V2_DECISION_TITLES for e in errors)
+
+
+def witness_judges(api: str) -> tuple[judges.Judge, ...]:
+    """The witness phase's judges for the v1 revision ``api``: ``judges.DEFAULT_JUDGES``, the answers judged
+    against that revision's contract (the final one adds ``identifiers`` to every session, D16)."""
+    if api == "v1":
+        return judges.DEFAULT_JUDGES
+
+    def response_conformance(sent: judges.Sent) -> list[Violation]:
+        return judges.response_conformance(sent, api)
+
+    return tuple(response_conformance if j is judges.response_conformance else j for j in judges.DEFAULT_JUDGES)

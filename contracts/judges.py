@@ -75,26 +75,26 @@ def expected_acceptance(sent: Sent) -> list[Violation]:
 
 
 @functools.cache
-def _response_validator(operation_id: str, status: int) -> Any:
-    return jsonschema_rs.validator_for(response_schema(operation_id, status))
+def _response_validator(operation_id: str, status: int, api: str = "v1") -> Any:
+    return jsonschema_rs.validator_for(response_schema(operation_id, status, api))
 
 
-def response_conformance(sent: Sent) -> list[Violation]:
-    """The answer as the contract documents it (what schemathesis' checks of the same names verify):
-    ``status_code_conformance`` a documented status, ``content_type_conformance`` JSON,
+def response_conformance(sent: Sent, api: str = "v1") -> list[Violation]:
+    """The answer as the contract (of the v1 revision ``api``) documents it (what schemathesis' checks of the
+    same names verify): ``status_code_conformance`` a documented status, ``content_type_conformance`` JSON,
     ``response_schema_conformance`` a body valid against the schema of that status."""
     x = sent.observation.exchange
     if x.operation is None:
         return []
     where = f"{x.method} {x.url[:200]} -> {x.status}"
-    documented = operation(x.operation)[2]["responses"]
+    documented = operation(x.operation, api)[2]["responses"]
     if str(x.status) not in documented:
         return [_built_in(sent, "status_code_conformance", f"undocumented status: {where}", ", ".join(documented))]
     content_type = sent.content_type.split(";")[0].strip().lower()
     if content_type != "application/json":
         return [_built_in(sent, "content_type_conformance", f"{content_type!r} instead of application/json: {where}",
                           "application/json")]
-    errors = list(_response_validator(x.operation, x.status).iter_errors(x.response))
+    errors = list(_response_validator(x.operation, x.status, api).iter_errors(x.response))
     if errors:
         shown = "; ".join(f"{'/'.join(map(str, e.instance_path))}: {e.message[:160]}" for e in errors[:3])
         return [_built_in(sent, "response_schema_conformance", f"{where}: {shown}", f"the {x.status} schema")]

@@ -56,38 +56,38 @@ def load_contract(api: str = DEFAULT_API) -> dict[str, Any]:
     return copy.deepcopy(_contract(api))
 
 
-def operation(operation_id: str) -> tuple[str, str, dict[str, Any]]:
-    """Return ``(method, path template, operation object)`` for an operationId; KeyError if unknown."""
-    for path, item in _contract()["paths"].items():
+def operation(operation_id: str, api: str = DEFAULT_API) -> tuple[str, str, dict[str, Any]]:
+    """Return ``(method, path template, operation object)`` for an operationId of ``api``; KeyError if unknown."""
+    for path, item in _contract(api)["paths"].items():
         for method, op in item.items():
             if isinstance(op, dict) and op.get("operationId") == operation_id:
                 return method.upper(), path, op
-    raise KeyError(f"no operation {operation_id!r} in {CONTRACT_FILE.name}; known: {OPERATIONS}")
+    raise KeyError(f"no operation {operation_id!r} in {CONTRACT_FILES[api].name}; known: {api_operations(api)}")
 
 
-def _standalone(ref: str) -> dict[str, Any]:
-    return {"$schema": _DIALECT, "components": _contract()["components"], "$ref": ref}
+def _standalone(ref: str, api: str) -> dict[str, Any]:
+    return {"$schema": _DIALECT, "components": _contract(api)["components"], "$ref": ref}
 
 
-def _resolve(obj: dict[str, Any]) -> dict[str, Any]:
+def _resolve(obj: dict[str, Any], api: str) -> dict[str, Any]:
     while "$ref" in obj:
         *_, kind, name = obj["$ref"].split("/")
-        obj = _contract()["components"][kind][name]
+        obj = _contract(api)["components"][kind][name]
     return obj
 
 
-def request_schema(operation_id: str) -> dict[str, Any]:
+def request_schema(operation_id: str, api: str = DEFAULT_API) -> dict[str, Any]:
     """The JSON Schema of an operation's ``application/json`` request body."""
-    _, _, op = operation(operation_id)
+    _, _, op = operation(operation_id, api)
     media = op["requestBody"]["content"]["application/json"]
-    return _standalone(media["schema"]["$ref"])
+    return _standalone(media["schema"]["$ref"], api)
 
 
-def response_schema(operation_id: str, status: int | str = 200) -> dict[str, Any]:
+def response_schema(operation_id: str, status: int | str = 200, api: str = DEFAULT_API) -> dict[str, Any]:
     """The JSON Schema of an operation's ``application/json`` response for ``status``."""
-    _, _, op = operation(operation_id)
-    response = _resolve(op["responses"][str(status)])
-    return _standalone(response["content"]["application/json"]["schema"]["$ref"])
+    _, _, op = operation(operation_id, api)
+    response = _resolve(op["responses"][str(status)], api)
+    return _standalone(response["content"]["application/json"]["schema"]["$ref"], api)
 
 
 def server_revision(api: str) -> str:

@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from talon_harness.contracts.apis import witness_judges
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import OracleRuntime, matches_reference
@@ -47,7 +48,6 @@ from talon_harness.contracts.spec import (
     server_revision,
 )
 from talon_harness.contracts.witness import (
-    DEFAULT_JUDGES,
     WitnessFailure,
     WitnessResult,
     reference_judge,
@@ -262,6 +262,15 @@ def _refused_midway(config: CheckConfig, report: Report | None) -> tuple[str, Re
     return line, dataclasses.replace(report, failures=kept)
 
 
+def _generation_view(config: CheckConfig, report_dir: Path) -> Path:
+    """The contract schemathesis reads: the generation view (``contracts.generation``) with one worker, the
+    contract as written with several (schemathesis 4.32.5's coverage phase then hits an internal Hypothesis
+    "Inconsistent results" error on the view)."""
+    if config.workers == 1:
+        return generation_contract(report_dir / "contract.generation.yaml", config.api)
+    return CONTRACT_FILES[config.api]
+
+
 def _untested_operations(report: Report, api: str) -> list[str]:
     """The contract's operations for which no case was generated (nothing was tested there)."""
     expected = [f"{method.upper()} {path}" for path, item in load_contract(api)["paths"].items() for method in item
@@ -388,7 +397,7 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
     if config.witness and config.api != "v2":
         if not config.quiet:
             console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
-        judges = DEFAULT_JUDGES
+        judges = witness_judges(config.api)
         if oracle_url is not None:
             judges = (*judges, reference_judge(OracleRuntime(
                 oracle_url, exclude=config.oracle_exclude, effects=config.oracle_effects, fresh=config.fresh_server,
@@ -417,10 +426,7 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
                                                 written, witness), config)
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
-             # with several workers schemathesis 4.32.5's coverage phase hits an internal Hypothesis
-             # "Inconsistent results" error on the generation view, so they get the contract as written
-             "contract": generation_contract(report_dir / "contract.generation.yaml", config.api) if config.workers == 1
-             else CONTRACT_FILES[config.api]}
+             "contract": _generation_view(config, report_dir)}
     for stale in ("junit", "json", "ndjson"):
         paths[stale].unlink(missing_ok=True)
     journal = report_dir / "journal.ndjson"
