@@ -87,13 +87,20 @@ V2_DECISION_TITLES: frozenset[str] = frozenset({
 
 def v2_domain_refusal(status: int, body: object) -> bool:
     """A v2 400 to a schema-valid request that the decisions explain (``positive_data_acceptance`` must not
-    count it): every error's title is one of :data:`V2_DECISION_TITLES`. Until v2 has a model of its own
+    count it): every error's title is one of :data:`V2_DECISION_TITLES`, or is D21's null price. Until v2 has a model of its own
     (its rules plug in above) this takes the server's word on which decision applies, as v1's
     ``contracts.checks.domain_refusal`` does where its model cannot tell."""
     errors = body.get("errors") if isinstance(body, dict) else None
     if status != 400 or not isinstance(errors, list) or not errors:
         return False
-    return all(isinstance(e, dict) and e.get("title") in V2_DECISION_TITLES for e in errors)
+    return all(isinstance(e, dict) and (e.get("title") in V2_DECISION_TITLES or _null_price(e)) for e in errors)
+
+
+def _null_price(error: dict[str, object]) -> bool:
+    """D21: a cart item needs a price, so a null one (the SDK's ``Optional``) is an "Invalid type" at it."""
+    source = error.get("source")
+    pointer = source.get("pointer") if isinstance(source, dict) else None
+    return error.get("title") == "Invalid type" and isinstance(pointer, str) and pointer.endswith("/price")
 
 
 def witness_judges(api: str) -> tuple[judges.Judge, ...]:
