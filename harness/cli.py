@@ -325,6 +325,8 @@ LOAD_OPTIONS = _options(
     click.option("--validate-share", default=0.05, show_default=True, type=click.FloatRange(0, 1),
                  help="Share of responses validated against the contract."),
     click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0)),
+    click.option("--mix", type=click.Choice(API_NAMES),
+                 help="Mixed traffic: every other journey is one of this API's (v2 beside a v1 revision, or back)."),
     click.option("--connections", default=10, show_default=True, type=click.IntRange(1, 1000),
                  help="Open model: connections per Locust process that carry the arrivals (raise it when the "
                       "corrected latency shows arrivals queueing for a connection)."),
@@ -352,14 +354,14 @@ LOAD_OPTIONS = _options(
 )
 
 #: options a worker must not be given: the master decides them
-_MASTER_DECIDES = ("base_url", "api", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
+_MASTER_DECIDES = ("base_url", "api", "mix", "allow_remote", "users", "rate", "arrival", "shape", "workers", "max_rate", "slo",
                    "validate_share", "seed", "connections", "baseline", "baseline_update", "replay", "speed", "loop", "master",
                    "expect_workers")
 
 
 def _load_config(*, base_url: str | None, api: str, allow_remote: bool, api_key: str | None,
                  hmac: tuple[int, str] | None,
-                 users: int | None, rate: float | None, arrival: str, duration: float, shape: str | None,
+                 users: int | None, rate: float | None, arrival: str, duration: float, shape: str | None, mix: str | None,
                  workers: int, max_rate: float | None, slo: Any, validate_share: float, seed: int,
                  connections: int, report_dir: Path, baseline: Path | None, baseline_update: bool, replay: Path | None,
                  speed: float, loop: bool, master: bool, expect_workers: int | None, worker: bool,
@@ -382,6 +384,8 @@ def _load_config(*, base_url: str | None, api: str, allow_remote: bool, api_key:
     if replay is not None:
         if users or rate or shape or baseline is not None:
             raise click.UsageError("--replay replays the recording's own schedule: drop --users/--rate/--shape/--baseline")
+        if mix:
+            raise click.UsageError("--replay replays the recording's own requests: drop --mix")
         return _config(LoadConfig, **_replay_fields(replay, speed, loop, duration, workers),
                        base_url=base_url or "http://127.0.0.1", slo=slo or SloSet.default(), report_dir=report_dir,
                        max_rate=max_rate, credentials=_credentials(api_key, hmac), validate_share=validate_share,
@@ -392,7 +396,7 @@ def _load_config(*, base_url: str | None, api: str, allow_remote: bool, api_key:
                    slo=slo or SloSet.default(), report_dir=report_dir, max_rate=max_rate,
                    credentials=_credentials(api_key, hmac), validate_share=validate_share, journey_weights=None,
                    seed=seed, allow_remote=allow_remote, baseline=baseline, baseline_update=baseline_update,
-                   connections=connections, api=api, **distribution)
+                   connections=connections, api=api, mix=mix, **distribution)
 
 
 def _replay_fields(replay: Path, speed: float, loop: bool, duration: float, workers: int) -> dict[str, Any]:
@@ -450,9 +454,12 @@ def load(**options: Any) -> None:
         elif done.exit_code == EXIT_PASSED:
             click.echo(f"load: worker done; the master has the reports (log: {done.log_path})")
         sys.exit(done.exit_code)
-    with _target(options["base_url"], config.credentials, api=config.api, quiet=True) as base_url:
+    # a mixed run's embedded server speaks the v1 revision of the pair (and answers v2 beside it)
+    served = next((a for a in (config.api, config.mix) if a and a != "v2"), config.api)
+    with _target(options["base_url"], config.credentials, api=served, quiet=True) as base_url:
         if options["base_url"]:  # the embedded server is the right kind; a given one may not be
-            _refuse_wrong_target(base_url, config.credentials, config.api)
+            for api in (config.api, config.mix or config.api):
+                _refuse_wrong_target(base_url, config.credentials, api)
         result = run_load(dataclasses.replace(config, base_url=base_url))
     if result.outcome is not None:
         render_load_outcome(result.outcome, make_console())

@@ -117,14 +117,15 @@ class TalonPlugin:
         weights = self.config.journey_weights or default_weights(self.config.api)
         if self._book is None or self._book.weights != weights:
             self._book = JourneyBook(weights, seed=f"{self.config.seed}:{self.node}", marker=self.run_token,
-                                     api=self.config.api)
+                                     api=self.config.api, mix=self.config.mix)
         return self._book
 
     def _prepare_ahead(self) -> None:
         """Build the journey book and compile the response schemas before the test starts."""
         from talon_harness.loadtests._contract import ResponseValidator
 
-        ResponseValidator.shared(self.config.api)
+        for api in (self.config.api, self.config.mix or self.config.api):
+            ResponseValidator.shared(api)
         self.journey_book()
 
     @property

@@ -88,12 +88,17 @@ class LoadConfig:
     #: the API under test (``contracts.spec.API_NAMES``): v2 sends ``strategies.v2_journeys``, the v1
     #: revisions ``strategies.journeys``; sampled answers are validated against its contract
     api: str = "v1"
+    #: mixed traffic: a second API whose journeys (its default mix) are every other journey; one of the two
+    #: must be v2 (the server speaks one v1 revision, and answers v2 beside it)
+    mix: str | None = None
 
     def __post_init__(self) -> None:
         from talon_harness.contracts.spec import API_NAMES
 
         if self.api not in API_NAMES:
             raise ValueError(f"api must be one of {', '.join(API_NAMES)}, got {self.api!r}")
+        if self.mix is not None and (self.mix not in API_NAMES or (self.api == "v2") == (self.mix == "v2")):
+            raise ValueError(f"mix must pair v2 with a v1 revision, got api {self.api!r} and mix {self.mix!r}")
         if urlsplit(self.base_url).scheme not in ("http", "https"):
             raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
         if not self.allow_remote and not is_loopback_url(self.base_url):

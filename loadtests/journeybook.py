@@ -118,10 +118,11 @@ class _Template:
 
 class JourneyBook:
     """``size`` journeys drawn by ``weights`` from ``random.Random(seed)``; see the module docstring. ``api``:
-    "v2" builds ``strategies.v2_journeys`` (each call's query travels with its path), else v1 journeys."""
+    "v2" builds ``strategies.v2_journeys`` (each call's query travels with its path), else v1 journeys.
+    ``mix``: a second API; every other journey is one of its journeys, drawn by its ``default_weights``."""
 
     def __init__(self, weights: Mapping[str, int], *, seed: int | str, marker: str, size: int = 256,
-                 api: str = "v1") -> None:
+                 api: str = "v1", mix: str | None = None) -> None:
         kinds = [k for k, w in weights.items() if w > 0]
         known = journey_kinds(api)
         unknown = sorted(set(weights) - set(known))
@@ -132,10 +133,14 @@ class JourneyBook:
             raise ValueError(f"marker must be alphanumeric (it is replaced byte-wise), got {marker!r}")
         rng = random.Random(seed)
         self.weights = dict(weights)
-        self.templates: tuple[_Template, ...] = tuple(
-            self._template(rng.choices(kinds, [weights[k] for k in kinds])[0], rng, f"{marker}T{i:05d}", api)
-            for i in range(size)
-        )
+        plans = [(api, dict(weights))] + ([(mix, default_weights(mix))] if mix else [])
+        templates = []
+        for i in range(size):
+            plan_api, plan = plans[i % len(plans)]
+            chosen = [k for k, w in plan.items() if w > 0]
+            kind = rng.choices(chosen, [plan[k] for k in chosen])[0]
+            templates.append(self._template(kind, rng, f"{marker}T{i:05d}", plan_api))
+        self.templates: tuple[_Template, ...] = tuple(templates)
 
     @staticmethod
     def _template(kind: str, rng: random.Random, prefix: str, api: str) -> _Template:

@@ -77,7 +77,10 @@ class TalonBaseUser(FastHttpUser):
         self.seq = self.plugin.next_user_seq()
         self.rng: random.Random = random.Random(f"{self.config.seed}:{self.plugin.node}:{self.seq}")
         self.creds = self.config.credentials
-        self.validator = ResponseValidator.shared(self.config.api)  # built at init (see TalonPlugin.install)
+        # built at init (see TalonPlugin.install); a mixed run's v2 calls are judged by the v2 contract
+        apis = (self.config.api, self.config.mix or self.config.api)
+        self.validator = ResponseValidator.shared(next((a for a in apis if a != "v2"), "v2"))
+        self.v2_validator = ResponseValidator.shared("v2") if "v2" in apis else self.validator
         self._share = self.config.validate_share
         self._paced = self.plugin.limiter.interval > 0
         self._put = make_sender(self, self._verdict, self.plugin.recorder.count_unanswered)
@@ -121,7 +124,8 @@ class TalonBaseUser(FastHttpUser):
             body = orjson.loads(resp.content or b"")
         except orjson.JSONDecodeError as exc:
             return f"{call.step}: contract violation: body is not JSON ({exc})"
-        if sampled and (problem := self.validator.problem(status, body, call.operation)) is not None:
+        if sampled and (problem := (self.v2_validator if isinstance(call, V2Call) else self.validator).problem(
+                status, body, call.operation)) is not None:
             return f"{call.step}: contract violation: {problem}"
         if call.expect_pointer is not None:
             pointers = (

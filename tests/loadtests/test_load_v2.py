@@ -46,7 +46,7 @@ def test_v2_responses_are_validated_against_the_v2_contract() -> None:
     assert v.problem(200, {"effects": []}, PROFILE_V2) == (
         'CustomerProfileIntegrationResponseV2 at /: "createdCoupons" is a required property')
     assert v.problem(200, {"effects": []}, SESSION_V2) == 'IntegrationStateV2 at /: "createdCoupons" is a required property'
-    assert v.problem(400, {"message": "m", "errors": "x"}, SESSION_V2) == "ErrorResponse at /errors: \"x\" is not of type \"array\""
+    assert v.problem(400, {"message": "m", "errors": "x"}, SESSION_V2) == 'ErrorResponse at /errors: "x" is not of types "null", "array"'
 
 
 def test_load_v2_on_the_reference_server_passes(tmp_path: Path) -> None:
@@ -66,3 +66,18 @@ def test_load_v2_fails_a_server_that_reopens_closed_sessions(tmp_path: Path) -> 
     assert result.outcome is not None and result.outcome.overall is not None
     assert result.outcome.overall.failures > 0
     assert any("error_ratio" in b for b in result.breaches), result.breaches
+
+
+def test_mixed_v1_and_v2_traffic_sends_both_and_judges_each_by_its_contract(tmp_path: Path) -> None:
+    with ServerProcess(api="v1", quiet=True) as server:  # the seed's revision, v2 beside it
+        result = run_load(_cfg(server.base_url, tmp_path, mix="v1"))
+    assert (result.exit_code, result.breaches) == (0, ())
+    assert result.outcome is not None
+    assert {e.name: e.requests > 0 for e in result.outcome.endpoints} == {
+        "PUT /v1/customer_profiles/[id]": True, "PUT /v1/customer_sessions/[id]": True, **dict.fromkeys(NAMES, True),
+        "overall": True}
+
+
+def test_a_mix_pairs_v2_with_a_v1_revision() -> None:
+    with pytest.raises(ValueError, match=r"^mix must pair v2 with a v1 revision, got api 'v1' and mix 'v1-2021'$"):
+        LoadConfig(base_url="http://127.0.0.1:1", users=1, api="v1", mix="v1-2021")
