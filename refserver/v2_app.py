@@ -2,9 +2,9 @@
 PUT /v2/customer_profiles/{integrationId} (D20-D36).
 
 Order of checks (as v1, D1): 404 unknown path -> 405 other method (Allow: PUT) -> 400 invalid path id (D12)
--> 413 body over the limit -> 401 API key (D34: ApiKey-v1 only) -> 415 content type (D15) -> 400 JSON ->
-400 query parameter (source.parameter) -> handler (400 with pointer, or 200). No 409 (D24): requests are
-serialised. Error bodies are ErrorResponse {message, errors}; where the SDK's model for that status is
+-> 413 body over the limit -> 401 API key (D34: ApiKey-v1 only) -> 415 content type (D15) -> 400 no body
+(D21) -> 400 JSON -> 400 query parameter (source.parameter) -> handler (400 with pointer, or 200). No 409
+(D24): requests are serialised. Error bodies are ErrorResponse {message, errors}; where the SDK's model for that status is
 ErrorResponseWithStatus (every 401, the profile 400) they also carry "StatusCode" (D24).
 
 Durability and atomicity are the v1 app's: the handler runs synchronously in one (grouped) transaction,
@@ -24,7 +24,16 @@ from typing import Any
 
 from .body import is_json_media_type, parse_body
 from .config import ServerConfig
-from .errors import ApiError, MalformedBody, MethodNotAllowed, NotFound, Unauthorized, UnsupportedMediaType
+from .errors import (
+    ApiError,
+    ErrorItem,
+    InvalidData,
+    MalformedBody,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from .events import utc_now
 from .faults import FaultName
 from .store import Store, Transaction, dumps
@@ -116,6 +125,8 @@ def v2_app(
             decoded = None if content_type is None else content_type.decode("latin-1")
             if not is_json_media_type(decoded):
                 raise UnsupportedMediaType(decoded)
+        if not body:  # D21: the body is required in v2 (D15's empty body = {} is a v1 client's habit)
+            raise InvalidData([ErrorItem("Required", "A v2 request needs a JSON body.", pointer="")])
         document = parse_body(body)
         parsed = parse_query(query, allowed=route.query)
         discard = parsed.dry and FaultName.V2_DRY_WRITES not in config.faults

@@ -57,7 +57,21 @@ def _sdk_enums(model: type) -> dict[str, set[str]]:
 def test_enums_are_the_sdks(name: str) -> None:
     for alias, values in _sdk_enums(getattr(sdk_models, name)).items():
         prop = SCHEMAS[name]["properties"][alias]
-        assert set((prop["items"] if prop.get("type") == "array" else prop)["enum"]) == values
+        kind = prop.get("type")
+        target = prop["items"] if kind == "array" or (isinstance(kind, list) and "array" in kind) else prop
+        assert set(target["enum"]) - {None} == values
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_optional_members_are_nullable_as_in_the_sdk(name: str) -> None:
+    """D21: the SDK's models take null for every optional member, and so does the server (null = omitted)."""
+    schema = SCHEMAS[name]
+    for alias, prop in schema["properties"].items():
+        if alias in schema.get("required", []):
+            continue
+        kinds = prop["type"] if isinstance(prop.get("type"), list) else [prop.get("type")]
+        any_type = prop.keys() <= {"description", "x-decision"}  # no type at all (the SDK's Any)
+        assert any_type or "null" in kinds or {"type": "null"} in prop.get("anyOf", []), alias
 
 
 def test_the_limits_the_server_enforces_are_in_the_contract() -> None:
@@ -66,7 +80,7 @@ def test_the_limits_the_server_enforces_are_in_the_contract() -> None:
     assert session["identifiers"]["maxItems"] == 5 and session["loyaltyCards"]["maxItems"] == 1
     assert session["couponCodes"]["items"]["maxLength"] == 100 and session["referralCode"]["maxLength"] == 100
     assert (session["storeIntegrationId"]["minLength"], session["storeIntegrationId"]["maxLength"]) == (1, 1000)
-    assert session["state"]["enum"] == ["open", "closed", "partially_returned", "cancelled"]
+    assert session["state"]["enum"] == ["open", "closed", "partially_returned", "cancelled", None]
 
 
 def test_operations_statuses_parameters_and_auth() -> None:

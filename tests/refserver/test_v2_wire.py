@@ -108,6 +108,7 @@ def test_empty_values_clear_codes(in_process: Callable[..., InProcess]) -> None:
     (P + "q?runRuleEngine=1", {"json": {}}, 400, {"parameter": "runRuleEngine"}),
     (S + "q?now=tomorrow&dry=true", {"json": {"customerSession": {}}}, 400, {"parameter": "now"}),
     (S + "q", {"content": b"{", "headers": {"content-type": "application/json"}}, 400, {"pointer": ""}),
+    (P + "q?runRuleEngine=true", {"content": b""}, 400, {"pointer": ""}),  # the body is required (D21)
     (S + "q", {"content": b"{}", "headers": {"content-type": "text/plain"}}, 415, {"parameter": "Content-Type"}),
     (S, {"json": {}}, 400, {"parameter": "customerSessionId"}),  # the empty id (D12)
     ("/v2/customer_sessions/a/b", {"json": {}}, 404, {"pointer": ""}),
