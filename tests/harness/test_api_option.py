@@ -133,3 +133,15 @@ def test_check_with_an_api_the_target_does_not_speak_exits_2_before_any_run(tmp_
 def test_v2_refuses_hmac_credentials_in_one_line() -> None:
     done = _cli("check", "--api", "v2", "--hmac", "1:0123456789abcdef")
     assert (done.returncode, done.stderr) == (2, "Error: --hmac: v2 takes only an API key (D34); give --api-key\n")
+
+
+def test_run_api_v2_checks_then_loads_v2_end_to_end(tmp_path: Any) -> None:
+    done = _cli("run", "--api", "v2", "--max-time", "5", "--duration", "3", "--report-dir", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    check = json.loads((tmp_path / "check" / "report.json").read_text())
+    assert check["operations"]["tested"] == 2 and check["test_cases"]["with_failures"] == 0
+    for operation in ("PUT /v2/customer_profiles/{integrationId}", "PUT /v2/customer_sessions/{customerSessionId}"):
+        assert operation in done.stdout  # the per-operation table: v2's contract was the one tested
+    load = json.loads((tmp_path / "load" / "summary.json").read_text())
+    assert {name for name in load["endpoints"] if name != "overall"} == {
+        "PUT /v2/customer_profiles/[id]", "PUT /v2/customer_sessions/[id]"}
