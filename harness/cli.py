@@ -202,9 +202,11 @@ def _config(build: Callable[..., Any], **fields: Any) -> Any:
 @click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="talon-harness")
 def main() -> None:
-    """Contract and load testing for the Talon.One Integration API v1 upserts.
+    """Contract and load testing for the Talon.One Integration API upserts: v1 (the seed's 2018-02 revision,
+    the default), v1-2021 (the final v1 revision) and v2, chosen with --api.
 
-    Without --base-url, check, load and run start the embedded reference server on a free loopback port.
+    Without --base-url, check, load and run start the embedded reference server on a free loopback port,
+    speaking the API under test.
     Exit codes: 0 pass, 1 the target failed a check or an SLO, 2 the harness could not do its job
     (e.g. the target refused the credentials, at the start or mid-run), 130 interrupted.
     Durations: 90, 90s, 2m, 1h30m.
