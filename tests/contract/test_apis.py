@@ -73,3 +73,14 @@ def test_the_final_revisions_witnesses_judge_answers_against_its_contract() -> N
     assert len(final) == len(judges.DEFAULT_JUDGES) and judges.response_conformance not in final
     assert [j for j in final if j in judges.DEFAULT_JUDGES] == [
         j for j in judges.DEFAULT_JUDGES if j is not judges.response_conformance]
+
+
+def test_the_model_learns_nothing_from_a_dry_run() -> None:
+    model = Model(fresh=True)
+    session = {"integrationId": "s", "state": "closed", "profileId": "", "total": 0, "cartItems": []}
+    for dry in ("TRUE", "true"):
+        _observe(model, BASE + f"s?dry={dry}", {"state": "closed"}, answer={"session": session, "event": {"id": 7}})
+    assert model.session("s") is None  # D17: answered as the write would be, nothing stored
+    _observe(model, BASE + "s?dry=false", {"state": "closed"}, answer={"session": session, "event": {"id": 7}})
+    view = model.session("s")
+    assert view is not None and view.state == "closed"
