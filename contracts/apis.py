@@ -105,11 +105,17 @@ def _null_price(error: dict[str, object]) -> bool:
 
 def witness_judges(api: str) -> tuple[judges.Judge, ...]:
     """The witness phase's judges for the v1 revision ``api``: ``judges.DEFAULT_JUDGES``, the answers judged
-    against that revision's contract (the final one adds ``identifiers`` to every session, D16)."""
+    against that revision's contract (the final one adds ``identifiers`` to every session, D16), and the v1
+    rules silent on a step that revision answers otherwise by decision (:func:`revision_difference`)."""
     if api == "v1":
         return judges.DEFAULT_JUDGES
 
     def response_conformance(sent: judges.Sent) -> list[Violation]:
         return judges.response_conformance(sent, api)
 
-    return tuple(response_conformance if j is judges.response_conformance else j for j in judges.DEFAULT_JUDGES)
+    def domain_rules(sent: judges.Sent) -> list[Violation]:
+        return [] if revision_difference(api, sent.observation) else judges.domain_rules(sent)
+
+    swap: dict[judges.Judge, judges.Judge] = {judges.response_conformance: response_conformance,
+                                              judges.domain_rules: domain_rules}
+    return tuple(swap.get(j, j) for j in judges.DEFAULT_JUDGES)
