@@ -1,38 +1,22 @@
 """The one adapter to schemathesis internals the contract hooks and checks rely on (tested for 4.32.x).
 
 Everything here reads or sets something schemathesis does not document as API: a case's generation
-metadata (phase, per-location mode, coverage scenario), a failure's code, and the loaded schema object
-every case points to: schemathesis calls hooks and checks as plain functions, so a run's state is found by
-its schema, in this module's table of runs keyed by schema identity (nothing is set on schemathesis'
-objects; an entry goes when its schema is collected). :func:`assert_supported` fails loudly, naming what changed, when a
+metadata (phase, per-location mode, coverage scenario), a failure's code, and an attribute of our own on
+the loaded schema object (schemathesis calls hooks and checks as plain functions, so the run's state rides
+on the schema every case points to). :func:`assert_supported` fails loudly, naming what changed, when a
 release moves any of it; ``tests/contract/test_schemathesis_adapter.py`` calls it on real cases.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["RUN_ATTRIBUTE", "assert_supported", "attach", "attach_once", "attached", "case_key", "coverage_description",
-           "detach", "failure_code", "is_negative_at", "phase_of"]
+           "failure_code", "is_negative_at", "phase_of"]
 
-#: The key of a run's ``CheckRuntime`` in its schema's entry.
-RUN_ATTRIBUTE = "runtime"
-_RUNS: dict[int, dict[str, Any]] = {}  # id(schema) -> that run's state, by name
-_RUNS_LOCK = threading.Lock()
-
-
-def _entry(schema: Any) -> dict[str, Any]:
-    """The state of the run of ``schema`` (created empty on first use, dropped when the schema is collected)."""
-    key = id(schema)
-    with _RUNS_LOCK:
-        entry = _RUNS.get(key)
-        if entry is None:
-            entry = _RUNS[key] = {}
-            weakref.finalize(schema, _RUNS.pop, key, None)
-        return entry
+#: Attribute set on the loaded ``BaseSchema`` to hold the run's ``CheckRuntime``.
+RUN_ATTRIBUTE = "_talon_harness_runtime"
 
 
 def phase_of(case: Any) -> str:
@@ -69,43 +53,27 @@ def failure_code(failure: Any) -> str:
 
 
 def attach(schema: Any, value: Any) -> Any:
-    """Make ``value`` the runtime of ``schema``'s run (the schema every case points to) and return it."""
-    entry = _entry(schema)
-    with _RUNS_LOCK:
-        entry[RUN_ATTRIBUTE] = value
+    """Store ``value`` on ``schema`` (the run object every case points to) and return it."""
+    setattr(schema, RUN_ATTRIBUTE, value)
     return value
 
 
 def attach_once(schema: Any, value: Any) -> Any:
-    """Make ``value`` the runtime of ``schema``'s run unless it has one (atomic); return the runtime."""
-    entry = _entry(schema)
-    with _RUNS_LOCK:
-        return entry.setdefault(RUN_ATTRIBUTE, value)
+    """Store ``value`` on ``schema`` unless something is stored already (atomic); return what is stored."""
+    return vars(schema).setdefault(RUN_ATTRIBUTE, value)
 
 
 def attached_once(case: Any, name: str, factory: Callable[[], Any]) -> Any:
-    """The value stored under ``name`` for the case's run; ``factory()`` is stored first when nothing is
-    (concurrent first calls agree on one value)."""
-    entry = _entry(case.operation.schema)
-    with _RUNS_LOCK:
-        found = entry.get(name)
-    if found is not None:
-        return found
-    made = factory()  # outside the lock: a factory may read the environment or open a session
-    with _RUNS_LOCK:
-        return entry.setdefault(name, made)
+    """The value stored under ``name`` on the case's schema (the run object); ``factory()`` is stored first
+    when nothing is (concurrent first calls agree on one value)."""
+    schema = case.operation.schema
+    found = getattr(schema, name, None)
+    return found if found is not None else vars(schema).setdefault(name, factory())
 
 
 def attached(case: Any) -> Any:
-    """The runtime :func:`attach` gave the case's run, or None."""
-    with _RUNS_LOCK:
-        return _RUNS.get(id(case.operation.schema), {}).get(RUN_ATTRIBUTE)
-
-
-def detach(schema: Any) -> None:
-    """Forget ``schema``'s runtime (as if the schema had been loaded before the hooks were registered)."""
-    with _RUNS_LOCK:
-        _RUNS.get(id(schema), {}).pop(RUN_ATTRIBUTE, None)
+    """What :func:`attach` stored on the case's schema, or None."""
+    return getattr(case.operation.schema, RUN_ATTRIBUTE, None)
 
 
 def assert_supported(case: Any) -> None:
@@ -134,7 +102,8 @@ def assert_supported(case: Any) -> None:
          "Case.meta.phase.name.value")
     need(hasattr(meta.phase, "data"), "Case.meta.phase.data")
     need(isinstance(getattr(case, "id", None), str) and bool(case.id), "Case.id")
+    schema = case.operation.schema
     try:
-        weakref.ref(case.operation.schema)
-    except TypeError:
-        need(False, "BaseSchema (it can no longer be weakly referenced)")
+        setattr(schema, RUN_ATTRIBUTE, getattr(schema, RUN_ATTRIBUTE, None))
+    except AttributeError:
+        need(False, "BaseSchema (it no longer takes attributes)")

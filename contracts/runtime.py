@@ -3,8 +3,9 @@ tags, the violation records file.
 
 One :class:`CheckRuntime` per run: ``st run`` builds it from the environment when it loads the schema
 (``contracts.hooks.after_load_schema``), pytest entry points build their own and :func:`attach_runtime`
-it; either way a case finds it by its schema (``contracts._schemathesis``' table of runs).
-:meth:`CheckRuntime.observation` is what the rules of ``contracts.domain`` judge for a case. ``st run`` reads its settings from the environment, set by ``harness.check.run_check``:
+it; either way it rides on the schema object every case points to (``contracts._schemathesis``), never in
+a module global. :meth:`CheckRuntime.observation` is what the rules of ``contracts.domain`` judge for a case.
+``st run`` reads its settings from the environment, set by ``harness.check.run_check``:
 one :class:`contracts.settings.CheckSettings` and the credentials (``strategies.wire.CREDENTIALS_ENV``),
 so secrets never appear in argv.
 """
