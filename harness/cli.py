@@ -89,9 +89,9 @@ def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 def _fault_names() -> tuple[str, ...]:
-    from talon_harness.refserver.faults import FAULTS
+    from talon_harness.refserver.faults import FAULTS, V2_FAULTS
 
-    return tuple(FAULTS)
+    return (*FAULTS, *V2_FAULTS)
 
 
 def _check_names() -> tuple[str, ...]:

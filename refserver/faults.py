@@ -75,6 +75,23 @@ class FaultName(StrEnum):
     V2_OPEN_REOPENS_CLOSED = "v2_open_reopens_closed"
     V2_UPDATE_COUNT_STUCK = "v2_update_count_stuck"
     V2_TOTALS_IGNORE_QUANTITY = "v2_totals_ignore_quantity"
+    V2_UPDATE_COUNT_AS_STRING = "v2_update_count_as_string"
+    V2_PROFILE_STATUS_201 = "v2_profile_status_201"
+    V2_UNKNOWN_FIELD_ACCEPTED = "v2_unknown_field_accepted"
+    V2_UNICODE_SKUS_REJECTED = "v2_unicode_skus_rejected"
+    V2_CRASH_ON_EMPTY_CART = "v2_crash_on_empty_cart"
+    V2_CRASH_ON_ANONYMOUS_PROFILE = "v2_crash_on_anonymous_profile"
+    V2_CLOSED_SESSION_MUTABLE = "v2_closed_session_mutable"
+    V2_CANCELLED_SESSION_CLOSABLE = "v2_cancelled_session_closable"
+    V2_DUPLICATE_CODES_EVALUATED = "v2_duplicate_codes_evaluated"
+    V2_EMPTY_CODES_KEEP_STORED = "v2_empty_codes_keep_stored"
+    V2_RESPONSE_CONTENT_NO_EVENT = "v2_response_content_no_event"
+    V2_FIRST_SESSION_ALWAYS_TRUE = "v2_first_session_always_true"
+    V2_PROFILE_NOT_AUTOCREATED = "v2_profile_not_autocreated"
+    V2_CANCEL_OPEN_ROLLS_BACK = "v2_cancel_open_rolls_back"
+    V2_CLOSE_NOT_PERSISTED = "v2_close_not_persisted"
+    V2_STALE_SESSION_CACHE = "v2_stale_session_cache"
+    V2_SLOW_SESSION_PUTS = "v2_slow_session_puts"
 
 
 @dataclass(frozen=True)
@@ -179,19 +196,60 @@ FAULTS: Mapping[str, Fault] = _catalogue(
           "about 1% of requests get 503 Service Unavailable."),
 )
 
-#: Faults of the v2 routes (D36), kept apart from FAULTS: the harness's checks and `selftest` cover v1 only;
-#: the SDK suite (tests/refserver/test_v2_sdk.py) is what catches these.
+#: Faults of the v2 routes (D36): each breaks a v2 rule (``contracts.domain.v2_*``) or the built-in check, probe
+#: or SLO metric named, and ``selftest --api v2`` expects ``check --api v2`` to catch each. Kept apart from
+#: FAULTS, whose entries the v1 checks must catch (``selftest`` on a v1 API runs those).
 V2_FAULTS: Mapping[str, Fault] = _catalogue(
+    # -- contract -----------------------------------------------------------------------------------------
+    Fault(FaultName.V2_UPDATE_COUNT_AS_STRING, "response_schema_conformance", "contract",
+          "customerSession.updateCount is serialised as a JSON string (\"2\") instead of an integer."),
+    Fault(FaultName.V2_PROFILE_STATUS_201, "status_code_conformance", "contract",
+          "the v2 profile endpoint answers 201 (copied from a create handler), which the SDK does not document."),
+    # -- validation ---------------------------------------------------------------------------------------
+    Fault(FaultName.V2_UNKNOWN_FIELD_ACCEPTED, "negative_data_rejection", "validation",
+          "unknown members of the closed v2 bodies are ignored instead of refused (D21)."),
+    Fault(FaultName.V2_UNICODE_SKUS_REJECTED, "positive_data_acceptance", "validation",
+          "a cart item sku with non-ASCII characters gets 400 Invalid value (an ASCII-only column)."),
+    # -- crash --------------------------------------------------------------------------------------------
+    Fault(FaultName.V2_CRASH_ON_EMPTY_CART, "not_a_server_error", "crash",
+          "500 when a v2 session is sent with `cartItems: []` (average item price divides by zero)."),
+    Fault(FaultName.V2_CRASH_ON_ANONYMOUS_PROFILE, "not_a_server_error", "crash",
+          "500 when an anonymous v2 session asks for responseContent customerProfile (reads a None profile)."),
+    # -- semantics ----------------------------------------------------------------------------------------
     Fault(FaultName.V2_DRY_WRITES, "v2_dry_persists_nothing", "semantics",
           "a v2 call with dry=true is written like any other (D28)."),
     Fault(FaultName.V2_CANCEL_NO_ROLLBACK, "v2_cancel_rolls_back", "semantics",
           "cancelling a closed v2 session answers no rollbackCoupon/rollbackDiscount effects (D26)."),
-    Fault(FaultName.V2_OPEN_REOPENS_CLOSED, "v2_default_open_state", "semantics",
+    Fault(FaultName.V2_CANCEL_OPEN_ROLLS_BACK, "v2_cancel_rolls_back", "semantics",
+          "cancelling an open v2 session answers rollbacks of codes that were never redeemed (D26)."),
+    Fault(FaultName.V2_OPEN_REOPENS_CLOSED, "v2_state_machine", "semantics",
           "the SDK's default state 'open' reopens a closed v2 session, which then accepts changes (D23)."),
+    Fault(FaultName.V2_CLOSED_SESSION_MUTABLE, "v2_state_machine", "semantics",
+          "a closed v2 session accepts changes to its cart, codes and attributes (D22)."),
+    Fault(FaultName.V2_CANCELLED_SESSION_CLOSABLE, "v2_state_machine", "semantics",
+          "a cancelled v2 session can be moved back to closed (D22: cancelled is final)."),
     Fault(FaultName.V2_UPDATE_COUNT_STUCK, "v2_update_count", "semantics",
           "updateCount stays 1 after updates of a v2 session (D31)."),
     Fault(FaultName.V2_TOTALS_IGNORE_QUANTITY, "v2_totals", "semantics",
           "cartItemTotal sums unit prices, ignoring quantities (D31)."),
+    Fault(FaultName.V2_DUPLICATE_CODES_EVALUATED, "v2_effects", "semantics",
+          "a coupon code sent twice is evaluated twice: two acceptCoupon/setDiscount pairs (D25: distinct codes)."),
+    Fault(FaultName.V2_EMPTY_CODES_KEEP_STORED, "v2_codes_cleared", "semantics",
+          "`couponCodes: []` and `referralCode: \"\"` are read as 'not sent': the stored codes stay (D21)."),
+    Fault(FaultName.V2_RESPONSE_CONTENT_NO_EVENT, "v2_response_content", "semantics",
+          "responseContent 'event' adds nothing to the answer (D27)."),
+    Fault(FaultName.V2_FIRST_SESSION_ALWAYS_TRUE, "v2_first_session", "semantics",
+          "firstSession is true for every new v2 session, not just the profile's first (D32)."),
+    Fault(FaultName.V2_PROFILE_NOT_AUTOCREATED, "v2_profile_autocreated", "semantics",
+          "a v2 session naming an unknown profileId creates no profile: customerProfile is left out (D32)."),
+    # -- durability, concurrency, performance ---------------------------------------------------------------
+    Fault(FaultName.V2_CLOSE_NOT_PERSISTED, "v2_state_machine", "durability",
+          "the call that closes a v2 session is answered closed but the session row keeps the state it had."),
+    Fault(FaultName.V2_STALE_SESSION_CACHE, "v2_update_count", "concurrency",
+          "v2 sessions are read from a per-process cache filled on creation and never refreshed, so every "
+          "call builds on the first copy (what concurrent writers see as lost updates)."),
+    Fault(FaultName.V2_SLOW_SESSION_PUTS, "p95_ms", "performance",
+          "every v2 session PUT takes 50 ms longer (a synchronous call added to the hot path)."),
 )
 
 #: validation-accept fault -> (error title, pointer suffix or None for any pointer) it drops.

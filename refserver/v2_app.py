@@ -13,6 +13,7 @@ and the answer is sent only after the group's COMMIT.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import sys
 import traceback
@@ -53,6 +54,7 @@ Handler = Callable[[Transaction, ServerConfig, str, Any, Query, str], dict[str, 
 Serve = Callable[[Scope, Receive, Send, bytes], Awaitable[None]]
 
 _API_KEY_PREFIX = b"ApiKey-v1 "
+_SLOW_S = 0.050  # the v2_slow_session_puts fault's added latency
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,10 @@ def v2_app(
             if body is None:
                 return
             status, payload = 200, handle(route, entity_id, headers, body, scope.get("query_string", b""))
+            if route.collection == "customer_profiles" and FaultName.V2_PROFILE_STATUS_201 in config.faults:
+                status = 201
+            if route.collection == "customer_sessions" and FaultName.V2_SLOW_SESSION_PUTS in config.faults:
+                await asyncio.sleep(_SLOW_S)
             if grouped:
                 await store.group_committed()
         except ApiError as error:

@@ -46,9 +46,11 @@ def _effect(rule: Rule | None, effect_type: str, props: dict[str, Any], coupon_i
     return effect
 
 
-def _codes(session: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(kind, code) for each distinct coupon code in order, then the referral code, if any."""
-    for code in dict.fromkeys(session.get("couponCodes", ())):
+def _codes(session: Mapping[str, Any], distinct: bool = True) -> Iterator[tuple[str, str]]:
+    """(kind, code) for each distinct coupon code in order (each sent one: not ``distinct``, the
+    v2_duplicate_codes_evaluated fault), then the referral code, if any."""
+    codes = session.get("couponCodes", ())
+    for code in dict.fromkeys(codes) if distinct else codes:
         yield "Coupon", code
     if session.get("referralCode"):
         yield "Referral", session["referralCode"]
@@ -62,10 +64,12 @@ def _lookup(rules: RuleSet, kind: str, code: str) -> tuple[Rule | None, int]:
     return None, 0
 
 
-def evaluate_v2(session: Mapping[str, Any], rules: RuleSet, campaigns: Collection[int] | None) -> list[dict[str, Any]]:
-    """Effects for the session as it stands (D25); `campaigns` (dry evaluableCampaignIds) limits the rules."""
+def evaluate_v2(session: Mapping[str, Any], rules: RuleSet, campaigns: Collection[int] | None,
+                distinct: bool = True) -> list[dict[str, Any]]:
+    """Effects for the session as it stands (D25); `campaigns` (dry evaluableCampaignIds) limits the rules;
+    ``distinct`` False is the v2_duplicate_codes_evaluated fault."""
     effects: list[dict[str, Any]] = []
-    for kind, code in _codes(session):
+    for kind, code in _codes(session, distinct):
         rule, position = _lookup(rules, kind, code)
         coupon_id = position if kind == "Coupon" and rule is not None else None
         if rule is None or (campaigns is not None and rule.campaignId not in campaigns):

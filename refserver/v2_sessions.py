@@ -31,6 +31,8 @@ from .v2_query import Query
 from .v2_rules import evaluate_v2, known_coupons, known_referral, rollback_effects, triggered_campaigns
 from .v2_validation import validate_session_request
 
+F = FaultName
+
 __all__ = ["upsert_session_v2"]
 
 _ROOT = "/customerSession"
@@ -41,6 +43,7 @@ _ALLOWED_MOVES = frozenset({
 })
 _CREATED_AS = ("open", "closed")
 _STATE_EVENTS = {"closed": "talon_session_closed", "cancelled": "talon_session_cancelled"}
+_CREATION_COPY = "\x1ecreated:"  # the stale-cache fault's copy of a session as created
 _REPLACED = frozenset({"profileId", "storeIntegrationId", "couponCodes", "referralCode", "loyaltyCards", "state",
              "cartItems", "additionalCosts", "identifiers"})
 
@@ -75,10 +78,11 @@ def _check_state(stored: dict[str, Any] | None, sent: dict[str, Any], faults: fr
             return  # the fault: "open" reopens a final session, which then accepts anything
         del sent["state"]  # D23: the SDK's default state, not a request to reopen
         requested = None
-    if requested is not None and requested != current and (current, requested) not in _ALLOWED_MOVES:
+    closable = F.V2_CANCELLED_SESSION_CLOSABLE in faults and (current, requested) == ("cancelled", "closed")
+    if requested is not None and requested != current and (current, requested) not in _ALLOWED_MOVES and not closable:
         raise _invalid("Illegal state transition",
                        f"A session in state {current!r} cannot move to {requested!r}.", _STATE)
-    if current == "open":
+    if current == "open" or F.V2_CLOSED_SESSION_MUTABLE in faults:
         return
     for key, value in sent.items():
         if key == "state":
@@ -139,7 +143,10 @@ def _profile(
     """D32: the session's profile (created if unknown), firstSession fixed at creation, lastActivity."""
     if session["profileId"] == "":
         return None
-    profile = load_profile(tx, session["profileId"]) or new_profile(session["profileId"], config, now)
+    found = load_profile(tx, session["profileId"])
+    if found is None and F.V2_PROFILE_NOT_AUTOCREATED in config.faults:
+        return None
+    profile = found or new_profile(session["profileId"], config, now)
     if created:
         session["firstSession"] = not profile.had_session
     profile.had_session = True
@@ -151,16 +158,27 @@ def upsert_session_v2(
     tx: Transaction, config: ServerConfig, session_id: str, body: Any, query: Query, now: str
 ) -> dict[str, Any]:
     """See module docstring."""
+    faults = config.faults
     errors = validate_session_request(body)
+    if F.V2_UNKNOWN_FIELD_ACCEPTED in faults:
+        errors = [e for e in errors if e.title != "Unknown field"]
     if errors:
         raise InvalidData(errors)
     sent = _sent(body["customerSession"])
+    if F.V2_UNICODE_SKUS_REJECTED in faults:
+        for index, item in enumerate(sent.get("cartItems", ())):
+            if not str(item.get("sku", "")).isascii():
+                raise _invalid("Invalid value", "The sku must be ASCII.", f"{_ROOT}/cartItems/{index}/sku")
     stored_doc = tx.get_session(V2_KEY + session_id)
+    if F.V2_STALE_SESSION_CACHE in faults and stored_doc is not None:
+        stored_doc = tx.get_session(_CREATION_COPY + session_id) or stored_doc
     stored = None if stored_doc is None else stored_doc["v2"]
     _check_state(stored, sent, config.faults)
     session = dict(_new_session(session_id, config, now) if stored is None else stored)
     before = None if stored is None else stored["state"]
     for key, value in sent.items():
+        if F.V2_EMPTY_CODES_KEEP_STORED in faults and key in ("couponCodes", "referralCode") and not value:
+            continue
         if key in _REPLACED:
             session[key] = value
     session["attributes"] = merge_attributes(session["attributes"], sent.get("attributes"))
@@ -168,11 +186,15 @@ def upsert_session_v2(
     if campaigns is not None:
         session["evaluableCampaignIds"] = campaigns
     _totals(session, config.faults)
+    if F.V2_CRASH_ON_EMPTY_CART in faults and sent.get("cartItems") == []:
+        session["averagePrice"] = session["cartItemTotal"] / len(session["cartItems"])
     if FaultName.V2_UPDATE_COUNT_STUCK not in config.faults or stored is None:
         session["updateCount"] += 1
     session["updated"] = now
 
     profile = _profile(tx, config, session, now, created=stored is None)
+    if profile is not None and F.V2_FIRST_SESSION_ALWAYS_TRUE in faults and stored is None:
+        session["firstSession"] = True
     state = session["state"]
     if profile is not None:
         if state == "closed" and before in (None, "open"):
@@ -182,9 +204,10 @@ def upsert_session_v2(
 
     if state == "cancelled":
         cancelling = before in ("closed", "partially_returned") and FaultName.V2_CANCEL_NO_ROLLBACK not in config.faults
+        cancelling = cancelling or (before == "open" and F.V2_CANCEL_OPEN_ROLLS_BACK in faults)
         effects = rollback_effects(stored, config.rules) if cancelling and stored else []
     else:
-        effects = evaluate_v2(session, config.rules, campaigns)
+        effects = evaluate_v2(session, config.rules, campaigns, distinct=F.V2_DUPLICATE_CODES_EVALUATED not in faults)
     event_type = _STATE_EVENTS.get(state, "talon_session_updated") if state != before else "talon_session_updated"
     event = new_event(config, now, "talon_session_created" if stored is None else event_type,
                       session["profileId"], effects, session_id)
@@ -195,7 +218,12 @@ def upsert_session_v2(
         session["id"] = event["id"]
     if profile is not None and profile.doc["id"] == 0:
         profile.doc["id"] = event["id"]
-    tx.put_session({"integrationId": V2_KEY + session_id, "v2": session})
+    row = session
+    if F.V2_CLOSE_NOT_PERSISTED in faults and state == "closed" and before != "closed":
+        row = {**session, "state": before or "open"}  # the fault: the row keeps the state it had
+    tx.put_session({"integrationId": V2_KEY + session_id, "v2": row})
+    if F.V2_STALE_SESSION_CACHE in faults and stored is None:
+        tx.put_session({"integrationId": _CREATION_COPY + session_id, "v2": session})
     if profile is not None:
         save_profile(tx, profile)
     return _answer(body.get("responseContent") or [], session, profile, event, effects, config)
@@ -205,14 +233,17 @@ def _answer(content: list[str], session: dict[str, Any], profile: StoredProfile 
             effects: list[dict[str, Any]], config: ServerConfig) -> dict[str, Any]:
     """IntegrationStateV2: the three required lists, then what `content` asks for (D27)."""
     answer: dict[str, Any] = {"effects": effects, "createdCoupons": [], "createdReferrals": []}
+    faults = config.faults
     for member in dict.fromkeys(content):
         if member == "customerSession":
-            answer[member] = session
+            as_string = F.V2_UPDATE_COUNT_AS_STRING in faults
+            answer[member] = {**session, "updateCount": str(session["updateCount"])} if as_string else session
         elif member == "customerProfile":
-            if profile is not None:  # an anonymous session has no profile
-                answer[member] = profile.doc
+            if profile is not None or F.V2_CRASH_ON_ANONYMOUS_PROFILE in faults:  # anonymous: no profile
+                answer[member] = profile.doc  # type: ignore[union-attr]  # the crash fault reads None's doc
         elif member == "event":
-            answer[member] = event
+            if F.V2_RESPONSE_CONTENT_NO_EVENT not in faults:
+                answer[member] = event
         elif member == "coupons":
             answer[member] = known_coupons(session, config.rules)
         elif member == "referral":

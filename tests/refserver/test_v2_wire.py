@@ -4,13 +4,14 @@ status, title and pointer (D21, D24, D28, D33, D34), nothing written by a refuse
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from talon_harness.refserver import ServerConfig
-from talon_harness.refserver.faults import V2_FAULTS
+from talon_harness.refserver.faults import FAULT_CLASSES, V2_FAULTS
 
 from .conftest import InProcess
 
@@ -193,15 +194,121 @@ def totals_count_quantity(app: InProcess) -> None:
     assert (session["cartItemTotal"], session["total"]) == (7.5, 7.5)
 
 
+def answer(app: InProcess, session_id: str, session: dict[str, Any], *content: str, query: str = "") -> Any:
+    body = {"customerSession": session, "responseContent": list(content)}
+    return put(app, S + session_id + query, body)
+
+
+def update_count_is_an_integer(app: InProcess) -> None:
+    assert answer(app, "f", {}, "customerSession").json()["customerSession"]["updateCount"] == 1
+
+
+def profile_answers_200(app: InProcess) -> None:
+    assert put(app, P + "p", {"attributes": {"a": 1}}).status_code == 200
+
+
+def unknown_member_refused(app: InProcess) -> None:
+    response = put(app, S + "f", {"customerSession": {"coupon": "SUMMER10"}})
+    assert response.status_code == 400 and errors(response) == [("Unknown field", {"pointer": "/customerSession/coupon"})]
+
+
+def unicode_sku_accepted(app: InProcess) -> None:
+    assert put(app, S + "f", {"customerSession": {"cartItems": [{"sku": "Käse", "quantity": 1, "price": 2}]}}
+               ).status_code == 200
+
+
+def empty_cart_accepted(app: InProcess) -> None:
+    assert put(app, S + "f", {"customerSession": {"cartItems": []}}).status_code == 200
+
+
+def anonymous_profile_content(app: InProcess) -> None:
+    response = answer(app, "f", {"profileId": ""}, "customerProfile")
+    assert response.status_code == 200 and "customerProfile" not in response.json()
+
+
+def cancel_open_rolls_nothing_back(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {"couponCodes": ["VIP25"]}})
+    assert put(app, S + "f", {"customerSession": {"state": "cancelled"}}).json()["effects"] == []
+
+
+def closed_session_frozen(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {"state": "closed"}})
+    response = put(app, S + "f", {"customerSession": {"couponCodes": ["VIP25"]}})
+    assert response.status_code == 400
+    assert errors(response) == [("Session closed", {"pointer": "/customerSession/couponCodes"})]
+
+
+def cancelled_is_final(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {"state": "closed"}})
+    put(app, S + "f", {"customerSession": {"state": "cancelled"}})
+    response = put(app, S + "f", {"customerSession": {"state": "closed"}})
+    assert response.status_code == 400
+    assert errors(response) == [("Illegal state transition", {"pointer": "/customerSession/state"})]
+
+
+def distinct_codes_evaluated_once(app: InProcess) -> None:
+    effects = put(app, S + "f", {"customerSession": {"couponCodes": ["VIP25", "VIP25"]}}).json()["effects"]
+    assert [e["effectType"] for e in effects] == ["acceptCoupon", "setDiscount"]
+
+
+def empty_codes_clear(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {"couponCodes": ["VIP25"], "referralCode": "FRIEND-ALICE"}})
+    session = answer(app, "f", {"couponCodes": [], "referralCode": ""}, "customerSession").json()["customerSession"]
+    assert (session["couponCodes"], session["referralCode"]) == ([], "")
+
+
+def event_answered(app: InProcess) -> None:
+    assert answer(app, "f", {}, "event").json().get("event", {}).get("type") == "talon_session_created"
+
+
+def second_session_not_first(app: InProcess) -> None:
+    answer(app, "f", {"profileId": "p"})
+    assert answer(app, "g", {"profileId": "p"}, "customerSession").json()["customerSession"]["firstSession"] is False
+
+
+def profile_autocreated(app: InProcess) -> None:
+    profile = answer(app, "f", {"profileId": "new"}, "customerProfile").json().get("customerProfile", {})
+    assert profile.get("integrationId") == "new"
+
+
+def close_persisted(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {"state": "closed"}})
+    assert answer(app, "f", {}, "customerSession").json()["customerSession"]["state"] == "closed"
+
+
+def updates_build_on_the_last(app: InProcess) -> None:
+    put(app, S + "f", {"customerSession": {}})
+    put(app, S + "f", {"customerSession": {"attributes": {"a": 1}}})
+    session = answer(app, "f", {}, "customerSession").json()["customerSession"]
+    assert (session["updateCount"], session["attributes"]) == (3, {"a": 1})
+
+
+def session_puts_fast(app: InProcess) -> None:
+    started = time.perf_counter()
+    for _ in range(5):
+        put(app, S + "f", {"customerSession": {}})
+    assert time.perf_counter() - started < 0.25  # 5 x 50 ms with the fault; about 10 ms without
+
+
 SCENARIOS = {
     "v2_dry_writes": dry_writes_nothing, "v2_cancel_no_rollback": cancel_rolls_back,
     "v2_open_reopens_closed": default_open_state_keeps_closed, "v2_update_count_stuck": update_count_grows,
     "v2_totals_ignore_quantity": totals_count_quantity,
+    "v2_update_count_as_string": update_count_is_an_integer, "v2_profile_status_201": profile_answers_200,
+    "v2_unknown_field_accepted": unknown_member_refused, "v2_unicode_skus_rejected": unicode_sku_accepted,
+    "v2_crash_on_empty_cart": empty_cart_accepted, "v2_crash_on_anonymous_profile": anonymous_profile_content,
+    "v2_cancel_open_rolls_back": cancel_open_rolls_nothing_back, "v2_closed_session_mutable": closed_session_frozen,
+    "v2_cancelled_session_closable": cancelled_is_final, "v2_duplicate_codes_evaluated": distinct_codes_evaluated_once,
+    "v2_empty_codes_keep_stored": empty_codes_clear, "v2_response_content_no_event": event_answered,
+    "v2_first_session_always_true": second_session_not_first, "v2_profile_not_autocreated": profile_autocreated,
+    "v2_close_not_persisted": close_persisted, "v2_stale_session_cache": updates_build_on_the_last,
+    "v2_slow_session_puts": session_puts_fast,
 }
 
 
 def test_every_v2_fault_has_a_scenario() -> None:
     assert set(SCENARIOS) == set(V2_FAULTS)
+    assert len(V2_FAULTS) >= 20 and {f.fault_class for f in V2_FAULTS.values()} == set(FAULT_CLASSES)
 
 
 @pytest.mark.parametrize("fault", sorted(SCENARIOS))

@@ -118,7 +118,14 @@ def test_fixed_journeys_pass_on_the_correct_server(app: V2App) -> None:
             "acceptReferral", "rollbackReferral"} <= effects
 
 
-@pytest.mark.parametrize("fault", sorted(V2_FAULTS))
+#: v2 faults no valid journey meets (crashes and refusals on edge input, duplicate codes, response shape or
+#: status, latency, profile answers): check --api v2's witness phase and st run catch them (selftest --api v2).
+NOT_JOURNEY_FAULTS = {"v2_crash_on_empty_cart", "v2_duplicate_codes_evaluated", "v2_profile_not_autocreated",
+                      "v2_profile_status_201", "v2_response_content_no_event", "v2_slow_session_puts",
+                      "v2_unicode_skus_rejected", "v2_unknown_field_accepted"}
+
+
+@pytest.mark.parametrize("fault", sorted(set(V2_FAULTS) - NOT_JOURNEY_FAULTS))
 def test_each_v2_fault_breaks_some_fixed_journey(fault: str, tmp_path: Path) -> None:
     faulty = V2App(tmp_path / "faulty.db", ServerConfig(api_key=API_KEY, faults=frozenset({fault})))
     try:
