@@ -166,7 +166,7 @@ def _probe_row(seed: int, fault: str, started: float, before: int, probe: ProbeR
                      time.monotonic() - started, time.monotonic() - started, probe.detail)
 
 
-def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tuple[str, ...]:
+def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: str) -> tuple[str, ...]:
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
     from talon_harness.loadtests.run import run_load
@@ -176,7 +176,7 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path) -> tu
     slo = SloSet.from_mapping({"overall": {"error_ratio": 0.001, "p99_ms": 500},
                                "endpoints": {"PUT /v1/customer_sessions/[id]": {"p50_ms": 45}}})
     result = run_load(LoadConfig(base_url=base_url, users=4, duration_s=seconds, slo=slo, seed=seed,
-                                 report_dir=folder))
+                                 report_dir=folder, api=api))
     return tuple(result.breaches) if not result.passed else ()
 
 
@@ -221,7 +221,7 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
             if row is not None:
                 return dataclasses.replace(row, tool=tool)
         if not fault or FAULTS[fault].fault_class == "performance":
-            breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load")
+            breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load", config.api)
             if breaches:
                 return Detection(tool, fault, seed, True, ("load_slo",), None,
                                  time.monotonic() - started, time.monotonic() - started, "; ".join(breaches)[:300])

@@ -81,3 +81,14 @@ def test_mixed_v1_and_v2_traffic_sends_both_and_judges_each_by_its_contract(tmp_
 def test_a_mix_pairs_v2_with_a_v1_revision() -> None:
     with pytest.raises(ValueError, match=r"^mix must pair v2 with a v1 revision, got api 'v1' and mix 'v1-2021'$"):
         LoadConfig(base_url="http://127.0.0.1:1", users=1, api="v1", mix="v1-2021")
+
+
+def test_load_on_the_final_v1_revision_leaves_out_the_seed_only_reopen(tmp_path: Path) -> None:
+    from talon_harness.loadtests.journeybook import default_weights
+
+    assert "illegal_transition" not in default_weights("v1-2021") and "illegal_transition" in default_weights("v1")
+    with pytest.raises(ValueError, match="unknown kinds \\['illegal_transition'\\]"):
+        LoadConfig(base_url="http://127.0.0.1:1", users=1, api="v1-2021", journey_weights={"illegal_transition": 1})
+    with ServerProcess(api="v1-2021", quiet=True) as server:
+        result = run_load(_cfg(server.base_url, tmp_path, api="v1-2021"))
+    assert (result.exit_code, result.breaches) == (0, ())
