@@ -178,3 +178,16 @@ def test_an_unreachable_base_url_and_a_fault_there(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines([f"talon_server: {url} (--talon-base-url) did not answer: Connection refused",
                                  ("SKIPPED * talon: fault 'crash_on_nul' needs the embedded reference server, not "
                                  "--talon-base-url")])
+
+
+def test_readme_shows_this_example_verbatim() -> None:
+    from markdown_it import MarkdownIt
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt().parse(readme)
+    heading = next((i for i, t in enumerate(tokens) if t.type == "inline" and t.content ==
+                    "Using the harness in your own tests"), None)
+    if heading is None:
+        pytest.skip("README has no 'Using the harness in your own tests' section yet")
+    fence = next(t for t in tokens[heading:] if t.type == "fence" and t.info.strip() == "python")
+    assert fence.content == EXAMPLE[EXAMPLE.index("import random"):]
