@@ -3,10 +3,12 @@
 Every rule is declared once, as a ``contracts.domain._rule.Rule`` in a family module. :data:`RULES_BY_API`
 says which of them judge each API of ``contracts.spec.API_NAMES``: both v1 revisions are judged by every rule
 of ``contracts.domain.RULES`` (the seed's rules; the final revision's differences, D16-D19, are the rules'
-own to know: each judges what its decisions say); v2 has no domain rule yet, so ``check --api v2`` judges
-with schemathesis' built-in checks against the v2 contract alone. A v2 rule plugs in as a declaration: its
-``Rule`` in a v2 family module, listed under "v2" here; ``contracts.hooks`` registers the rules of every API
-(:func:`all_rules`) and each judges only the cases of a run whose API lists it (:func:`rules_for`).
+own to know: each judges what its decisions say); v2 is judged by the v2 rules (``contracts.domain.v2_*``,
+gathered in ``contracts.v2_witness.V2_RULES``: states, totals and updateCount, dry, codes, effects and
+rollbacks, responseContent, profiles). A rule plugs in as a declaration: its ``Rule`` in a family module,
+listed under its API here; ``contracts.hooks`` registers the rules of every API (:func:`all_rules`) and each
+judges only the cases of a run whose API lists it (:func:`rules_for`). :func:`witness_table` and
+:func:`witness_judges` give each API's witness phase.
 """
 
 from __future__ import annotations
@@ -15,20 +17,21 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from urllib.parse import parse_qsl, urlsplit
 
-from talon_harness.contracts import judges
+from talon_harness.contracts import judges, sequences
 from talon_harness.contracts.domain import RULES, Rule
 from talon_harness.contracts.model import Observation
+from talon_harness.contracts.v2_witness import V2_JUDGES, V2_RULES, V2_WITNESSES
 from talon_harness.contracts.violation import Violation
 from talon_harness.strategies.wire import SESSION
 
 __all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "revision_difference", "rules_for",
-           "v2_domain_refusal", "witness_judges"]
+           "v2_domain_refusal", "witness_judges", "witness_table"]
 
 #: The domain rules of each API, by rule name.
 RULES_BY_API: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
     "v1": RULES,
     "v1-2021": RULES,
-    "v2": MappingProxyType({}),
+    "v2": V2_RULES,
 })
 
 
@@ -103,12 +106,20 @@ def _null_price(error: dict[str, object]) -> bool:
     return error.get("title") == "Invalid type" and isinstance(pointer, str) and pointer.endswith("/price")
 
 
+def witness_table(api: str) -> Mapping[str, sequences.Witness]:
+    """The witnesses of ``api``'s phase: v1's for both v1 revisions, ``V2_WITNESSES`` for v2."""
+    return V2_WITNESSES if api == "v2" else sequences.WITNESSES
+
+
 def witness_judges(api: str) -> tuple[judges.Judge, ...]:
-    """The witness phase's judges for the v1 revision ``api``: ``judges.DEFAULT_JUDGES``, the answers judged
-    against that revision's contract (the final one adds ``identifiers`` to every session, D16), and the v1
-    rules silent on a step that revision answers otherwise by decision (:func:`revision_difference`)."""
+    """The witness phase's judges for ``api``: v2's (``contracts.v2_witness.V2_JUDGES``); for a v1 revision
+    ``judges.DEFAULT_JUDGES``, the answers judged against that revision's contract (the final one adds
+    ``identifiers`` to every session, D16), and the v1 rules silent on a step that revision answers otherwise by
+    decision (:func:`revision_difference`)."""
     if api == "v1":
         return judges.DEFAULT_JUDGES
+    if api == "v2":
+        return V2_JUDGES
 
     def response_conformance(sent: judges.Sent) -> list[Violation]:
         return judges.response_conformance(sent, api)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from talon_harness.contracts.domain import RULES
@@ -23,7 +23,7 @@ from talon_harness.strategies.ids import MAX_ID_LENGTH
 from talon_harness.strategies.invalid import invalid_examples
 from talon_harness.strategies.journeys import JourneyScript, scripted_journey
 from talon_harness.strategies.types import Invalid
-from talon_harness.strategies.wire import PROFILE, SESSION
+from talon_harness.strategies.wire import PROFILE, SESSION, QueryValue
 
 __all__ = ["JUDGE_WITNESSES", "READ_BACK_WITNESSES", "RULE_WITNESSES", "WITNESSES", "Step", "Witness"]
 
@@ -31,7 +31,8 @@ __all__ = ["JUDGE_WITNESSES", "READ_BACK_WITNESSES", "RULE_WITNESSES", "WITNESSE
 @dataclass(frozen=True)
 class Step:
     """One PUT of a witness. ``expect_status``: what the journey model (or the invalid example) predicts;
-    ``invalid``: the ``strategies.invalid`` tag of a deliberately invalid body (judged by invalid_body_rejected)."""
+    ``invalid``: the ``strategies.invalid`` tag of a deliberately invalid body (judged by invalid_body_rejected);
+    ``query``: the query parameters sent."""
 
     step: str
     operation: str
@@ -39,6 +40,7 @@ class Step:
     body: object
     expect_status: int = 200
     invalid: Invalid | None = None
+    query: Mapping[str, QueryValue] = field(default_factory=dict)  # v2: dry, now (``strategies.wire.build_put``)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import functools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import httpx
@@ -114,15 +114,17 @@ def fresh_prefix() -> str:
 def run_witnesses(base_url: str, *, credentials: Credentials | None = None, timeout: float = 10.0,
                   judges: Sequence[Judge] = DEFAULT_JUDGES, names: Sequence[str] | None = None,
                   stop_at_first_failure: bool = False, prefix: str | None = None,
-                  only: Sequence[str] = (), exclude: Sequence[str] = ()) -> WitnessResult:
+                  only: Sequence[str] = (), exclude: Sequence[str] = (),
+                  table: Mapping[str, Witness] = WITNESSES) -> WitnessResult:
     """Send the witnesses (all, or ``names`` in table order) to ``base_url`` and judge every answer.
 
     Never raises for the target's behaviour: a transport error or timeout ends the phase with ``error``
     set (the harness could not test the target). ``stop_at_first_failure`` stops after the first failing
     answer. Ids start with ``prefix`` (default: ``fresh_prefix()``), so the model knows them absent.
     ``only`` / ``exclude``: check names whose findings count (empty ``only``: all), like ``--checks``.
+    ``table``: the witnesses of the API under test (``contracts.apis.witness_table``; default v1's).
     """
-    chosen = [w for w in WITNESSES.values() if names is None or w.name in names]
+    chosen = [w for w in table.values() if names is None or w.name in names]
     prefix = prefix or fresh_prefix()
     runtime = CheckRuntime(model=Model(fresh=True, strict_order=True), credentials=credentials,
                            probe_timeout=timeout)
@@ -140,7 +142,8 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
         for index, (witness, step) in enumerate(steps):
             case_id = f"{prefix}-{index}"
             put = build_put(step.operation, step.entity_id, step.body, creds=credentials,
-                            content_type=step.invalid.content_type if step.invalid else "application/json")
+                            content_type=step.invalid.content_type if step.invalid else "application/json",
+                            query=step.query)
             url = root + put.path
             try:
                 answer = client.put(url, content=put.body, headers=put.headers)

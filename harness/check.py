@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from talon_harness.contracts.apis import witness_judges
+from talon_harness.contracts.apis import witness_judges, witness_table
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.oracle import OracleRuntime, matches_reference
@@ -122,7 +122,7 @@ class CheckConfig:
     #: delta-debugging pass on fresh instances of it. None: a target the harness cannot restart.
     replay_faults: tuple[str, ...] | None = None
     max_regressions: int = 5
-    witness: bool = True  # the witness phase (``contracts.witness``) runs first (v1 revisions: its sequences are v1's)
+    witness: bool = True  # the witness phase (``contracts.witness``) runs first, with the API's sequences
     #: The API under test (``contracts.spec.API_NAMES``): its contract, its domain rules (``contracts.apis``).
     api: str = DEFAULT_API
     stop_after_witness_failure: bool = False  # selftest: time to detection, not a full report
@@ -385,8 +385,8 @@ def _unfit_target(config: CheckConfig) -> str | None:
     if probe.problem:
         return probe.problem
     mismatch = api_mismatch(config.base_url, config.api, config.credentials, timeout=timeout)
-    if mismatch or (mismatch == "" and config.api == "v2"):
-        return mismatch or f"target {config.base_url} does not speak v2, nor any v1 revision"
+    if mismatch or config.api == "v2":  # wrong_target asks v1's questions
+        return mismatch
     return wrong_target(config.base_url, creds=config.credentials, timeout=timeout)
 
 
@@ -394,7 +394,7 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
             oracle_url: str | None) -> CheckResult:
     """The witness phase, then ``st run``; ``oracle_url``: the reference server of ``--oracle`` (or None)."""
     witness = None
-    if config.witness and config.api != "v2":
+    if config.witness:
         if not config.quiet:
             console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
         judges = witness_judges(config.api)
@@ -408,7 +408,7 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
                                     timeout=config.request_timeout, judges=judges,
                                     stop_at_first_failure=config.stop_after_witness_failure,
                                     only=(*only, ORACLE_CHECK) if only and oracle_url else only,
-                                    exclude=config.exclude_checks)
+                                    exclude=config.exclude_checks, table=witness_table(config.api))
         except KeyboardInterrupt:
             why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
             console.print(f"[red]{why}[/red]")
