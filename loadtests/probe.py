@@ -126,10 +126,10 @@ def _api_answer(client: httpx.Client, api: str, creds: Credentials | None) -> tu
 
 def api_mismatch(base_url: str, api: str, creds: Credentials | None = None, *,
                  timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """One line when the target does not speak ``api`` but answers another of ``contracts.spec.API_NAMES``
-    (the nearest in that list is named: "try --api ..."); "" when it answers none of them (the caller's
-    own check says what the target is instead); None when it speaks ``api`` or could not be asked
-    (transport errors are the reachability probe's to report)."""
+    """One line when the target does not speak ``api``: naming another API of ``contracts.spec.API_NAMES`` it
+    answers (the nearest in that list: "try --api ..."), or, for v2, saying it answers none. None when it
+    speaks ``api``, could not be asked (transport errors are the reachability probe's to report), or answers
+    no API while ``api`` is a v1 revision (``harness.preflight.wrong_target`` then says what it is instead)."""
     try:
         with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
             missing = _api_answer(client, api, creds)
@@ -141,7 +141,7 @@ def api_mismatch(base_url: str, api: str, creds: Credentials | None = None, *,
     except httpx.HTTPError:
         return None
     if spoken is None:
-        return ""
+        return f"the target does not speak v2 ({missing[0]} {missing[1]}), nor any v1 revision" if api == "v2" else None
     return f"the target does not speak {api} ({missing[0]} {missing[1]}); it answers {spoken}: try --api {spoken}"
 
 

@@ -57,12 +57,14 @@ class _V1Only(http.server.BaseHTTPRequestHandler):
 
     seen: ClassVar[Counter[str]] = Counter()
 
+    missing = "/v2/"  # the API prefix this server does not know
+
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         _V1Only.seen[self.path.split("?")[0].rsplit("/", 1)[0]] += 1
-        if self.path.startswith("/v2/"):
+        if self.path.startswith(self.missing):
             status, body = 404, {"message": "not found", "errors": []}
-        elif "dry=" in self.path:
+        elif "dry=" in self.path and self.path.startswith("/v1/"):
             status, body = 400, {"message": "bad", "errors": [{"title": "Unknown parameter",
                                                                "source": {"parameter": "dry"}}]}
         else:
@@ -78,10 +80,16 @@ class _V1Only(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _V2Only(_V1Only):
+    """A v2 server that knows no v1."""
+
+    missing = "/v1/"
+
+
 @contextlib.contextmanager
-def _v1_only() -> Iterator[str]:
+def _v1_only(handler: type[_V1Only] = _V1Only) -> Iterator[str]:
     _V1Only.seen = Counter()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _V1Only)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -100,6 +108,25 @@ def test_a_v1_only_target_asked_for_v2_is_named_with_the_api_it_answers() -> Non
         assert api_mismatch(url, "v2") == V2_ON_V1
         assert api_mismatch(url, "v1") is None
     assert _V1Only.seen["/v2/customer_profiles"] == 1 and _V1Only.seen["/v2/customer_sessions"] == 0
+
+
+def test_a_v2_only_target_asked_for_v1_is_named_with_v2() -> None:
+    with _v1_only(_V2Only) as url:
+        assert api_mismatch(url, "v2") is None
+        assert api_mismatch(url, "v1") == (
+            "the target does not speak v1 (PUT /v1/customer_profiles/talon-harness-probe answered 404 Not Found); "
+            "it answers v2: try --api v2")
+
+
+def test_a_target_that_answers_no_api_is_named_for_v2_and_left_to_the_v1_preflight_otherwise() -> None:
+    class _Nothing(_V1Only):
+        missing = "/"
+
+    with _v1_only(_Nothing) as url:
+        assert api_mismatch(url, "v2") == (
+            "the target does not speak v2 (PUT /v2/customer_profiles/talon-harness-probe?runRuleEngine=true&dry=true "
+            "answered 404 Not Found), nor any v1 revision")
+        assert api_mismatch(url, "v1") is None
 
 
 def test_the_seed_revision_asked_for_the_final_one_writes_nothing_and_hints_at_v1() -> None:
