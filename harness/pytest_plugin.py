@@ -17,7 +17,8 @@ Settings, the marker winning over the ini option (``pytest.ini``/``pyproject.tom
 ==================  =====================================  ==================================================
 marker keyword      ini option                             meaning
 ==================  =====================================  ==================================================
-``api_version``     ``talon_api_version`` (default ``v1``)  the API the server and the client speak
+``api_version``     ``talon_api_version`` (default ``v1``)  the API the server and the client speak: ``v1``,
+                                                           ``v1-2021`` (the final v1 revision) or ``v2``
 ``rules``           ``talon_rules``                        JSON rule set (``serve --rules``); a marker's path is
                                                            relative to the test file, the ini's to the rootdir
 ``fault``           ``talon_fault``                        a catalogue fault (``serve --fault``), e.g. to see
@@ -42,7 +43,7 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,8 @@ if TYPE_CHECKING:  # imported where used: loading the plugin in every pytest run
 
 __all__ = ["Answer", "TalonClient", "TalonServer"]
 
-API_VERSIONS = ("v1",)  # the versions the reference server and the client speak (v2: a client class added here)
+#: the API versions the reference server and the client speak: the seed v1, the final v1 revision (D16), v2
+API_VERSIONS = ("v1", "v1-2021", "v2")
 _MARKER = "talon"
 _MARKER_KEYS = frozenset({"api_version", "rules", "fault", "scope"})
 _POOL_KEY = pytest.StashKey["_Pool"]()
@@ -126,6 +128,7 @@ class TalonServer:
         db = self._db_dir / f"refserver-{uuid.uuid4().hex[:8]}.db"
         api_key = None if self.credentials is None else self.credentials.api_key
         process = ServerProcess(db=db, api_key=api_key, rules_file=self.rules,
+                                api="v1-2021" if self.api_version == "v1-2021" else "v1",  # v2 is served beside
                                 faults=[self.fault] if self.fault else [], quiet=True)
         try:
             self._process = process.start()
@@ -178,28 +181,34 @@ class Answer:
 
 
 class TalonClient:
-    """Signed v1 requests to ``server`` (every request through ``strategies.wire.build_put``).
+    """Signed requests to ``server`` in its API version (every request through ``strategies.wire.build_put``).
 
-    ``update_profile``/``update_session`` send one PUT and return its :class:`Answer`; ``put`` takes an
-    operation id (``strategies.PROFILE``/``SESSION``), raw bytes and any content type; ``new_id`` gives an id
-    no earlier test used (state-dependent tests need one, also against a shared or outside server).
+    ``update_profile``/``update_session`` send one PUT to the version's operation (v1:
+    ``/v1/customer_profiles/{id}``, ``/v1/customer_sessions/{id}``; v2: ``/v2/...``, whose session body is an
+    IntegrationRequest) and return its :class:`Answer`; ``put`` takes any operation id
+    (``strategies.PROFILE``/``SESSION``, ``wire.PROFILE_V2``/``SESSION_V2``), raw bytes, any content type and
+    a query (v2's ``dry``, ``runRuleEngine``); ``new_id`` gives an id no earlier test used (state-dependent tests
+    need one, also against a shared or outside server).
     """
 
-    api_version = "v1"
-
     def __init__(self, server: TalonServer, http: httpx.Client) -> None:
+        from talon_harness.strategies.wire import PROFILE, PROFILE_V2, SESSION, SESSION_V2
+
         self.server = server
+        self.api_version = server.api_version
+        self._profile, self._session = (PROFILE_V2, SESSION_V2) if server.api_version == "v2" else (PROFILE, SESSION)
         self._http = http
 
     def __repr__(self) -> str:
         return f"TalonClient({self.api_version}, {self.server!r})"
 
     def put(self, operation: str, entity_id: str, body: object = None, *,
-            content_type: str | None = "application/json", signed: bool = True) -> Answer:
+            content_type: str | None = "application/json", signed: bool = True,
+            query: Mapping[str, str | bool] | None = None) -> Answer:
         """PUT ``body`` (JSON-encoded unless bytes; None sends no body) to ``operation``'s ``entity_id``."""
         from talon_harness.strategies.wire import build_put
 
-        prepared = build_put(operation, entity_id, body, content_type=content_type,
+        prepared = build_put(operation, entity_id, body, content_type=content_type, query=query,
                              creds=self.server.credentials if signed else None)
         response = self._http.put(self.server.base_url + prepared.path, headers=prepared.headers,
                                   content=prepared.body)
@@ -210,16 +219,12 @@ class TalonClient:
         return Answer(response.status_code, parsed, dict(response.headers), response.text, prepared)
 
     def update_profile(self, integration_id: str, body: object = None) -> Answer:
-        """``PUT /v1/customer_profiles/{integrationId}``."""
-        from talon_harness.strategies.wire import PROFILE
-
-        return self.put(PROFILE, integration_id, {} if body is None else body)
+        """``PUT /v1/customer_profiles/{integrationId}`` (v2: ``/v2/...``)."""
+        return self.put(self._profile, integration_id, {} if body is None else body)
 
     def update_session(self, session_id: str, body: object = None) -> Answer:
-        """``PUT /v1/customer_sessions/{customerSessionId}``."""
-        from talon_harness.strategies.wire import SESSION
-
-        return self.put(SESSION, session_id, {} if body is None else body)
+        """``PUT /v1/customer_sessions/{customerSessionId}`` (v2: ``/v2/...``)."""
+        return self.put(self._session, session_id, {} if body is None else body)
 
     @staticmethod
     def new_id(hint: str = "t") -> str:

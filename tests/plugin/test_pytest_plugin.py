@@ -132,7 +132,7 @@ def test_a_rule_set_from_the_marker_or_the_ini_reaches_the_server(pytester: pyte
 
 
 BAD_SETTINGS = {
-    'api_version="v2"': "talon: API version 'v2' is not available; available: v1",
+    'api_version="v3"': "talon: API version 'v3' is not available; available: v1, v1-2021, v2",
     'fault="no_such_fault"': "talon: unknown fault(s) [[]'no_such_fault'[]]; valid faults: ack_before_commit, *",
     'rules="missing.json"': "talon: rule set */missing.json: [[]Errno 2[]] No such file or directory: *",
     'scope="class"': "talon: scope 'class': expected 'session' or 'module'",
@@ -148,6 +148,35 @@ def test_bad_settings_error_in_one_line(pytester: pytest.Pytester) -> None:
     for message in BAD_SETTINGS.values():
         result.stdout.fnmatch_lines(["_* ERROR at setup of test_x _*", message])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_the_api_version_reaches_the_server_and_the_client(pytester: pytest.Pytester) -> None:
+    reopen = """
+        import pytest
+        pytestmark = pytest.mark.talon(api_version="{version}")
+        def test_reopen(talon_client):
+            order = talon_client.new_id("order")
+            talon_client.update_session(order, {{"profileId": "p", "total": 3.0, "state": "closed"}}).expect(200)
+            answer = talon_client.update_session(order, {{"state": "open"}})
+            assert answer.request.path.startswith("/v1/customer_sessions/")
+            assert (answer.status, answer.json.get("session", {{}}).get("state")) == {want}
+    """
+    pytester.makepyfile(
+        test_v1=reopen.format(version="v1", want='(400, None)'),
+        test_v1_2021=reopen.format(version="v1-2021", want='(200, "closed")'),  # the final revision keeps it closed
+        test_v2="""
+            import pytest
+            pytestmark = pytest.mark.talon(api_version="v2")
+            def test_v2(talon_client):
+                answer = talon_client.update_session(talon_client.new_id(), {"customerSession": {"profileId": "p"}})
+                assert answer.expect(200).request.path.startswith("/v2/customer_sessions/")
+                assert answer.request.headers["Authorization"].startswith("ApiKey-v1 ")
+                assert set(answer.json) >= {"effects", "createdCoupons", "createdReferrals"}
+                dry = talon_client.put("updateCustomerProfileV2", "dry-p", {"attributes": {}},
+                                       query={"runRuleEngine": True, "dry": True})
+                assert dry.expect(200).request.path == "/v2/customer_profiles/dry-p?runRuleEngine=true&dry=true"
+        """)
+    _run(pytester, "-q").assert_outcomes(passed=3)
 
 
 @pytest.mark.parametrize(("args", "source", "message"), [
