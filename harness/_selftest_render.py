@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from talon_harness.harness.selftest import CORRECT, Detection, SelftestResult
-from talon_harness.refserver.faults import FAULTS
+from talon_harness.refserver.faults import FAULTS, V2_FAULTS
 
 __all__ = ["markdown", "render"]
 
@@ -20,7 +20,7 @@ _HEADER = ("fault", "class", "rule", "ours", "caught by", "req to 1st", "s to 1s
 def _cells(fault: str, rows: list[Detection]) -> tuple[str, ...]:
     ours = [r for r in rows if r.tool == "talon-harness"]
     base = [r for r in rows if r.tool == "schemathesis"]
-    spec = FAULTS.get(fault)
+    spec = FAULTS.get(fault) or V2_FAULTS.get(fault)
 
     def hits(chosen: list[Detection]) -> str:
         return f"{sum(r.detected for r in chosen)}/{len(chosen)}" if chosen else "-"

@@ -5,7 +5,9 @@ For every (fault, seed) - and for the correct server, fault "" - `run_selftest` 
 `run_check` (the witness phase, then schemathesis + domain checks; requests to the first failure count from
 the first witness request; with ``oracle`` a second column runs the same with ``--oracle``, whose reference
 judges the witness phase too, and replays the regression file it emits), then the harness probes (`harness.probes`), then, for
-performance faults and the correct server, a short `run_load` judged by SLOs. Beside it, on another
+performance faults and the correct server, a short `run_load` judged by SLOs. The faults are the API's
+catalogue (:func:`catalogue`): ``FAULTS`` for a v1 revision, ``V2_FAULTS`` for v2 (D36), whose runs check the
+v2 contract with the v2 rules and load v2 journeys (the probes are v1's and are not run on v2). Beside it, on another
 fresh server, the baseline: plain ``st run`` (its defaults, the same contract, seed and budget, no
 example database, its own empty cwd). Both stop at the first failure (``max-failures = 1`` in a
 ``schemathesis.toml`` in the run's own folder), so the time of a faulty run is its time to detection.
@@ -40,18 +42,20 @@ from talon_harness.harness.probes import (
 )
 from talon_harness.harness.target import check_credentials
 from talon_harness.refserver import ServerProcess
-from talon_harness.refserver.faults import FAULTS
+from talon_harness.refserver.faults import FAULTS, V2_FAULTS, Fault
 
 __all__ = ["Detection", "SelftestConfig", "SelftestResult", "first_failure", "run_selftest"]
 
 CORRECT = ""  # the fault name of the correct server
+_ALL_FAULTS = {**FAULTS, **V2_FAULTS}
 ORACLE_TOOL = "talon-harness --oracle"  # the oracle column: check --oracle (+ the same probes and load)
 _STOP_AT_FIRST_FAILURE = "max-failures = 1\n"
 
 
 @dataclass(frozen=True)
 class SelftestConfig:
-    """``faults`` empty means all of FAULTS; seeds are ``first_seed .. first_seed + seeds - 1``."""
+    """``faults`` empty means all of the API's catalogue (:func:`catalogue`); seeds are ``first_seed ..
+    first_seed + seeds - 1``."""
 
     faults: tuple[str, ...] = ()
     seeds: int = 1
@@ -66,10 +70,11 @@ class SelftestConfig:
     api: str = DEFAULT_API  # the API under test: the servers speak it, check and `st run` test its contract
 
     def chosen_faults(self) -> tuple[str, ...]:
-        chosen = self.faults or tuple(FAULTS)
-        unknown = [f for f in chosen if f not in FAULTS]
+        faults = catalogue(self.api)
+        chosen = self.faults or tuple(faults)
+        unknown = [f for f in chosen if f not in faults]
         if unknown:
-            raise ValueError(f"unknown fault(s) {unknown}; valid faults: {', '.join(FAULTS)}")
+            raise ValueError(f"unknown fault(s) {unknown} for --api {self.api}; valid faults: {', '.join(faults)}")
         return chosen
 
 
@@ -166,6 +171,11 @@ def _probe_row(seed: int, fault: str, started: float, before: int, probe: ProbeR
                      time.monotonic() - started, time.monotonic() - started, probe.detail)
 
 
+def catalogue(api: str) -> dict[str, Fault]:
+    """The faults ``selftest --api`` runs: ``V2_FAULTS`` for v2 (D36), ``FAULTS`` for a v1 revision."""
+    return dict(V2_FAULTS if api == "v2" else FAULTS)
+
+
 def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: str) -> tuple[str, ...]:
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
@@ -174,7 +184,8 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: 
     # slow_session_puts adds 50 ms to every session PUT, so the median shows it; the median (not p95) keeps
     # the correct server under the limit on a slow or busy machine, where a short run's p95 is its maximum
     slo = SloSet.from_mapping({"overall": {"error_ratio": 0.001, "p99_ms": 500},
-                               "endpoints": {"PUT /v1/customer_sessions/[id]": {"p50_ms": 45}}})
+                               "endpoints": {f"PUT /{'v2' if api == 'v2' else 'v1'}/customer_sessions/[id]":
+                                             {"p50_ms": 45}}})
     result = run_load(LoadConfig(base_url=base_url, users=4, duration_s=seconds, slo=slo, seed=seed,
                                  report_dir=folder, api=api))
     return tuple(result.breaches) if not result.passed else ()
@@ -214,13 +225,14 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
             return Detection(tool, fault, seed, True, tuple(by), requests, to_failure,
                              time.monotonic() - started, "",
                              str(check.regressions[0]) if check.regressions else "", *verdicts)
-        for probe in (lambda: invalid_bodies_rejected(server.base_url, seed=seed),
-                      lambda: concurrent_closes_all_counted(server.base_url),
-                      lambda: acknowledged_write_durable(server)):
+        probes = (lambda: invalid_bodies_rejected(server.base_url, seed=seed),
+                  lambda: concurrent_closes_all_counted(server.base_url),
+                  lambda: acknowledged_write_durable(server))
+        for probe in probes if config.api != "v2" else ():  # the probes speak v1
             row = _probe_row(seed, fault, started, total, probe())
             if row is not None:
                 return dataclasses.replace(row, tool=tool)
-        if not fault or FAULTS[fault].fault_class == "performance":
+        if not fault or catalogue(config.api)[fault].fault_class == "performance":
             breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load", config.api)
             if breaches:
                 return Detection(tool, fault, seed, True, ("load_slo",), None,
@@ -282,8 +294,8 @@ def summarise(rows: list[Detection]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tool in ("talon-harness", ORACLE_TOOL, "schemathesis"):
         per_class: dict[str, Any] = {}
-        for fault_class in dict.fromkeys(f.fault_class for f in FAULTS.values()):
-            chosen = [r for r in rows if r.tool == tool and r.fault and FAULTS[r.fault].fault_class == fault_class]
+        for fault_class in dict.fromkeys(f.fault_class for f in _ALL_FAULTS.values()):
+            chosen = [r for r in rows if r.tool == tool and r.fault and _ALL_FAULTS[r.fault].fault_class == fault_class]
             if not chosen:
                 continue
             hits = [r for r in chosen if r.detected]
@@ -334,7 +346,7 @@ def run_selftest(config: SelftestConfig, *, progress: Any = None) -> SelftestRes
                "oracle_rate": _rate(rows, ORACLE_TOOL),
                "correct_server_clean": clean, "harness_errors": list(errors), "per_class": summary,
                "baseline_false_positive_checks": {str(k): v for k, v in excluded.items()},
-               "faults": {name: asdict(FAULTS[name]) for name in faults},
+               "faults": {name: asdict(_ALL_FAULTS[name]) for name in faults},
                "rows": [asdict(r) for r in rows]}
     json_path.write_text(json.dumps(payload, indent=2))
     return SelftestResult(tuple(rows), rate, _rate(rows, "schemathesis"), clean,

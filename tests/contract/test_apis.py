@@ -18,6 +18,7 @@ from talon_harness.contracts.apis import (
 )
 from talon_harness.contracts.domain import RULES
 from talon_harness.contracts.model import Exchange, Model, Observation
+from talon_harness.contracts.v2_witness import V2_RULES
 
 BASE = "http://127.0.0.1:1/v1/customer_sessions/"
 
@@ -27,9 +28,9 @@ def _observe(model: Model, url: str, body: dict[str, Any], status: int = 200, an
                                      answer))
 
 
-def test_v1_revisions_are_judged_by_every_rule_and_v2_by_none_yet() -> None:
-    assert RULES_BY_API["v1"] is RULES and RULES_BY_API["v1-2021"] is RULES and dict(RULES_BY_API["v2"]) == {}
-    assert dict(all_rules()) == dict(RULES)
+def test_v1_revisions_are_judged_by_every_rule_and_v2_by_the_v2_rules() -> None:
+    assert RULES_BY_API["v1"] is RULES and RULES_BY_API["v1-2021"] is RULES and RULES_BY_API["v2"] is V2_RULES
+    assert not set(RULES) & set(V2_RULES) and dict(all_rules()) == {**RULES, **V2_RULES}
 
 
 def _closed_session(model: Model) -> None:
