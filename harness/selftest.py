@@ -43,6 +43,7 @@ from talon_harness.harness.probes import (
 from talon_harness.harness.target import check_credentials
 from talon_harness.refserver import ServerProcess
 from talon_harness.refserver.faults import FAULTS, V2_FAULTS, Fault
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["Detection", "SelftestConfig", "SelftestResult", "first_failure", "run_selftest"]
 
@@ -176,7 +177,8 @@ def catalogue(api: str) -> dict[str, Fault]:
     return dict(V2_FAULTS if api == "v2" else FAULTS)
 
 
-def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: str) -> tuple[str, ...]:
+def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: str,
+                   creds: Credentials | None = None) -> tuple[str, ...]:
     from talon_harness.loadtests.config import LoadConfig
     from talon_harness.loadtests.gates import SloSet
     from talon_harness.loadtests.run import run_load
@@ -187,7 +189,7 @@ def _load_breaches(base_url: str, seconds: float, seed: int, folder: Path, api: 
                                "endpoints": {f"PUT /{'v2' if api == 'v2' else 'v1'}/customer_sessions/[id]":
                                              {"p50_ms": 45}}})
     result = run_load(LoadConfig(base_url=base_url, users=4, duration_s=seconds, slo=slo, seed=seed,
-                                 report_dir=folder, api=api))
+                                 report_dir=folder, api=api, credentials=creds))
     return tuple(result.breaches) if not result.passed else ()
 
 
@@ -233,7 +235,8 @@ def _ours(config: SelftestConfig, fault: str, seed: int, folder: Path, oracle: b
             if row is not None:
                 return dataclasses.replace(row, tool=tool)
         if not fault or catalogue(config.api)[fault].fault_class == "performance":
-            breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load", config.api)
+            breaches = _load_breaches(server.base_url, config.load_seconds, seed, folder / "load", config.api,
+                                      creds)
             if breaches:
                 return Detection(tool, fault, seed, True, ("load_slo",), None,
                                  time.monotonic() - started, time.monotonic() - started, "; ".join(breaches)[:300])
