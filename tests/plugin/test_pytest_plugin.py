@@ -13,7 +13,7 @@ from talon_harness.refserver import ServerProcess
 pytest_plugins = ["pytester"]
 
 EXAMPLE = (Path(__file__).parent / "readme_example.py").read_text(encoding="utf-8")
-EXAMPLE_TESTS = 5
+EXAMPLE_TESTS = 4
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -56,7 +56,7 @@ def test_a_refused_key_reads_as_what_was_sent_and_received(
         'E         sent:     PUT /v1/customer_sessions/order-* {"profileId":"customer-*,"state":"closed"}',
         'E         received: 401 {"message":"Unauthorized",*',
         "E         error:    Unauthorized at Authorization: The API key is not valid.",
-        "test_shop.py:17: AssertionError"])
+        "test_shop.py:15: AssertionError"])
     assert "not-their-key" not in result.stdout.str()
 
 
@@ -64,13 +64,13 @@ def test_a_refused_key_reads_as_what_was_sent_and_received(
     ("cancel_keeps_total_sales", [
         '>       assert (cancelled.json["profile"]["closedSessions"], cancelled.json["profile"]["totalSales"]) == (0, 0.0)',
         "E       assert (1, 30.0) == (0, 0.0)",
-        "test_shop.py:20: AssertionError"]),
+        "test_shop.py:18: AssertionError"]),
     ("skip_session_state_machine", [
         '>       talon_client.update_session(order, {"state": "open"}).expect(400)  # a cancelled session stays cancelled',
         "E       AssertionError: expected 400, received 200",
         'E         sent:     PUT /v1/customer_sessions/order-* {"state":"open"}',
         'E         received: 200 {"session":{"integrationId":"order-*","state":"open",*',
-        "test_shop.py:21: AssertionError"]),
+        "test_shop.py:19: AssertionError"]),
 ])
 def test_a_catalogue_fault_fails_the_example_with_a_message_a_user_reads(
         pytester: pytest.Pytester, fault: str, lines: list[str]) -> None:
@@ -193,7 +193,9 @@ def test_usage_errors_stop_the_run_in_one_line(
     pytester.makepyfile(test_usage_error=source)
     result = _run(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert result.stderr.lines[0] == message, result.stderr.str()
+    # other plugins installed on the machine (pytest-benchmark) may warn on stderr too: ours is the one error
+    assert [line for line in result.stderr.lines if line.startswith("ERROR")] == [message], result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
 
 
 def test_an_unreachable_base_url_and_a_fault_there(pytester: pytest.Pytester) -> None:
@@ -218,6 +220,5 @@ def test_readme_shows_this_example_verbatim() -> None:
     end = next((i for i, t in enumerate(tokens) if i > heading and t.type == "heading_open" and t.tag == "h2"),
                len(tokens))
     fences = [t for t in tokens[heading:end] if t.type == "fence" and t.info.strip() == "python"]
-    if not fences:
-        pytest.skip("README's 'Using it in your own tests' has no python example yet")
-    assert fences[0].content == EXAMPLE[EXAMPLE.index("import random"):]
+    assert fences, "README's 'Using it in your own tests' shows no python example"
+    assert fences[0].content == EXAMPLE[EXAMPLE.index("from hypothesis import given"):]
