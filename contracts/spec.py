@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from talon_harness.strategies.wire import OPERATIONS, V2_OPERATIONS
+from talon_harness.strategies.wire import API_NAMES, DEFAULT_API, OPERATIONS, api_operations
 
 __all__ = [
     "API_NAMES",
@@ -33,12 +33,6 @@ __all__ = [
 ]
 
 CONTRACT_FILE: Path = Path(str(resources.files("talon_harness.contracts") / "integration-v1.yaml"))
-#: The one list of APIs the harness tests (every command's ``--api`` is a choice of these): the seed's v1
-#: (2018-02), the final v1 revision (D16) and v2 (D20-D36). ``refserver.config.API_REVISIONS`` keeps the
-#: server's own list of v1 revisions (refserver imports nothing of ours); a test asserts the two agree.
-API_NAMES: tuple[str, ...] = ("v1", "v1-2021", "v2")
-#: What every command tests unless told otherwise: the seed's revision.
-DEFAULT_API = "v1"
 #: The contract of each API; the functions below without an ``api`` argument use "v1".
 CONTRACT_FILES: dict[str, Path] = {"v1": CONTRACT_FILE, "v1-2021": CONTRACT_FILE.with_name("integration-v1-2021.yaml"),
                                    "v2": CONTRACT_FILE.with_name("integration-v2.yaml")}
@@ -96,12 +90,6 @@ def server_revision(api: str) -> str:
     if api not in API_NAMES:
         raise KeyError(f"unknown API {api!r}; known: {', '.join(API_NAMES)}")
     return "v1-2021" if api == "v2" else api
-
-
-def api_operations(api: str) -> tuple[str, ...]:
-    """The operationIds of ``api``, in ``strategies.wire`` order (profile, then session)."""
-    server_revision(api)  # KeyError for an unknown API
-    return V2_OPERATIONS if api == "v2" else OPERATIONS
 
 
 @functools.cache

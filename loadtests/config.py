@@ -85,7 +85,7 @@ class LoadConfig:
     worker: bool = False  # run only a worker: every setting but the credentials comes from the master
     master_host: str = "127.0.0.1"  # master: the address it binds; worker: where the master is
     master_port: int = 5557
-    #: the API under test (``contracts.spec.API_NAMES``): v2 sends ``strategies.v2_journeys``, the v1
+    #: the API under test (``strategies.wire.API_NAMES``): v2 sends ``strategies.v2_journeys``, the v1
     #: revisions ``strategies.journeys``; sampled answers are validated against its contract
     api: str = "v1"
     #: mixed traffic: a second API whose journeys (its default mix) are every other journey; one of the two
@@ -93,7 +93,7 @@ class LoadConfig:
     mix: str | None = None
 
     def __post_init__(self) -> None:
-        from talon_harness.contracts.spec import API_NAMES
+        from talon_harness.strategies.wire import API_NAMES
 
         if self.api not in API_NAMES:
             raise ValueError(f"api must be one of {', '.join(API_NAMES)}, got {self.api!r}")

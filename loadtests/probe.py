@@ -27,8 +27,15 @@ from dataclasses import dataclass
 
 import httpx
 
-from talon_harness.contracts.spec import API_NAMES, api_operations, query_parameters
-from talon_harness.strategies.wire import PROFILE, PROFILE_V2, Credentials, build_put
+from talon_harness.strategies.wire import (
+    API_NAMES,
+    API_QUERY_PARAMETERS,
+    PROFILE,
+    PROFILE_V2,
+    Credentials,
+    api_operations,
+    build_put,
+)
 
 __all__ = ["NO_REQUEST_COMPLETED", "PROBE_ENTITY", "PROBE_TIMEOUT_S", "REFUSED", "Probe", "api_mismatch",
            "probe_target", "refused_midway"]
@@ -108,7 +115,7 @@ def _api_answer(client: httpx.Client, api: str, creds: Credentials | None) -> tu
     """None when ``api``'s operations are answered; else (the request, how it was answered) of the first
     that was not. Bodies: ``{}`` for a profile, a session linked to the probe profile (with ``dry``: nothing
     is written); a v1 session without ``dry`` gets ``[]``, which a v1 server refuses with a 400, writing nothing."""
-    dry: dict[str, bool] | None = {"dry": True} if "dry" in query_parameters(api) else None
+    dry: dict[str, bool] | None = {"dry": True} if "dry" in API_QUERY_PARAMETERS[api] else None
     for operation in api_operations(api):
         query = {"runRuleEngine": True, **(dry or {})} if operation == PROFILE_V2 else dry  # D30: dry needs it
         body: object = {}
@@ -126,7 +133,7 @@ def _api_answer(client: httpx.Client, api: str, creds: Credentials | None) -> tu
 
 def api_mismatch(base_url: str, api: str, creds: Credentials | None = None, *,
                  timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """One line when the target does not speak ``api``: naming another API of ``contracts.spec.API_NAMES`` it
+    """One line when the target does not speak ``api``: naming another API of ``strategies.wire.API_NAMES`` it
     answers (the nearest in that list: "try --api ..."), or, for v2, saying it answers none. None when it
     speaks ``api``, could not be asked (transport errors are the reachability probe's to report), or answers
     no API while ``api`` is a v1 revision (``harness.preflight.wrong_target`` then says what it is instead)."""

@@ -32,7 +32,10 @@ from urllib.parse import quote
 import orjson
 
 __all__ = [
+    "API_NAMES",
+    "API_QUERY_PARAMETERS",
     "CREDENTIALS_ENV",
+    "DEFAULT_API",
     "DOMAIN_ERROR_TITLES",
     "OPERATIONS",
     "PATH_PREFIXES",
@@ -45,6 +48,7 @@ __all__ = [
     "Credentials",
     "PreparedPut",
     "QueryValue",
+    "api_operations",
     "auth_headers",
     "build_put",
     "credentials_env",
@@ -65,6 +69,25 @@ OPERATIONS: tuple[str, ...] = (PROFILE, SESSION)
 PROFILE_V2 = "updateCustomerProfileV2"
 SESSION_V2 = "updateCustomerSessionV2"
 V2_OPERATIONS: tuple[str, ...] = (PROFILE_V2, SESSION_V2)
+
+#: The one list of APIs the harness speaks (every command's ``--api`` is a choice of these): the seed's v1
+#: (2018-02), the final v1 revision (D16) and v2 (D20-D36). ``refserver.config.API_REVISIONS`` keeps the
+#: server's own list of v1 revisions (refserver imports nothing of ours); a test asserts the two agree.
+API_NAMES: tuple[str, ...] = ("v1", "v1-2021", "v2")
+#: What every command speaks unless told otherwise: the seed's revision.
+DEFAULT_API = "v1"
+#: The query parameters each API's upserts take (what ``build_put(query=...)`` may send: D17, D28-D30);
+#: ``tests/contract/test_apis.py`` asserts they are exactly those each contract declares.
+API_QUERY_PARAMETERS: Mapping[str, frozenset[str]] = MappingProxyType({
+    "v1": frozenset(), "v1-2021": frozenset({"dry"}), "v2": frozenset({"dry", "now", "runRuleEngine"})})
+
+
+def api_operations(api: str) -> tuple[str, ...]:
+    """The operationIds of ``api`` (profile, then session); KeyError naming the known APIs if unknown."""
+    if api not in API_NAMES:
+        raise KeyError(f"unknown API {api!r}; known: {', '.join(API_NAMES)}")
+    return V2_OPERATIONS if api == "v2" else OPERATIONS
+
 
 #: v1 operationId -> raw path prefix; the entity id (percent-encoded) follows it.
 PATH_PREFIXES: Mapping[str, str] = MappingProxyType(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from talon_harness.contracts import judges
+from talon_harness.contracts import judges, spec
 from talon_harness.contracts.apis import (
     RULES_BY_API,
     all_rules,
@@ -19,6 +19,7 @@ from talon_harness.contracts.apis import (
 from talon_harness.contracts.domain import RULES
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.v2_witness import V2_RULES
+from talon_harness.strategies.wire import API_NAMES, API_QUERY_PARAMETERS
 
 BASE = "http://127.0.0.1:1/v1/customer_sessions/"
 
@@ -86,3 +87,9 @@ def test_the_model_learns_nothing_from_a_dry_run() -> None:
     _observe(model, BASE + "s?dry=false", {"state": "closed"}, answer={"session": session, "event": {"id": 7}})
     view = model.session("s")
     assert view is not None and view.state == "closed"
+
+
+@pytest.mark.parametrize("api", API_NAMES)
+def test_the_builders_query_parameters_are_those_each_contract_declares(api: str) -> None:
+    """``strategies.wire.API_QUERY_PARAMETERS`` (what the probe and the builder send) is each contract's list."""
+    assert API_QUERY_PARAMETERS[api] == spec.query_parameters(api)
