@@ -149,7 +149,7 @@ def test_witness_failure_fails_the_check_and_is_reported_with_curl(tmp_path: Pat
     assert result.report is not None and result.report.failures == ()  # schemathesis ran after it, found nothing
     text = console.export_text()
     assert "Witness phase" in text and "witness (fixed sequences)" in text
-    assert "Witness failure 1: closed_sessions_bookkeeping (witness close_then_cancel, step cancel_session" in text
+    assert "Witness failure 1: closed_sessions_bookkeeping (D6, witness close_then_cancel, step cancel_session" in text
     assert "curl -sS -X PUT" in text and "FAILED" in text and f"failures={result.failures}" in text
     saved = json.loads((tmp_path / "r" / "witness.json").read_text())
     assert [(f["check"], f["witness"]) for f in saved["failures"]] == [
