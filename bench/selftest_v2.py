@@ -1,9 +1,11 @@
 """`talon-harness selftest --api v2` as a bench: every v2 fault (refserver.faults.V2_FAULTS, D36) x N seeds
 against `check --api v2` (its witness phase, then schemathesis with the v2 rules; a short v2 load for the
 performance fault and the correct server), the correct v2 server beside them. The same run as
-``talon-harness selftest --api v2 --seeds N [--no-baseline]``; writes bench/results/selftest_v2.{json,md}.
+``talon-harness selftest --api v2 --seeds N [--no-baseline]``; writes bench/results/selftest_v2.{json,md}
+(selftest_v2_baseline with the plain ``st run`` column).
 
     python bench/selftest_v2.py --seeds 2 --no-baseline
+    python bench/selftest_v2.py --seeds 1                  # with plain `st run` on integration-v2.yaml beside it
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main() -> None:
         "",
         markdown(result),
     ]
-    write_results("selftest_v2", data, table, started=started)
+    write_results("selftest_v2" if args.no_baseline else "selftest_v2_baseline", data, table, started=started)
     sys.exit(result.exit_code)
 
 
