@@ -150,12 +150,13 @@ def _refuse_remote_load(base_url: str | None, allow_remote: bool) -> None:
 
 
 def _refuse_wrong_target(base_url: str, creds: Any, api: str) -> None:
-    """Exit 2 in one line when ``base_url`` answers, but does not speak ``api`` (``loadtests.probe.api_mismatch``)
-    or is no Talon.One v1 server (``harness.preflight``)."""
+    """Exit 2 in one line when ``base_url`` does not answer or refuses ``creds`` (``loadtests.probe``: asked
+    first, so a stalled target costs one probe's timeout, not one per question), or answers but does not
+    speak ``api`` (``loadtests.probe.api_mismatch``) or is no Talon.One v1 server (``harness.preflight``)."""
     from talon_harness.harness.preflight import wrong_target
-    from talon_harness.loadtests.probe import api_mismatch
+    from talon_harness.loadtests.probe import api_mismatch, probe_target
 
-    problem = api_mismatch(base_url, api, creds)
+    problem = probe_target(base_url, creds).problem or api_mismatch(base_url, api, creds)
     if not problem and api != "v2":  # wrong_target asks v1's questions
         problem = wrong_target(base_url, creds=creds)
     if problem:
