@@ -256,14 +256,23 @@ def _replayed(regressions: tuple[Path, ...], fault: str) -> tuple[bool | None, b
 def _baseline(config: SelftestConfig, fault: str, seed: int, folder: Path, exclude: tuple[str, ...] = (),
               ) -> Detection:
     """Plain ``st run``; ``exclude``: checks that already fail on the correct server (false positives there),
-    left out so that the first failure on a faulty server is one the fault caused."""
+    left out so that the first failure on a faulty server is one the fault caused. On v2 the server requires
+    an API key, as ours does (D34), and ``st run`` gets it through its own config (``[auth.openapi.api_key_v1]``),
+    the way a user of plain schemathesis would give it."""
     started = time.monotonic()
     cwd = folder / "schemathesis"
     if fault:
         _stop_at_first_failure(cwd)
     cwd.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCHEMATHESIS_", "TALON_"))}
-    with ServerProcess(faults=[fault] if fault else [], quiet=True, api=server_revision(config.api)) as server:
+    creds = check_credentials(config.api, None, None)
+    key = creds.api_key if creds else None
+    if key and config.api == "v2":
+        config_file = cwd / "schemathesis.toml"
+        kept = config_file.read_text() if config_file.exists() else ""
+        config_file.write_text(kept + f'[auth.openapi.api_key_v1]\napi_key = "ApiKey-v1 {key}"\n')
+    with ServerProcess(faults=[fault] if fault else [], quiet=True, api=server_revision(config.api),
+                       api_key=key) as server:
         argv = [sys.executable, "-P", "-m", "schemathesis.cli", "run", str(CONTRACT_FILES[config.api]), "--url",
                 server.base_url,
                 "--seed", str(seed), "--max-examples", str(config.max_examples),
