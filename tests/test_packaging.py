@@ -29,6 +29,18 @@ def test_wheel_has_one_top_level_name_and_its_data(wheel: Path) -> None:
     assert "talon_harness/contracts/DECISIONS.md" in names
 
 
+def test_wheel_holds_every_package_and_data_file_of_the_tree(wheel: Path) -> None:
+    """Every folder with an ``__init__.py`` and every file beside the modules (contracts, templates) ships:
+    a subpackage missing from pyproject's explicit ``packages`` list installs as a ModuleNotFoundError."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"talon_harness/{path.relative_to(ROOT).as_posix()}"
+                for folder in ("contracts", "strategies", "loadtests", "refserver", "harness")
+                for path in (ROOT / folder).rglob("*")
+                if path.is_file() and "__pycache__" not in path.parts
+                and (path.suffix in (".py", ".j2") or folder == "contracts" and path.suffix in (".yaml", ".md"))}
+    assert sorted(expected - names) == []
+
+
 def test_installed_wheel_imports_only_under_talon_harness(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
