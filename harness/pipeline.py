@@ -47,9 +47,7 @@ def run_pipeline(*, report_dir: Path, check_time: float = CHECK_MAX_TIME_S, dura
         base_url=base_url or "http://127.0.0.1", rate=LOAD_RATE, duration_s=duration, report_dir=report_dir / "load",
         max_rate=max_rate, credentials=credentials, seed=seed, allow_remote=allow_remote, api=api,
     )
-    with target(base_url, api_key=credentials.api_key if credentials else None,
-                hmac_key=credentials.hmac_key if credentials else None,
-                application_id=(credentials.hmac_application_id if credentials else None) or 1, api=api) as url:
+    with target(base_url, credentials, api=api) as url:
         checked = run_check(CheckConfig(
             base_url=url, credentials=credentials, max_examples=CHECK_MAX_EXAMPLES, max_time=check_time,
             seed=seed, report_dir=report_dir / "check", fresh_server=not base_url, oracle=oracle, api=api,

@@ -42,6 +42,7 @@ from talon_harness.contracts.oracle import EFFECT_FIELDS, Step, entity_closure
 from talon_harness.contracts.settings import VIOLATIONS_FILE
 from talon_harness.contracts.violation import read_records
 from talon_harness.harness._regression_files import render_curl, render_pytest
+from talon_harness.harness.target import reference_server
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import PROFILE, SESSION, Credentials, auth_headers, build_put
 
@@ -159,9 +160,7 @@ def replay(base_url: str, steps: list[Step], creds: Credentials | None, exclude:
 
 
 def _server(faults: tuple[str, ...], target: ReplayTarget, creds: Credentials | None) -> ServerProcess:
-    return ServerProcess(faults=faults, rules_file=target.rules, quiet=True,
-                         api_key=creds.api_key if creds else None, hmac_key=creds.hmac_key if creds else None,
-                         application_id=(creds.hmac_application_id if creds else None) or 1)
+    return reference_server(creds, faults=faults, rules_file=target.rules, quiet=True)
 
 
 def expected_answers(steps: list[Step], target: ReplayTarget, creds: Credentials | None) -> list[dict[str, Any]]:

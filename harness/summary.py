@@ -19,7 +19,7 @@ from talon_harness.loadtests.gates import distrust_label
 
 if TYPE_CHECKING:
     from talon_harness.contracts.witness import WitnessFailure, WitnessResult
-    from talon_harness.harness.check import CheckResult
+    from talon_harness.harness.check_config import CheckResult
 
 __all__ = ["SUMMARY_ENV", "annotation", "check_summary", "load_summary", "publish"]
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 from talon_harness.contracts.spec import DEFAULT_API, server_revision
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import Credentials
 
-__all__ = ["TargetError", "check_credentials", "target"]
+__all__ = ["TargetError", "check_credentials", "reference_server", "target"]
 
 
 class TargetError(Exception):
@@ -20,10 +21,8 @@ class TargetError(Exception):
 @contextlib.contextmanager
 def target(
     base_url: str | None,
+    creds: Credentials | None = None,
     *,
-    api_key: str | None = None,
-    hmac_key: str | None = None,
-    application_id: int = 1,
     faults: tuple[str, ...] = (),
     quiet: bool = False,
     api: str = DEFAULT_API,
@@ -31,7 +30,7 @@ def target(
     """Yield the base URL to test.
 
     With ``base_url`` given, yield it unchanged (the caller owns that server). Without it, start the
-    reference server on a free loopback port in its own process with the same credentials the harness
+    reference server on a free loopback port in its own process with ``creds``, the credentials the harness
     will send, yield its URL, and stop it on exit, whatever happened inside the block. ``quiet`` turns
     off its per-request log (for load runs, where logging would cost server CPU). ``api``: the API under
     test (``contracts.spec.API_NAMES``); the embedded server speaks it (``server_revision``).
@@ -39,8 +38,7 @@ def target(
     if base_url:
         yield base_url.rstrip("/")
         return
-    server = ServerProcess(api_key=api_key, hmac_key=hmac_key, application_id=application_id, faults=faults,
-                           quiet=quiet, api=server_revision(api))
+    server = reference_server(creds, faults=faults, quiet=quiet, api=server_revision(api))
     try:
         server.start()
     except Exception as exc:  # the embedded server must start; say why it did not
@@ -49,6 +47,13 @@ def target(
         yield server.base_url
     finally:
         server.stop()
+
+
+def reference_server(creds: Credentials | None, **options: Any) -> ServerProcess:
+    """A reference server (not started) that accepts ``creds``: their API key, HMAC key and application id
+    (1 without one); ``options`` are ``ServerProcess``'s others (faults, rules_file, quiet, api)."""
+    return ServerProcess(api_key=creds.api_key if creds else None, hmac_key=creds.hmac_key if creds else None,
+                         application_id=(creds.hmac_application_id if creds else None) or 1, **options)
 
 
 def check_credentials(api: str, base_url: str | None, creds: Credentials | None) -> Credentials | None:

@@ -11,7 +11,8 @@ import pytest
 from talon_harness.contracts.oracle import OracleRuntime
 from talon_harness.contracts.runtime import CheckRuntime
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
-from talon_harness.harness.check import CheckConfig, _env
+from talon_harness.harness._check_child import child_env
+from talon_harness.harness.check_config import CheckConfig
 from talon_harness.strategies.wire import CREDENTIALS_ENV, Credentials, credentials_env, credentials_from_env
 
 CREDS = Credentials(api_key="k-secret", hmac_application_id=7, hmac_key="00112233445566ff")
@@ -42,7 +43,7 @@ def test_the_child_environment_carries_one_settings_value_and_the_credentials(
     monkeypatch.setenv(CREDENTIALS_ENV, "stale")
     config = CheckConfig(base_url="http://127.0.0.1:1", credentials=CREDS, fresh_server=True, workers=1,
                          oracle=True, oracle_exclude=("total",))
-    env = _env(config, seed=5, journal=Path("/tmp/journal"), oracle_url="http://127.0.0.1:2")
+    env = child_env(config, seed=5, journal=Path("/tmp/journal"), oracle_url="http://127.0.0.1:2")
     assert CheckSettings.from_env(env) == CheckSettings(
         fresh=True, workers=1, seed=5, journal="/tmp/journal", oracle_url="http://127.0.0.1:2",
         oracle_exclude=("total",), oracle_effects=True)

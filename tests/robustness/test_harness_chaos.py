@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from talon_harness.harness._check_report import read_report
-from talon_harness.harness.check import curl_for
+from talon_harness.harness._check_secrets import curl_for
 
 from .chaos import MODES, serve_chaos
 
