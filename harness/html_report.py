@@ -16,6 +16,9 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+from markupsafe import Markup
+
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.harness._check_report import PHASES
 from talon_harness.loadtests.baseline import read_gaps
@@ -24,7 +27,7 @@ from talon_harness.loadtests.gates import distrust_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from talon_harness.harness.check import CheckResult
+    from talon_harness.harness.check_config import CheckResult
 
 __all__ = ["HTML_FILE", "filtered_sentence", "write_check_report", "write_load_report"]
 
@@ -57,50 +60,30 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
     """Write ``report.html`` for a finished check into ``result.report_dir``."""
     report = result.report
     verdict = _VERDICTS.get(result.exit_code, "STOPPED")
-    parts = [_head(f"talon-harness check: {verdict}"),
-             (f"<h1>talon-harness check <span class='verdict {_cls(result.exit_code == 0)}' id='verdict'>"
-             f"{verdict}</span></h1>"),
-             (f"<p class='meta'>target {escape(base_url)} &middot; seed {result.seed} &middot; "
-             f"{result.seconds:.1f} s &middot; cases {report.total_cases if report else 0} &middot; requests "
-             f"{report.requests if report else 0} &middot; failures {result.failures}</p>")]
-    if result.message:
-        parts.append(f"<p class='fail verdict'>{escape(result.message)}</p>")
+    page: dict[str, Any] = {
+        "title": f"talon-harness check: {verdict}", "verdict": verdict, "verdict_class": _cls(result.exit_code == 0),
+        "base_url": base_url, "seed": result.seed, "seconds": f"{result.seconds:.1f}",
+        "cases": report.total_cases if report else 0, "requests": report.requests if report else 0,
+        "failure_count": result.failures, "message": result.message, "report": report,
+        "files": _files(result.report_dir, (
+            ("html/index.html", "schemathesis' own HTML report"), ("junit.xml", "JUnit XML"),
+            ("report.json", "schemathesis' JSON report"), ("schemathesis.log", "schemathesis' log"),
+            ("events.ndjson", "full event stream (--keep-events)")))}
     if report is not None:
         phases = [[p, c["positive"], c["negative"], sum(c.values())]
                   for p in PHASES if (c := report.cases_per_phase.get(p)) is not None]
         phases.append(["all", "", "", report.total_cases])
-        parts += ["<h2>Generated cases per phase</h2>",
-                  _table(("phase", "positive", "negative", "total"), phases, id_="phases")]
-        parts += ["<h2>Per operation</h2>", _table(("operation", "cases", "failed cases"), [
-            [label, c["cases"], c["failed"]] for label, c in sorted(report.operations.items())], bad=(2,))]
         rows = [[name, "domain" if name in DOMAIN_CHECKS else "built-in", c["success"], c["failure"],
                  report.total_cases - c["success"] - c["failure"]]
                 for name, c in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0]))]
-        parts += [("<h2>Per check</h2><p class='meta'>domain rules (contracts/domain/) first, then "
-                  "schemathesis' built-in checks; not applicable: the rule or check did not apply to the case.</p>"),
-                  _table(("check", "kind", "passed", "failed", "not applicable"), rows, bad=(3,), id_="checks")]
-        parts.append(f"<h2>Failures ({len(report.failures)})</h2>")
-        if not report.failures:
-            parts.append("<p>None.</p>")
-        for number, failure in enumerate(report.failures, 1):
-            parts.append(
-                f"<div class='failure'><h3>Failure {number}: {escape(failure.check)}</h3>"
-                f"<p class='meta'>{escape(failure.violation.decision or 'built-in')} &middot; {escape(failure.code)} "
-                f"&middot; {escape(failure.operation)} &middot; "
-                f"{escape(failure.phase)} phase &middot; seed {result.seed}</p>"
-                f"<pre>{escape(failure.message)}</pre>"
-                + (f"<p>Reproduce:</p><pre>{escape(failure.curl)}</pre>" if failure.curl else "")
-                + f"<p class='meta'>Replay the run: <code>talon-harness check --seed {result.seed} ...</code></p></div>")
         filtered = int(report.summary.get("filtered") or 0)
-        if filtered:
-            parts.append(f"<h2>Filtered</h2><p id='filtered'>{escape(filtered_sentence(filtered))}</p>")
-    parts.append("<h2>Files</h2>" + _links(result.report_dir, (
-        ("html/index.html", "schemathesis' own HTML report"), ("junit.xml", "JUnit XML"),
-        ("report.json", "schemathesis' JSON report"), ("schemathesis.log", "schemathesis' log"),
-        ("events.ndjson", "full event stream (--keep-events)"))))
-    path = result.report_dir / HTML_FILE
-    path.write_text("".join(parts) + "</body></html>\n", encoding="utf-8")
-    return path
+        page.update(
+            phases=_table(("phase", "positive", "negative", "total"), phases, id_="phases"),
+            operations=_table(("operation", "cases", "failed cases"), [
+                [label, c["cases"], c["failed"]] for label, c in sorted(report.operations.items())], bad=(2,)),
+            checks=_table(("check", "kind", "passed", "failed", "not applicable"), rows, bad=(3,), id_="checks"),
+            failures=report.failures, filtered=filtered_sentence(filtered) if filtered else "")
+    return _write(result.report_dir, "check.html.j2", page)
 
 
 def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
@@ -114,17 +97,6 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
     unmeasured, gap = read_gaps(summary)
     passed = bool(summary.get("passed"))
     verdict = "NOT JUDGED" if unmeasured else "PASSED" if passed else "FAILED"
-    parts = [_head(f"talon-harness load: {verdict}"),
-             f"<h1>talon-harness load <span class='verdict {_cls(passed)}' id='verdict'>{verdict}</span></h1>",
-             f"<p class='meta'>{escape(run_title(summary, target=target, users=users))}</p>"]
-    note = unmeasured or (gap.describe() if gap else None)  # skipped baseline gates are no pass
-    if note:
-        parts.append(f"<p class='verdict fail' id='unjudged'>{escape(note)}</p>")
-    for warning in summary.get("warnings") or []:
-        parts.append(f"<p class='verdict fail'>warning: {escape(warning)}</p>")
-    parts += ["<h2>SLO verdicts</h2>", _table(("SLO", "observed", "limit", "verdict"), [
-        [v["slo"], _fmt(v.get("observed")), _fmt(v.get("limit")), "pass" if v["passed"] else "FAIL"]
-        for v in summary.get("slo") or []], bad=(3,), id_="slo")]
     latency_rows = []
     for name, row in (summary.get("endpoints") or {}).items():
         for kind in ("raw", "corrected"):
@@ -133,45 +105,58 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
                 latency_rows.append([name, "service" if kind == "raw" else "corrected",
                                      row["requests"] if kind == "raw" else "", row["failures"] if kind == "raw" else "",
                                      *(f"{pct[p]:.2f}" for p in ("p50", "p90", "p95", "p99", "p99.9", "max"))])
-    parts += [("<h2>Latency (ms, HDR histograms)</h2><p class='meta'>service: from the actual send; corrected "
-              "(open model): from the intended start, coordinated omission removed.</p>"),
-              _table(("endpoint", "kind", "requests", "failures", "p50", "p90", "p95", "p99", "p99.9", "max"),
-                     latency_rows, bad=(3,), id_="latency")]
-    if timeline.get("rows"):
-        parts += ["<h2>Latency and throughput over time</h2>",
-                  _svg(timeline_figure(timeline["rows"], float(timeline.get("window_s") or 1), summary,
-                                       target=target, users=users), "timeline")]
     histograms = _histograms(report_dir / "hdr.json")
-    if histograms:
-        parts += ["<h2>Latency distribution</h2>",
-                  _svg(distribution_figure(histograms, summary, target=target, users=users), "distribution")]
     rate, arrivals, cpu = summary.get("rate") or {}, summary.get("arrivals") or {}, summary.get("generator_cpu") or {}
     settings = summary.get("settings") or {}
-    parts += ["<h2>Throughput and arrivals</h2>", _table(("measure", "value"), [
-        ["achieved requests/s", _fmt(rate.get("achieved_requests_per_s"))],
-        ["intended arrivals (journeys)/s", _fmt(rate.get("intended_arrivals_per_s"))],
-        ["achieved arrivals (journeys)/s", _fmt(rate.get("achieved_arrivals_per_s"))],
-        ["arrivals intended", arrivals.get("intended", "")],
-        [f"arrivals late (> {_fmt(arrivals.get('late_threshold_ms'))} ms)", arrivals.get("late", "")],
-        ["arrivals dropped", arrivals.get("dropped", "")]], id_="arrivals")]
-    parts += ["<h2>Run details</h2>", _table(("setting", "value"), [
-        ["target", target or "(not recorded)"], ["model", summary.get("mode", "")],
-        _model_row(summary.get("mode"), settings, users),
-        ["duration (s)", _fmt(summary.get("duration_s"))], ["seed", settings.get("seed", "")],
-        ["generator CPU (busiest process, mean / max %)",
-         f"{_fmt(cpu.get('mean_process_percent'))} / {_fmt(cpu.get('max_process_percent'))}"],
-        ["trustworthy", _trust(summary)]], id_="details")]
-    parts.append("<h2>Files</h2>" + _links(report_dir, (
-        ("summary.json", "summary (JSON)"), ("hdr.json", "HDR histograms"), ("latency.png", "latency PNG"),
-        ("locust.html", "Locust's own HTML report"), ("locust_stats.csv", "Locust CSV"), ("locust.log", "Locust log"))))
-    path = report_dir / HTML_FILE
-    path.write_text("".join(parts) + "</body></html>\n", encoding="utf-8")
+    page: dict[str, Any] = {
+        "title": f"talon-harness load: {verdict}", "verdict": verdict, "verdict_class": _cls(passed),
+        "run_title": run_title(summary, target=target, users=users),
+        "note": unmeasured or (gap.describe() if gap else None),  # skipped baseline gates are no pass
+        "warnings": summary.get("warnings") or [],
+        "slo": _table(("SLO", "observed", "limit", "verdict"), [
+            [v["slo"], _fmt(v.get("observed")), _fmt(v.get("limit")), "pass" if v["passed"] else "FAIL"]
+            for v in summary.get("slo") or []], bad=(3,), id_="slo"),
+        "latency": _table(("endpoint", "kind", "requests", "failures", "p50", "p90", "p95", "p99", "p99.9", "max"),
+                          latency_rows, bad=(3,), id_="latency"),
+        "timeline_svg": _svg(timeline_figure(timeline["rows"], float(timeline.get("window_s") or 1), summary,
+                                             target=target, users=users)) if timeline.get("rows") else None,
+        "distribution_svg": _svg(distribution_figure(histograms, summary, target=target, users=users))
+        if histograms else None,
+        "arrivals": _table(("measure", "value"), [
+            ["achieved requests/s", _fmt(rate.get("achieved_requests_per_s"))],
+            ["intended arrivals (journeys)/s", _fmt(rate.get("intended_arrivals_per_s"))],
+            ["achieved arrivals (journeys)/s", _fmt(rate.get("achieved_arrivals_per_s"))],
+            ["arrivals intended", arrivals.get("intended", "")],
+            [f"arrivals late (> {_fmt(arrivals.get('late_threshold_ms'))} ms)", arrivals.get("late", "")],
+            ["arrivals dropped", arrivals.get("dropped", "")]], id_="arrivals"),
+        "details": _table(("setting", "value"), [
+            ["target", target or "(not recorded)"], ["model", summary.get("mode", "")],
+            _model_row(summary.get("mode"), settings, users),
+            ["duration (s)", _fmt(summary.get("duration_s"))], ["seed", settings.get("seed", "")],
+            ["generator CPU (busiest process, mean / max %)",
+             f"{_fmt(cpu.get('mean_process_percent'))} / {_fmt(cpu.get('max_process_percent'))}"],
+            ["trustworthy", _trust(summary)]], id_="details"),
+        "files": _files(report_dir, (
+            ("summary.json", "summary (JSON)"), ("hdr.json", "HDR histograms"), ("latency.png", "latency PNG"),
+            ("locust.html", "Locust's own HTML report"), ("locust_stats.csv", "Locust CSV"),
+            ("locust.log", "Locust log")))}
+    return _write(report_dir, "load.html.j2", page)
+
+
+def _write(directory: Path, template: str, page: dict[str, Any]) -> Path:
+    """Render ``template`` (``harness/templates``, shipped as package data) with ``page`` into ``report.html``."""
+    path = directory / HTML_FILE
+    path.write_text(_ENV.get_template(template).render(style=_STYLE, **page) + "\n", encoding="utf-8")
     return path
 
 
-def _head(title: str) -> str:
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>")
+def _escaped(value: object) -> object:
+    """Autoescape with ``html.escape``'s entities (``&#x27;``), as the pages always had; Markup passes as is."""
+    return value if isinstance(value, Markup) else Markup(escape(str(value)))
+
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("talon_harness.harness", "templates"),
+                          autoescape=True, finalize=_escaped, undefined=jinja2.StrictUndefined)
 
 
 def _cls(ok: bool) -> str:
@@ -179,9 +164,10 @@ def _cls(ok: bool) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]], *, bad: tuple[int, ...] = (),
-           id_: str | None = None) -> str:
-    out = [f"<table{f' id={chr(39)}{id_}{chr(39)}' if id_ else ''}><tr>"
-           + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"]
+           id_: str | None = None) -> dict[str, Any]:
+    """A table for the ``table`` macro: numbers right-aligned (class ``n``), non-zero cells of ``bad`` columns
+    marked ``bad``."""
+    out = []
     for row in rows:
         cells = []
         for i, value in enumerate(row):
@@ -189,26 +175,24 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]], *, bad: tupl
             classes = ["n"] if numeric else []
             if i in bad and value not in (0, "0", "", "pass"):
                 classes.append("bad")
-            cells.append(f"<td class='{' '.join(classes)}'>{escape(str(value))}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    return "".join(out) + "</table>"
+            cells.append({"classes": " ".join(classes), "text": str(value)})
+        out.append(cells)
+    return {"id": id_, "header": list(header), "rows": out}
 
 
-def _links(directory: Path, files: Iterable[tuple[str, str]]) -> str:
-    items = [f"<li><a href='{escape(name)}'>{escape(name)}</a>: {escape(label)}</li>"
-             for name, label in files if (directory / name).exists()]
-    return "<ul>" + "".join(items) + "</ul>"
+def _files(directory: Path, files: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, label) for name, label in files if (directory / name).exists()]
 
 
-def _svg(figure: Figure, id_: str) -> str:
-    """The figure as inline SVG (text kept as text)."""
+def _svg(figure: Figure) -> Markup:
+    """The figure as inline SVG (text kept as text): matplotlib's own markup, the one value not escaped."""
     import matplotlib
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", bbox_inches="tight")
     svg = buffer.getvalue()
-    return f"<figure id='{id_}'>{svg[svg.index('<svg'):]}</figure>"
+    return Markup(svg[svg.index("<svg"):])
 
 
 def _histograms(path: Path) -> dict[str, tuple[Any, Any]]:
