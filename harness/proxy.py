@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -40,6 +40,7 @@ import yarl
 
 from talon_harness.contracts.spec import API_NAMES, query_parameters
 from talon_harness.contracts.traffic import CLIENT_RULES, SERVER_RULES, TrafficJudge, Violation
+from talon_harness.harness.proxy_recording import Recording
 from talon_harness.loadtests._contract import ResponseValidator
 from talon_harness.loadtests.replay import exchange_record
 from talon_harness.strategies.wire import operation_of_path
@@ -82,43 +83,6 @@ class ProxyConfig:
             raise ValueError(f"the upstream timeout must be > 0 s, got {self.timeout_s}")
         if self.api not in API_NAMES:
             raise ValueError(f"api must be one of {', '.join(API_NAMES)}, got {self.api!r}")
-
-
-class Recording:
-    """Appends recording lines to ``path`` until ``max_exchanges`` lines or ``max_bytes`` bytes."""
-
-    def __init__(self, path: Path, *, max_exchanges: int, max_bytes: int) -> None:
-        self.path, self.max_exchanges, self.max_bytes = path, max_exchanges, max_bytes
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[bytes] | None = path.open("wb")
-        self.exchanges = 0
-        self.bytes = 0
-        self.stopped: str | None = None  # why recording stopped early
-
-    def write(self, record: dict[str, Any]) -> str | None:
-        """Append one line; returns the reason when this call stopped the recording, else None."""
-        if self._fh is None:
-            return None
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
-        if self.bytes + len(line) > self.max_bytes:
-            return self._stop(f"--max-bytes {self.max_bytes} reached after {self.exchanges} exchanges")
-        self._fh.write(line)
-        self._fh.flush()
-        self.exchanges += 1
-        self.bytes += len(line)
-        if self.exchanges >= self.max_exchanges:
-            return self._stop(f"--max-exchanges {self.max_exchanges} reached")
-        return None
-
-    def _stop(self, reason: str) -> str:
-        self.stopped = reason
-        self.close()
-        return reason
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
 
 
 @dataclass
