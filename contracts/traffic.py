@@ -85,21 +85,6 @@ def _json_media(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-def _duplicate_key(raw: bytes) -> bool:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        if len({k for k, _ in pairs}) != len(pairs):
-            raise KeyError("duplicate")
-        return dict(pairs)
-
-    try:
-        json.loads(raw, object_pairs_hook=hook)
-    except KeyError:
-        return True
-    except (ValueError, RecursionError):
-        return False
-    return False
-
-
 class TrafficJudge:
     """Judges exchanges in the order they complete; ``fresh``: the upstream started empty; ``max_entities``:
     the most ids its model keeps (see :class:`~contracts.model.Model`)."""
@@ -154,7 +139,7 @@ class TrafficJudge:
         if not x.json_body or x.raw_body.startswith(b"\xef\xbb\xbf"):
             add("client", "request_json", "the body is not JSON (UTF-8, no BOM)")
             return True
-        if _duplicate_key(x.raw_body):
+        if rules.repeats_a_member_name(x.raw_body):
             add("client", "request_json", "the body repeats a member name")
             return True
         errors = list(_request_validator(x.operation).iter_errors(x.body))
