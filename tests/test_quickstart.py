@@ -25,6 +25,8 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 
+from tests.ports import free_port
+
 pytestmark = [pytest.mark.quickstart, pytest.mark.timeout(1200)]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +111,7 @@ def test_installed_run_works_from_any_folder(installed: dict[str, object], where
 def test_servers_start_from_the_clone_root(installed: dict[str, object], command: str) -> None:
     """`serve` answers a real PUT; `proxy` (which starts the embedded reference server) passes one through."""
     clone, env = Path(str(installed["clone"])), dict(installed["env"])  # type: ignore[call-overload]
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(["talon-harness", command, "--port", str(port)], cwd=clone, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -144,9 +146,3 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"nothing listened on {port} within 60 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

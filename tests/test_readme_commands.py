@@ -25,6 +25,8 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
+from tests.ports import free_port
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 SHELL_FENCES = {"sh", "bash", "shell", "console"}
 
@@ -135,7 +137,7 @@ def test_commands_come_from_shell_fences_indented_blocks_and_workflow_steps() ->
 @pytest.mark.parametrize("command", _cases())
 def test_readme_command_runs(command: Command, tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    port = str(_free_port())
+    port = str(free_port())
     background = []
     try:
         for earlier in command.before:
@@ -192,9 +194,3 @@ def _start_background(command: str, env: dict[str, str], cwd: Path) -> subproces
         else:
             pytest.fail(f"{shlex.quote(line)} did not listen within 20 s")
     return process
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

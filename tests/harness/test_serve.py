@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from dataclasses import dataclass
 import httpx
 
 from talon_harness.strategies.wire import Credentials, auth_headers
+from tests.ports import free_port
 
 KEY, HMAC_KEY, APP_ID = "serve-test-key", "0123456789abcdef", 7
 BODY = b'{"attributes": {"tier": "gold"}}'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -38,7 +32,7 @@ class _Served:
 @contextmanager
 def _serve(env: dict[str, str], stop: signal.Signals = signal.SIGINT) -> Iterator[_Served]:
     """`serve` on a free port, stopped with ``stop`` (to its process group, as a terminal's Ctrl-C) on exit."""
-    port = _free_port()
+    port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TALON_", "REFSERVER_"))}
     proc = subprocess.Popen([sys.executable, "-m", "talon_harness.harness", "serve", "--port", str(port), "--quiet"],
                             env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

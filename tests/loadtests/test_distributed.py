@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from talon_harness.loadtests.baseline import read_histograms
 from talon_harness.refserver import ServerProcess
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -22,16 +22,10 @@ RATE, DURATION_S, API_KEY = 10.0, 8, "k-distributed"
 CLI = [sys.executable, "-m", "talon_harness.harness"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_master_merges_two_workers_histograms_and_splits_the_rate(tmp_path: Path) -> None:
     slo = tmp_path / "slo.toml"  # the shared 2-core box stalls: latency limits are not what this test is about
     slo.write_text("[overall]\np95_ms = 10000\np99_ms = 20000\np999_ms = 30000\nmax_ms = 60000\n")
-    port = str(_free_port())
+    port = str(free_port())
     env = {**os.environ, "TALON_API_KEY": API_KEY}  # each process has its own credentials; none cross the wire
     master_dir, worker_dirs = tmp_path / "master", [tmp_path / "w1", tmp_path / "w2"]
     with ServerProcess(api_key=API_KEY, quiet=True) as server:
@@ -80,7 +74,7 @@ def test_master_merges_two_workers_histograms_and_splits_the_rate(tmp_path: Path
 @pytest.mark.slow  # it waits out its bound: --duration + the 60 s a master waits for workers + 45 s grace
 def test_a_worker_without_a_master_stops_by_itself_with_exit_2(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*CLI, "load", "--worker", "--master-port", str(_free_port()), "--duration", "1", "--report-dir",
+        [*CLI, "load", "--worker", "--master-port", str(free_port()), "--duration", "1", "--report-dir",
          str(tmp_path)],
         capture_output=True, text=True, timeout=170, check=False,
     )  # fmt: skip

@@ -11,17 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+from tests.ports import free_port
+
 CLI = [sys.executable, "-m", "talon_harness.harness"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([*CLI, "proxy", "--port", str(port), "--report-dir", str(tmp_path / "r"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     deadline = time.monotonic() + 30

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import yaml
 
 from talon_harness.contracts.spec import CONTRACT_FILES
 from talon_harness.refserver import ServerProcess
+from tests.ports import free_port
 
 from .conftest import error_sources, error_titles, profile_url, session_url
 
@@ -223,15 +223,9 @@ def test_seed_answers_hide_identifiers_the_final_revision_stored(tmp_path: Path)
         assert ok(httpx.put(proc.base_url + session_url("s1"), json={}))["session"]["identifiers"] == ["d"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_speaks_the_final_revision_by_default_and_v1_when_told(tmp_path: Path) -> None:
     for args, expected in (([], 200), (["--api", "v1"], 400)):
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("TALON_API_KEY", "TALON_HMAC")}
         proc = subprocess.Popen([sys.executable, "-m", "talon_harness.harness", "serve", "--port", str(port),
                                  "--db", str(tmp_path / f"serve{port}.db"), "--quiet", *args],

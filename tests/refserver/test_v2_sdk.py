@@ -25,6 +25,7 @@ from talon_one.api.integration_api import IntegrationApi
 from talon_one.exceptions import ApiException, BadRequestException, UnauthorizedException
 
 from talon_harness.refserver import ServerProcess
+from tests.ports import free_port
 
 API_KEY = "v2-sdk-test-key"
 ALL_SESSION_CONTENT = [
@@ -392,18 +393,12 @@ def test_sdk_fault_now_is_not_sent_as_rfc3339(api: IntegrationApi) -> None:
 # -- the same client against `talon-harness serve` itself ---------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_sdk_against_talon_harness_serve(tmp_path: Any) -> None:
     """The issue's "done when": both v2 operations through the SDK against the `serve` command (D34 key from
     TALON_API_KEY), then SIGTERM ends it with exit 0."""
     executable = shutil.which("talon-harness")
     assert executable is not None, "talon-harness is not installed"
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([executable, "serve", "--port", str(port), "--quiet", "--db", str(tmp_path / "serve.db")],
                             env={**os.environ, "TALON_API_KEY": API_KEY}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
