@@ -6,8 +6,9 @@ mid-run, nothing measured); 130 interrupted.
 Every error reaches the user as one line ``Error: ...`` (see `HarnessGroup`), never as a traceback.
 
 Options are checked when the command line is parsed (types in `harness.params`), before any server
-starts. Options shared by several commands are defined once below (``TARGET_OPTIONS`` ...); a new option
-is a ``click.option`` with a type from `harness.params` (the bad-usage test walks every option).
+starts. Options shared by several commands are defined once in `harness.cli_options` (``TARGET_OPTIONS``
+...), the load command in `harness.cli_load`; a new option is a ``click.option`` with a type from
+`harness.params` (the bad-usage test walks every option).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from talon_harness.harness.params import (
 
 #: the exit codes and the error type live in ``cli_options`` (shared with ``cli_load``), re-exported here
 __all__ = ["EXIT_FAILED", "EXIT_HARNESS", "EXIT_INTERRUPTED", "EXIT_PASSED", "HarnessError", "main"]
+
 
 @click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="talon-harness")

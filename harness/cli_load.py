@@ -1,5 +1,6 @@
 """``talon-harness load``: its options, its one validated ``LoadConfig``, and the replay section it prints."""
 
+from __future__ import annotations
 
 import dataclasses
 import sys

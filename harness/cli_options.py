@@ -1,6 +1,7 @@
 """What the ``talon-harness`` commands share: exit codes, the one-line error group, the shared options
 (``TARGET_OPTIONS`` ...), credentials from options, and the target every command sends traffic to."""
 
+from __future__ import annotations
 
 import contextlib
 import sys
