@@ -193,6 +193,9 @@ class Observation:
     #: cannot or must not send one). Rules that need them are not applicable without them.
     invalid: Invalid | None = None
     read_back: Callable[[], Observation | None] | None = field(default=None, compare=False, repr=False)
+    #: The run's own state of other models, by name (the model's ``extras``: e.g. "v2", the v2 rules'
+    #: ``contracts.domain.v2_model.V2Model``), so no rule keeps run state in a module.
+    extras: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def response_session(self) -> dict[str, Any] | None:
@@ -238,6 +241,8 @@ class Model:
     _last_event_id: int | None = None
     _event_ids: dict[int, int] = field(default_factory=dict)  # event id -> order first seen
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    #: What other models of this run keep (``Observation.extras``: the same dict, handed to every observation).
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def session(self, session_id: str) -> SessionView | None:
         with self._lock:
@@ -297,7 +302,7 @@ class Model:
                 before_old = self._profiles.get(before_session.profile_id)
         return Observation(x, existed, before_session, copy.deepcopy(before_profile), profile_existed,
                            before_old, self._last_event_id, SeenIds(self._event_ids, len(self._event_ids)),
-                           self.strict_order)
+                           self.strict_order, extras=self.extras)
 
     def _learn(self, obs: Observation) -> None:
         x = obs.exchange

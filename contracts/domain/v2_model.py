@@ -9,9 +9,10 @@ and whether the model saw a session of the profile a call names. The witness pha
 every call, so there the model knows every session it created; in schemathesis' phases it mostly knows
 nothing and the rules that need it are not applicable.
 
-Guarantees: one v2 call is read and learnt from exactly once however many rules judge it (cached by the
-exchange object); entities are keyed by server (scheme and host) and id, so runs against different servers
-in one process never mix; memory is bounded (past ``_MAX`` ids the older half is forgotten, i.e. unknown).
+The model is the run's: it lives in the run's ``contracts.model.Model.extras`` (handed to every
+observation as ``Observation.extras``), never in this module; an observation without one (built by hand)
+gets a model that knows nothing. Guarantees: one v2 call is read and learnt from exactly once however many
+rules judge it (cached by the exchange object); entities are keyed by server (scheme and host) and id; memory is bounded (past ``_MAX`` ids the older half is forgotten, i.e. unknown).
 With several workers (``obs.strict_order`` False) the order of calls is not the order of answers, so the
 model reports nothing known. Thread-safe (one lock).
 """
@@ -28,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 from talon_harness.contracts.model import Exchange, Observation
 from talon_harness.strategies.wire import PROFILE_V2, SESSION_V2, V2_PATH_PREFIXES
 
-__all__ = ["V2Call", "json_equal", "v2_call"]
+__all__ = ["V2Call", "V2Model", "json_equal", "v2_call"]
 
 _MAX = 20_000
 _RECENT = 64
@@ -98,7 +99,9 @@ class _Known:
     after_dry: bool = False
 
 
-class _V2Model:
+class V2Model:
+    """The v2 sessions and profiles one run has seen, learnt from the answers (see the module docstring)."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.sessions: OrderedDict[tuple[str, str], _Known] = OrderedDict()
@@ -201,10 +204,11 @@ def _route(url: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-_MODEL = _V2Model()
-
-
 def v2_call(obs: Observation) -> V2Call:
-    """The v2 call of ``obs`` with the model's knowledge before it (read and learnt once per exchange)."""
-    return _MODEL.call(obs)
+    """The v2 call of ``obs`` with the run's v2 model's knowledge before it (read and learnt once per
+    exchange); the run's model is created in ``obs.extras`` on first use."""
+    if obs.extras is None:
+        return V2Model().call(obs)
+    model = obs.extras.get("v2") or obs.extras.setdefault("v2", V2Model())  # setdefault: atomic
+    return model.call(obs)
 
