@@ -91,13 +91,14 @@ def test_readme_first_command_from_the_clone_root(installed: dict[str, object]) 
     assert site.startswith(str(venv)), site
 
 
-@pytest.mark.parametrize("where", ["sub-folder", "unrelated"])
-def test_installed_run_works_from_any_folder(installed: dict[str, object], where: str,
+@pytest.mark.parametrize(("where", "api"), [("sub-folder", "v1"), ("unrelated", "v2")])
+def test_installed_run_works_from_any_folder(installed: dict[str, object], where: str, api: str,
                                              tmp_path: Path) -> None:
+    """`run` (and, from an unrelated folder, `run --api v2`, as README shows it) on the regular install."""
     clone = Path(str(installed["clone"]))
     cwd = clone / "contracts" if where == "sub-folder" else tmp_path
     env = dict(installed["env"])  # type: ignore[call-overload]
-    proc = subprocess.run(["bash", "-c", f"talon-harness run {SHORT_RUN} --report-dir out"], cwd=cwd, env=env,
+    proc = subprocess.run(["bash", "-c", f"talon-harness run --api {api} {SHORT_RUN} --report-dir out"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     try:
         assert proc.returncode == 0, _tail(proc)
