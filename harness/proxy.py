@@ -10,8 +10,8 @@ Bounded: a request body over ``max_body`` gets a 413, an upstream that does not 
 connection gets a 502; both with a JSON ``{"message": ..., "errors": []}`` body and never judged.
 
 Each exchange is judged by :class:`contracts.traffic.TrafficJudge` before the answer goes back, so the
-model learns in the order the client sees; each violation is printed at once, one line. With ``api`` "v2" a
-v2 upsert is judged by integration-v2.yaml instead: its 200/400 answer must fit the declared body. A judged request
+model learns in the order the client sees; each violation is printed at once, one line. With ``api`` "v2" the
+judge is :class:`contracts.traffic_v2.V2TrafficJudge` (integration-v2.yaml and the v2 rules). A judged request
 that carries a query parameter the revision ``api`` does not declare is an ``unknown_query_parameter``
 violation of the client (D17: ``dry`` is declared by "v1-2021" only). With
 ``record`` set, each exchange is appended as one NDJSON line (format: :mod:`loadtests.replay`; credential
@@ -40,10 +40,9 @@ import yarl
 
 from talon_harness.contracts.spec import API_NAMES, query_parameters
 from talon_harness.contracts.traffic import CLIENT_RULES, SERVER_RULES, TrafficJudge, Violation
+from talon_harness.contracts.traffic_v2 import V2_CLIENT_RULES, V2_SERVER_RULES, V2TrafficJudge
 from talon_harness.harness.proxy_recording import Recording
-from talon_harness.loadtests._contract import ResponseValidator
 from talon_harness.loadtests.replay import exchange_record
-from talon_harness.strategies.wire import operation_of_path
 
 __all__ = ["ProxyConfig", "ProxyOutcome", "Recording", "TrafficProxy", "run_proxy"]
 
@@ -70,7 +69,7 @@ class ProxyConfig:
     fresh: bool = False
     model_entities: int = 200_000  # ids the judge's model keeps (its memory bound; see contracts.model.Model)
     # the API whose query parameters are allowed (D16, D17; v2: dry, now, runRuleEngine); the v1 revisions are
-    # judged by TrafficJudge (the seed's contract and rules), v2 by its contract's answers (``_v2_judge``)
+    # judged by TrafficJudge (the seed's contract and rules), v2 by V2TrafficJudge (v2's contract and rules)
     api: str = "v1"
 
     def __post_init__(self) -> None:
@@ -105,7 +104,8 @@ class TrafficProxy:
 
     def __init__(self, config: ProxyConfig, *, emit: Callable[[str], None], recording: Recording | None = None) -> None:
         self.config = config
-        self.judge = TrafficJudge(fresh=config.fresh, max_entities=config.model_entities)
+        self.judge: TrafficJudge | V2TrafficJudge = (V2TrafficJudge if config.api == "v2" else TrafficJudge)(
+            fresh=config.fresh, max_entities=config.model_entities)
         self.recording = recording
         self.stats = _Stats()
         self._emit = emit
@@ -226,9 +226,8 @@ class TrafficProxy:
         self.stats.exchanges += 1
         path = target.decode("latin-1")
         try:
-            found = (_v2_judge(method, path, status, answer) if self.config.api == "v2" else
-                     self.judge.judge(method, path, dict(headers), body, status, dict(response_headers), answer,
-                                      overlapped=overlapped, contended=contended))
+            found = self.judge.judge(method, path, dict(headers), body, status, dict(response_headers), answer,
+                                     overlapped=overlapped, contended=contended)
         except Exception as exc:  # noqa: BLE001 - a judge bug must not break proxying; it is reported
             self.stats.judge_errors += 1
             self._emit(f"JUDGE ERROR {method} {path[:120]}: {type(exc).__name__}: {exc}")
@@ -258,24 +257,6 @@ class TrafficProxy:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-def _v2_judge(method: str, path: str, status: int, answer: bytes) -> list[Violation] | None:
-    """A v2 exchange judged against integration-v2.yaml (None: not a v2 upsert, not judged): a 200 or 400
-    answer must fit the operation's declared body (``loadtests._contract.ResponseValidator``), else it is a
-    ``response_schema_conformance`` violation of the server. v2 has no domain rules yet (``contracts.apis``)."""
-    operation = operation_of_path(path.partition("?")[0], api="v2")
-    if method != "PUT" or operation is None:
-        return None
-    if status not in (200, 400):
-        return []
-    try:
-        parsed = json.loads(answer)
-    except ValueError:
-        return [Violation("server", "response_schema_conformance", "the answer is not JSON", method, path, status)]
-    problem = ResponseValidator.shared("v2").problem(status, parsed, operation)
-    return [] if problem is None else [Violation("server", "response_schema_conformance", problem, method, path,
-                                                 status)]
 
 
 def _unknown_query(api: str, method: str, path: str, status: int) -> list[Violation]:
@@ -312,9 +293,10 @@ class ProxyOutcome:
         return 2 if self.exchanges == 0 else 1 if self.violations else 0
 
 
-def _junit(stats: _Stats, path: Path, seconds: float) -> None:
-    rules = [("client", r) for r in (*CLIENT_RULES, *QUERY_RULES)]
-    rules += [("server", r) for r in (*SERVER_RULES, *PROXY_RULES)]
+def _junit(stats: _Stats, path: Path, seconds: float, api: str) -> None:
+    client, server = (V2_CLIENT_RULES, V2_SERVER_RULES) if api == "v2" else (CLIENT_RULES, SERVER_RULES)
+    rules = [("client", r) for r in (*client, *QUERY_RULES)]
+    rules += [("server", r) for r in (*server, *PROXY_RULES)]
     failures = sum(1 for side, rule in rules if stats.counts.get(f"{side} {rule}"))
     suite = ET.Element("testsuite", name="talon-harness proxy", tests=str(len(rules)), failures=str(failures),
                        errors="0", skipped="0", time=f"{seconds:.3f}")
@@ -349,7 +331,7 @@ def _write_reports(config: ProxyConfig, proxy: TrafficProxy, seconds: float) -> 
     report_json = config.report_dir / "proxy.json"
     report_json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     report_junit = config.report_dir / "junit.xml"
-    _junit(stats, report_junit, seconds)
+    _junit(stats, report_junit, seconds, config.api)
     return ProxyOutcome(stats.exchanges, stats.judged, sum(counts.values()), counts, report_json, report_junit,
                         recording)
 

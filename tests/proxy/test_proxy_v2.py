@@ -1,5 +1,6 @@
-"""``proxy --api v2`` flags the query parameters v2 does not declare and records v2 exchanges; ``load --replay``
-replays such a recording (ids remapped, a v2 session's ``customerSession.profileId`` with them, the API key
+"""``proxy --api v2`` judges v2 exchanges (client side: the request against integration-v2.yaml; server side: its
+answers and the v2 rules, ``contracts.traffic_v2``), flags the query parameters v2 does not declare and records
+v2 exchanges; ``load --replay`` replays such a recording (ids remapped, a v2 session's ``customerSession.profileId`` with them, the API key
 re-sent) with every status as recorded."""
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def test_a_v2_answer_that_breaks_the_v2_contract_is_the_servers_violation(tmp_pa
         server.server_close()
     assert [line for line in proxy.lines if line.startswith("VIOLATION")] == [
         ("VIOLATION server response_schema_conformance PUT /v2/customer_sessions/s1 -> 200: "
-        'IntegrationStateV2 at /: "createdCoupons" is a required property')]
+        'IntegrationStateV2 at /: "createdCoupons" is a required property'),
+        ("VIOLATION server v2_response_content PUT /v2/customer_sessions/s1 -> 200: the answer's members are not "
+         'the ones responseContent asked for; expected ["createdCoupons", "createdReferrals", "effects"]; '
+         'received 200 {"missing": ["createdCoupons", "createdReferrals"], "not asked": []}')]
     assert (outcome.judged, outcome.exit_code) == (1, 1)
 
 
@@ -103,3 +107,77 @@ def test_a_v2_recording_replays_with_remapped_ids_and_every_status_as_recorded(t
     replay = json.loads(result.summary_path.read_text())["replay"]
     assert (replay["sent"], replay["status_matched"], replay["status_mismatched"]) == (4, 4, 0)
     assert result.exit_code == 0, result.breaches
+
+
+_SEEN = {"responseContent": ["customerSession"]}  # the v2 model learns a session from answers that show it
+
+
+def _journey(base_url: str) -> list[int]:
+    """A v2 customer: profile, a session with a cart, codes and a cost, a dry call, an update, close, a
+    default-state "open" sent to the closed session (D23: ignored), cancel; the statuses answered."""
+    puts = [("customer_profiles/c1?runRuleEngine=true", {"attributes": {"tier": "gold"}}),
+            ("customer_sessions/s1", {"customerSession": {"profileId": "c1", "cartItems": [
+                {"name": "x", "sku": "S1", "quantity": 2, "price": 5}]}, **_SEEN}),
+            ("customer_sessions/s1", {"customerSession": {"couponCodes": ["SUMMER10"], "additionalCosts": {
+                "shipping": {"price": 4}}}, **_SEEN}),
+            ("customer_sessions/s1?dry=true&runRuleEngine=true", {"customerSession": {"couponCodes": []}, **_SEEN}),
+            ("customer_sessions/s1", {"customerSession": {"referralCode": ""}, **_SEEN}),
+            ("customer_sessions/s1", {"customerSession": {"state": "closed"}, **_SEEN}),
+            ("customer_sessions/s1", {"customerSession": {"state": "open"}, **_SEEN}),
+            ("customer_sessions/s1", {"customerSession": {"state": "cancelled"}, **_SEEN}),
+            ("customer_sessions/s2", {"customerSession": {"profileId": "c1"}, **_SEEN})]
+    return [httpx.put(f"{base_url}/v2/{path}", json=body).status_code for path, body in puts]
+
+
+def test_a_clean_v2_journey_through_the_proxy_flags_nothing(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True, api="v1-2021") as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        statuses = _journey(proxy.base_url)
+        outcome = proxy.finish()
+    assert statuses == [200] * 9
+    assert proxy.lines == []
+    assert (outcome.judged, outcome.violations, outcome.exit_code) == (9, 0, 0)
+
+
+def test_a_v2_session_reopened_by_the_default_state_is_the_servers_v2_state_machine_violation(
+        tmp_path: Path) -> None:
+    with ServerProcess(quiet=True, api="v1-2021", faults=["v2_open_reopens_closed"]) as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        _journey(proxy.base_url)
+        outcome = proxy.finish()
+    assert proxy.lines == [
+        ("VIOLATION server v2_state_machine PUT /v2/customer_sessions/s1 -> 200: the session is not in the state "
+        'D22/D23 leave it in; expected {"customerSession.state": "closed", "stored before": "closed"}; received 200 '
+        '{"customerSession.state": "open"}')]
+    assert (outcome.counts, outcome.exit_code) == ({"server v2_state_machine": 1}, 1)
+
+
+def test_a_stuck_v2_update_count_is_the_servers_v2_update_count_violation(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True, api="v1-2021", faults=["v2_update_count_stuck"]) as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        _journey(proxy.base_url)
+        outcome = proxy.finish()
+    assert proxy.lines[0] == (
+        "VIOLATION server v2_update_count PUT /v2/customer_sessions/s1 -> 200: updateCount does not count the "
+        'calls; expected {"customerSession.updateCount": 2}; received 200 {"customerSession.updateCount": 1}')
+    # the update after the dry call builds on a count the dry call seems to have written: D28's rule sees it too
+    assert outcome.counts == {"server v2_update_count": 5, "server v2_dry_persists_nothing": 1}
+    assert outcome.exit_code == 1
+
+
+def test_a_v2_body_that_breaks_the_request_schema_is_the_clients_violation(tmp_path: Path) -> None:
+    with ServerProcess(quiet=True, api="v1-2021") as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        answer = httpx.put(proxy.base_url + "/v2/customer_sessions/s9", json={"customerSession": {"cartItems": "x"}})
+        post = httpx.post(proxy.base_url + "/v2/customer_profiles/p9", json={})
+        outcome = proxy.finish()
+    assert (answer.status_code, post.status_code) == (400, 405)
+    assert proxy.lines == [
+        ('VIOLATION client request_schema PUT /v2/customer_sessions/s9 -> 400: /customerSession/cartItems: "x" is '
+        'not of types "null", "array"'),
+        ("VIOLATION client method_not_allowed POST /v2/customer_profiles/p9 -> 405: POST is not defined on this "
+        "path; only PUT is (D24/D1: 405)")]
+    assert (outcome.counts, outcome.exit_code) == (
+        {"client request_schema": 1, "client method_not_allowed": 1}, 1)
+    junit = outcome.report_junit.read_text()
+    assert 'name="v2_update_count"' in junit and 'name="illegal_transition"' not in junit  # v2's rules listed
