@@ -64,6 +64,8 @@ def test_duration_options_take_human_durations(command: str, option: str, monkey
         raise SystemExit(0)
 
     monkeypatch.setattr(importlib.import_module(module), name, record)
+    if command == "load":  # load probes a given --base-url itself before run_load: this test is about the option
+        monkeypatch.setattr("talon_harness.harness.cli_load.refuse_wrong_target", lambda *args: None)
     target = ["--base-url", "http://127.0.0.1:9"] if command in ("check", "load", "run") else []
     for text, seconds in (("1m30s", 90.0), ("90", 90.0), ("2m", 120.0)):
         calls.clear()
