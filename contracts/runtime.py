@@ -6,8 +6,7 @@ One :class:`CheckRuntime` per run: ``st run`` builds it from the environment whe
 it; either way it rides on the schema object every case points to (``contracts._schemathesis``), never in
 a module global. :meth:`CheckRuntime.observation` is what the rules of ``contracts.domain`` judge for a case.
 ``st run`` reads its settings from the environment, set by ``harness.check.run_check``:
-one :class:`contracts.settings.CheckSettings` and the credentials (``strategies.wire.CREDENTIALS_ENV``),
-so secrets never appear in argv.
+one :class:`contracts.settings.CheckSettings`, credentials included, so secrets never appear in argv.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.settings import CheckSettings
 from talon_harness.contracts.violation import Violation
 from talon_harness.strategies.types import Invalid
-from talon_harness.strategies.wire import PATH_PREFIXES, Credentials, build_put, credentials_from_env
+from talon_harness.strategies.wire import PATH_PREFIXES, Credentials, build_put
 
 __all__ = ["CheckRuntime", "attach_runtime", "probe", "runtime_for"]
 
@@ -57,7 +56,7 @@ class CheckRuntime:
         settings = CheckSettings.from_env(environ)
         model = Model(fresh=settings.fresh, strict_order=settings.strict_order)
         mix = CaseMix(seed=settings.seed) if mixed else None
-        return cls(model=model, credentials=credentials_from_env(environ), mix=mix, violations=settings.violations)
+        return cls(model=model, credentials=settings.credentials, mix=mix, violations=settings.violations)
 
     def observe(self, response: Any) -> Observation:
         """The observation for a schemathesis ``Response`` (the model learns from it once)."""

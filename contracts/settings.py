@@ -3,9 +3,10 @@
 ``run_check`` starts schemathesis' own CLI, whose hooks (``contracts.hooks``) cannot take options of ours,
 so the settings travel as one JSON value in the environment variable :data:`SETTINGS_ENV`
 (:meth:`CheckSettings.to_env`), read back into the same dataclass by :meth:`CheckSettings.from_env`.
-Credentials are not part of it: they travel only in ``strategies.wire.CREDENTIALS_ENV``. Every default
-is written once, in the field list: adding a setting means a field here and the line in ``run_check``
-that fills it.
+The credentials travel inside it (``credentials``; its repr and str redact every key, as
+``strategies.wire.Credentials`` does), never in argv: one variable, one document, one parser. Every default
+is written once, in the field list: adding a setting means a field here and the line in
+``harness._check_child.child_env`` that fills it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from talon_harness.strategies.wire import Credentials
 
 __all__ = ["SETTINGS_ENV", "VIOLATIONS_FILE", "CheckSettings"]
 
@@ -34,7 +37,8 @@ class CheckSettings:
     the reference server of ``--oracle`` (None: no oracle); ``oracle_exclude``: fields left uncompared;
     ``oracle_effects``: effects and discounts are compared too (both servers run the same rule set).
     ``api``: the API under test (``contracts.spec.API_NAMES``); it selects the domain rules that judge
-    (``contracts.apis.rules_for``) and whether the v1 case mix is sent.
+    (``contracts.apis.rules_for``) and whether the v1 case mix is sent. ``credentials``: how the child signs
+    its requests (None: unsigned); the repr shows ``[REDACTED]`` for every key.
     """
 
     fresh: bool = False
@@ -45,6 +49,7 @@ class CheckSettings:
     oracle_exclude: tuple[str, ...] = ()
     oracle_effects: bool = False
     api: str = "v1"
+    credentials: Credentials | None = None
 
     @property
     def violations(self) -> str | None:
@@ -58,7 +63,8 @@ class CheckSettings:
         return self.workers <= 1
 
     def to_env(self) -> dict[str, str]:
-        """The environment entry that carries these settings to the child."""
+        """The environment entry that carries these settings (credentials included) to the child; its value
+        holds the keys in clear, so it goes into a child's environment only, never into argv or a report."""
         return {SETTINGS_ENV: json.dumps(dataclasses.asdict(self))}
 
     @classmethod
@@ -73,6 +79,8 @@ class CheckSettings:
         try:
             data = json.loads(raw)
             data["oracle_exclude"] = tuple(data.get("oracle_exclude", ()))
+            if data.get("credentials") is not None:
+                data["credentials"] = Credentials(**data["credentials"])
             return cls(**data)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ValueError(f"{SETTINGS_ENV} is not a CheckSettings JSON object: {exc}") from None

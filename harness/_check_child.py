@@ -1,5 +1,9 @@
-"""The ``st run`` child of a check: its argv and its environment (settings and credentials through the
-environment only, never argv), and the contract it reads."""
+"""The ``st run`` child of a check: its argv and its environment, and the contract it reads.
+
+Both derive from one :class:`CheckConfig`: ``child_env`` puts ONE :class:`CheckSettings` document (credentials
+inside) into the environment; ``child_argv`` holds only schemathesis' own options, never a secret; the v2 API
+key also reaches schemathesis' own auth through :data:`V2_AUTH_ENV` (D34), the one thing it cannot read from
+our document."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
 from talon_harness.contracts.spec import CONTRACT_FILES
 from talon_harness.harness.check_config import ORACLE_CHECK, CheckConfig
-from talon_harness.strategies.wire import CREDENTIALS_ENV, credentials_env
+from talon_harness.strategies.wire import CREDENTIALS_ENV
 
 #: v2 (D34): the API key reaches schemathesis' own auth (``[auth.openapi.api_key_v1]`` of a config file that
 #: names this variable, set in the child's environment only), so ``ignored_auth`` knows the credentials are
@@ -57,19 +61,18 @@ def child_argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[s
 
 def child_env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url: str | None = None,
          ) -> dict[str, str]:
-    """The child's environment: ours minus any settings or credentials of ours, plus this run's."""
+    """The child's environment: ours minus any settings or credentials of ours, plus this run's one settings
+    document (credentials inside)."""
     env = {k: v for k, v in os.environ.items() if k not in (SETTINGS_ENV, CREDENTIALS_ENV)}
     settings = CheckSettings(
         fresh=config.fresh_server, workers=config.workers, seed=seed, api=config.api,
         journal=str(journal) if journal is not None else None, oracle_url=oracle_url,
         oracle_exclude=config.oracle_exclude if oracle_url else (),
-        oracle_effects=oracle_url is not None and config.oracle_effects)
-    env.update(SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks", **settings.to_env(),
-               **credentials_env(config.credentials))
+        oracle_effects=oracle_url is not None and config.oracle_effects, credentials=config.credentials)
+    env.update(SCHEMATHESIS_HOOKS="talon_harness.contracts.hooks", **settings.to_env())
     if _v2_auth(config) and config.credentials is not None:
         env[V2_AUTH_ENV] = f"ApiKey-v1 {config.credentials.api_key}"
     return env
-
 
 
 def generation_view(config: CheckConfig, report_dir: Path) -> Path:
