@@ -143,13 +143,13 @@ def _replay_fields(replay: Path, speed: float, loop: bool, duration: float, work
 
 def _replay_section(summary_path: Path | None) -> dict[str, Any] | None:
     """The ``"replay"`` section the replay locustfile adds to summary.json (None when absent)."""
-    import json
+    from talon_harness.loadtests.outcome import read_summary
 
     if summary_path is None:
         return None
     try:
-        section = json.loads(summary_path.read_text(encoding="utf-8")).get("replay")
-    except (OSError, ValueError, AttributeError):
+        section = read_summary(summary_path.parent).get("replay")
+    except (OSError, ValueError):
         return None
     return section if isinstance(section, dict) else None
 

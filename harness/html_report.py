@@ -23,6 +23,7 @@ from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.harness._check_report import PHASES
 from talon_harness.loadtests.baseline import read_gaps
 from talon_harness.loadtests.gates import distrust_label
+from talon_harness.loadtests.outcome import read_summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -90,7 +91,7 @@ def write_load_report(report_dir: Path, *, target: str | None = None) -> Path:
     """Write ``report.html`` for the load run whose files are in ``report_dir``; needs ``summary.json``."""
     from talon_harness.loadtests.plots import TIMELINE_FILE, distribution_figure, run_title, timeline_figure
 
-    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = read_summary(report_dir)
     timeline = _json(report_dir / TIMELINE_FILE)
     target = target or timeline.get("target")
     users = timeline.get("users")

@@ -6,16 +6,16 @@ happens. ``check_summary`` and ``load_summary`` build the text (pure), :func:`pu
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from talon_harness.contracts.checks import DOMAIN_CHECKS
 from talon_harness.loadtests.baseline import read_gaps
 from talon_harness.loadtests.gates import distrust_label
+from talon_harness.loadtests.outcome import read_summary
 
 if TYPE_CHECKING:
     from talon_harness.contracts.witness import WitnessFailure, WitnessResult
@@ -91,7 +91,7 @@ def _witness(witness: WitnessResult, seed: int, annotations: list[str],
 def load_summary(report_dir: Path, problems: Sequence[str] = ()) -> tuple[str, list[str]]:
     """(Markdown, annotation lines) for the load run whose ``summary.json`` is in ``report_dir``; each of
     ``problems`` (why the harness could not judge it, e.g. credentials refused mid-run) is a line of its own."""
-    summary: dict[str, Any] = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    summary = read_summary(report_dir)
     unmeasured, gap = read_gaps(summary)
     verdict = _VERDICTS[2] if unmeasured else "✅ PASSED" if summary.get("passed") else "❌ FAILED"
     rate, arrivals = summary.get("rate") or {}, summary.get("arrivals") or {}

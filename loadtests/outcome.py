@@ -3,19 +3,36 @@
 The Locust process builds it (:func:`build_outcome`) and writes it into ``summary.json``
 (:meth:`LoadOutcome.to_dict`); ``run_load`` reads it back with :meth:`LoadOutcome.from_dict`, so both
 sides of the process boundary hold the same typed object and a renderer reads fields, not string keys.
+:func:`read_summary` is the one reader of the file (``run_load``, the HTML report, the step summary and the
+replay console all go through it).
 Latency percentiles are in ms, keyed "p50", "p90", "p95", "p99", "p99.9", "max", "min", "mean".
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from talon_harness.loadtests.baseline import BaselineVerdict
 from talon_harness.loadtests.gates import OVERALL_SCOPE, Distrust, RunStats, Verdict, breached
 
-__all__ = ["Arrivals", "EndpointResult", "FailureRow", "LoadOutcome", "build_outcome"]
+__all__ = ["SUMMARY_FILE", "Arrivals", "EndpointResult", "FailureRow", "LoadOutcome", "build_outcome", "read_summary"]
+
+#: The file in a load run's report directory that holds its outcome (written by ``loadtests.report.write``).
+SUMMARY_FILE = "summary.json"
+
+
+def read_summary(directory: Path | str) -> dict[str, Any]:
+    """The ``summary.json`` document in ``directory``: :meth:`LoadOutcome.to_dict`'s keys plus the report-only
+    ones (``baseline``, ``files``, ``replay``...). Raises OSError when the file cannot be read and ValueError
+    when it is not a JSON object."""
+    document = json.loads((Path(directory) / SUMMARY_FILE).read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError(f"{Path(directory) / SUMMARY_FILE} is not a JSON object")  # noqa: TRY004 (a bad file)
+    return document
 
 
 @dataclass(frozen=True)

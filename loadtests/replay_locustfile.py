@@ -31,8 +31,8 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from talon_harness.loadtests._plugin import TalonPlugin
 from talon_harness.loadtests.journeybook import ACCEPT_ENCODING, PreparedCall, request_name
 from talon_harness.loadtests.locustfile import TalonBaseUser
+from talon_harness.loadtests.outcome import SUMMARY_FILE, read_summary
 from talon_harness.loadtests.replay import REPORT_KEY, Entry, load_traffic, remap, split
-from talon_harness.loadtests.report import SUMMARY_FILE
 from talon_harness.strategies.journeys import Call
 from talon_harness.strategies.wire import V2_OPERATIONS, PreparedPut, auth_headers
 
@@ -136,7 +136,7 @@ def _add_to_summary(environment: Environment, **_: Any) -> None:
     path = Path(TalonPlugin.of(environment).config.report_dir) / SUMMARY_FILE
     if not path.exists():
         return
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = read_summary(path.parent)
     doc["replay"] = stats.section()
     path.write_text(json.dumps(doc, indent=2, allow_nan=False, default=str), encoding="utf-8")
 

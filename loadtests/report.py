@@ -18,13 +18,12 @@ from typing import Any
 
 from talon_harness.loadtests.baseline import Histograms, too_small
 from talon_harness.loadtests.config import LoadConfig
-from talon_harness.loadtests.outcome import LoadOutcome
+from talon_harness.loadtests.outcome import SUMMARY_FILE, LoadOutcome, read_summary
 from talon_harness.loadtests.plots import write_plots
 from talon_harness.loadtests.recorder import LatencyRecorder
 
 __all__ = ["HDR_FILE", "PLOT_FILE", "SUMMARY_FILE", "log", "read_outcome", "write"]
 
-SUMMARY_FILE = "summary.json"
 PLOT_FILE = "latency.png"
 HDR_FILE = "hdr.json"
 _COLUMNS = ("p50", "p90", "p95", "p99", "p99.9", "max")
@@ -98,7 +97,7 @@ def write(
 
 def read_outcome(directory: Path) -> LoadOutcome:
     """The outcome in ``directory/summary.json`` (raises OSError / ValueError / KeyError when unreadable)."""
-    return LoadOutcome.from_dict(json.loads((Path(directory) / SUMMARY_FILE).read_text(encoding="utf-8")))
+    return LoadOutcome.from_dict(read_summary(directory))
 
 
 def _hdr_dump(recorder: LatencyRecorder) -> dict[str, Any]:
