@@ -32,6 +32,7 @@ from typing import Any
 import requests
 
 from talon_harness.contracts import _schemathesis as st_adapter
+from talon_harness.contracts import oracle_v2
 from talon_harness.contracts.model import PROFILE, SESSION, entity_of, valid_id
 from talon_harness.contracts.runtime import probe, runtime_for
 from talon_harness.contracts.settings import CheckSettings
@@ -46,10 +47,10 @@ __all__ = ["Answer", "OracleRuntime", "Step", "differences", "entity_closure", "
 BY_KIND: dict[str, str] = {"session.created": "timestamp", "session.applicationId": "integer",
                            "profile.created": "timestamp", "profile.accountId": "integer",
                            "profile.lastActivity": "timestamp", "event.created": "timestamp",
-                           "event.applicationId": "integer"}
+                           "event.applicationId": "integer", **oracle_v2.V2_BY_KIND}
 RFC3339 = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 #: Fields that depend on the campaigns configured (compared only when both servers run the same rules).
-EFFECT_FIELDS: tuple[str, ...] = ("event.effects", "session.discounts")
+EFFECT_FIELDS: tuple[str, ...] = ("event.effects", "session.discounts", *oracle_v2.V2_EFFECT_FIELDS)
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"})
 _HISTORY = 20000
 _ORACLE_ATTRIBUTE = "_talon_harness_oracle"  # where a run's OracleRuntime lives on its schema
@@ -90,10 +91,9 @@ def kind_of(kind: str, value: Any) -> str:
 
 def normalise(status: int, content_type: str, body: Any, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """The comparable content of one answer as ``{field path: value}``: status, media type, the error
-    pointers and titles (sorted) of a refusal, or every session/profile/event field of an acceptance, the
-    BY_KIND ones as their kind (so a missing or mistyped ``created`` differs, another time does not), minus
-    ``event.id`` (compared by order) and ``exclude``. Pure: no state, stdlib only (regression files embed
-    its source)."""
+    pointers and titles (sorted) of a refusal, or every field of an acceptance (v1: of session, profile and
+    event), the BY_KIND ones as their kind (a missing or mistyped ``created`` differs, another time does not),
+    minus ``event.id`` (compared by order) and ``exclude``. Pure, stdlib only (regression files embed it)."""
     out: dict[str, Any] = {"status": status, "content-type": content_type.split(";")[0].strip().lower()}
     if not 200 <= status < 300:
         errors = body.get("errors") if isinstance(body, dict) else None
@@ -105,7 +105,7 @@ def normalise(status: int, content_type: str, body: Any, exclude: tuple[str, ...
             pairs.append([where, error.get("title") if isinstance(error, dict) else None])
         out["errors"] = sorted(pairs, key=json.dumps) if isinstance(errors, list) else body
     elif isinstance(body, dict):
-        for top in ("session", "profile", "event"):
+        for top in body if "effects" in body else ("session", "profile", "event"):  # v2 answers have effects
             _flatten(top, body.get(top), out)
     else:
         out["body"] = body
@@ -202,7 +202,7 @@ def touched(method: str, url: str, body: bytes, answers: tuple[Answer | None, ..
     operation, entity_id = entity_of(url)
     found: set[tuple[str, str]] = set()
     if entity_id is None:
-        return frozenset()
+        return oracle_v2.touched(url, body, tuple(a.body for a in answers if a))
     found.add(("session" if operation == SESSION else "profile", entity_id))
     if operation == SESSION:
         try:
@@ -301,15 +301,13 @@ class OracleRuntime:
                                                                               dict[str, Any]] | None:
         """Differing paths and both normalised answers, or None when the comparison does not apply."""
         operation, entity_id = entity_of("http://x" + step.path)
-        if entity_id is None:
+        key = oracle_v2.entity(step.path) or (("session" if operation == SESSION else "profile", entity_id)
+                                              if entity_id is not None else None)
+        if key is None:
             return None
-        key = ("session" if operation == SESSION else "profile", entity_id)
         with self._lock:
             if not self.fresh and key not in self._comparable:
-                created = {"talon_session_created", "talon_profile_created"}
-                types = [(a.body.get("event") or {}).get("type") if isinstance(a.body, dict) else None
-                         for a in (target, reference)]
-                if not (target.accepted and reference.accepted and types[0] in created and types[1] in created):
+                if not all(oracle_v2.created(a.status, a.body) for a in (target, reference)):
                     return None  # older data on the target: not applicable
                 self._comparable.add(key)
             exclude = self.exclude + (() if self.effects else EFFECT_FIELDS)
@@ -319,12 +317,15 @@ class OracleRuntime:
                            else None)
                 if profile and ("profile", profile) not in self._comparable:
                     exclude += ("profile", "firstSession")
+            if not self.fresh and key[0] == "v2session":
+                exclude += oracle_v2.unseen_profile(reference.body, self._comparable)
             sides = {"target": normalise(target.status, target.content_type, target.body, exclude),
                      "reference": normalise(reference.status, reference.content_type, reference.body, exclude)}
             for side, answer in (("target", target), ("reference", reference)):
                 label, last = event_order(answer.status, answer.body, self._last_ids[side] if self.strict_order
                                           else None)
-                self._last_ids[side] = last if self.strict_order else None
+                if not oracle_v2.dry(step.path):  # D17/D28: a dry call's event id is handed out again
+                    self._last_ids[side] = last if self.strict_order else None
                 if label is not None and not excluded("event.id", self.exclude):
                     sides[side]["event.id"] = label
         return differences(sides["target"], sides["reference"]), sides["target"], sides["reference"]
