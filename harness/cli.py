@@ -25,7 +25,6 @@ from talon_harness.harness.cli_load import load
 from talon_harness.harness.cli_options import (
     ALLOW_REMOTE,
     API,
-    DAY_S,
     EXIT_FAILED,
     EXIT_HARNESS,
     EXIT_INTERRUPTED,
@@ -128,7 +127,7 @@ CHECK_OPTIONS = options_in_order(
     TARGET_OPTIONS,
     click.option("--max-examples", default=None, type=click.IntRange(min=1),
                  help="Fuzzing cases per operation / stateful scenarios."),
-    click.option("--max-time", default=None, type=Duration(1, DAY_S), help="Upper bound for the check (90, 2m...)."),
+    click.option("--max-time", default=None, type=Duration(), help="Upper bound for the check (90, 2m...)."),
     SEED,
     click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
                  help="Concurrent schemathesis workers."),
@@ -184,9 +183,9 @@ def check(**options: Any) -> None:
 @TARGET_OPTIONS
 @ALLOW_REMOTE
 @MAX_RATE
-@click.option("--max-time", default=60.0, show_default=True, type=Duration(1, DAY_S),
+@click.option("--max-time", default=60.0, show_default=True, type=Duration(),
               help="Upper bound for the check step (90, 2m...).")
-@click.option("--duration", default=20.0, show_default=True, type=Duration(1, DAY_S),
+@click.option("--duration", default=20.0, show_default=True, type=Duration(),
               help="How long the load step runs (90, 90s, 2m, 1h30m).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--oracle", is_flag=True, help="The check step also compares every answer with a reference server.")
@@ -214,7 +213,7 @@ def run(base_url: str | None, api: str, api_key: str | None, hmac: tuple[int, st
               help="Comma-separated fault names (default: all).")
 @click.option("--budget", default=15, show_default=True, type=click.IntRange(1),
               help="Fuzzing examples per operation for check and the st baseline.")
-@click.option("--max-time", default=20.0, show_default=True, type=Duration(1, DAY_S),
+@click.option("--max-time", default=20.0, show_default=True, type=Duration(),
               help="Per schemathesis run (90, 90s, 2m).")
 @click.option("--threshold", default=1.0, show_default=True, type=click.FloatRange(0, 1),
               help="Minimum detection rate.")

@@ -12,7 +12,6 @@ import click
 from talon_harness.contracts.spec import API_NAMES
 from talon_harness.harness.cli_options import (
     ALLOW_REMOTE,
-    DAY_S,
     EXIT_HARNESS,
     EXIT_INTERRUPTED,
     EXIT_PASSED,
@@ -44,7 +43,7 @@ LOAD_OPTIONS = options_in_order(
     click.option("--rate", type=click.FloatRange(min=0, min_open=True),
                  help="Open model: journeys per second (a journey is several requests)."),
     click.option("--arrival", type=click.Choice(["poisson", "constant"]), default="poisson", show_default=True),
-    click.option("--duration", default=20.0, show_default=True, type=Duration(1, DAY_S),
+    click.option("--duration", default=20.0, show_default=True, type=Duration(),
                  help="How long to load (90, 90s, 2m, 1h30m); always bounded."),
     click.option("--shape", default=None, type=Names(shape_names), help="Load shape (with --users)."),
     click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),

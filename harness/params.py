@@ -39,11 +39,13 @@ def parse_duration(text: str) -> float:
 
 
 class Duration(click.ParamType):
-    """A duration as people write it (see `parse_duration`), in seconds, within ``[minimum, maximum]``."""
+    """A duration as people write it (see `parse_duration`), in seconds, within ``[minimum, maximum]``:
+    by default ``loadtests.config.DURATION_BOUNDS_S``, the one home of the bounds, checked by the same
+    ``check_duration`` as ``LoadConfig`` (imported when a value is converted, so the CLI starts without it)."""
 
     name = "duration"
 
-    def __init__(self, minimum: float = 1.0, maximum: float = 7 * 24 * 3600) -> None:
+    def __init__(self, minimum: float | None = None, maximum: float | None = None) -> None:
         self.minimum, self.maximum = minimum, maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
@@ -54,9 +56,14 @@ class Duration(click.ParamType):
                 seconds = parse_duration(str(value))
             except ValueError as exc:
                 self.fail(str(exc), param, ctx)
-        if not self.minimum <= seconds <= self.maximum:
-            self.fail(f"{value!r} is {seconds:g} s; expected {self.minimum:g} s to {self.maximum:g} s", param, ctx)
-        return seconds
+        from talon_harness.loadtests.config import DURATION_BOUNDS_S, check_duration
+
+        low, high = DURATION_BOUNDS_S
+        try:
+            return check_duration(seconds, (low if self.minimum is None else self.minimum,
+                                            high if self.maximum is None else self.maximum))
+        except ValueError as exc:
+            self.fail(f"{value!r} is {exc}", param, ctx)
 
 
 class Names(click.ParamType):

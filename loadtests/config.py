@@ -50,6 +50,21 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+#: The one home of the duration bounds, in seconds, inclusive: ``LoadConfig.duration_s`` and every duration
+#: option of the command line (``--duration``, ``--max-time``: ``harness.params.Duration``) check against them
+#: through :func:`check_duration`, so both reject the same values with the same words.
+DURATION_BOUNDS_S: tuple[float, float] = (1.0, 24 * 3600.0)
+
+
+def check_duration(seconds: float, bounds: tuple[float, float] = DURATION_BOUNDS_S) -> float:
+    """``seconds`` when within ``bounds`` (inclusive); otherwise ValueError ``"<seconds> s; expected <low> s
+    to <high> s"`` (NaN is outside)."""
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise ValueError(f"{seconds:g} s; expected {low:g} s to {high:g} s")
+    return seconds
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoadConfig:
     """One load run; see the module docstring. Extra knobs after ``allow_remote`` have safe defaults."""
@@ -114,8 +129,10 @@ class LoadConfig:
             raise ValueError(f"rate must be > 0 journeys per second, got {self.rate}")
         if self.arrival not in ARRIVALS:
             raise ValueError(f"arrival must be one of {ARRIVALS}, got {self.arrival!r}")
-        if not 0 < self.duration_s <= 7 * 24 * 3600:
-            raise ValueError(f"duration_s must be within (0, 1 week], got {self.duration_s}")
+        try:
+            check_duration(self.duration_s)
+        except ValueError as exc:
+            raise ValueError(f"duration_s is {exc}") from None
         if self.shape is not None:
             if self.shape not in SHAPES:
                 raise ValueError(

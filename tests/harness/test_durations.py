@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from talon_harness.harness.cli import main
 from talon_harness.harness.params import Duration, parse_duration
+from talon_harness.loadtests.config import DURATION_BOUNDS_S, LoadConfig
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -73,3 +74,21 @@ def test_duration_options_take_human_durations(command: str, option: str, monkey
                                                                                    "TALON_HMAC": None})
         assert result.exit_code == 0 and len(calls) == 1, result.output
         assert seconds_of(calls[0]) == seconds
+
+
+@pytest.mark.parametrize(("command", "option"), sorted(DURATION_OPTIONS))
+@pytest.mark.parametrize(("text", "seconds"), [("25h", 90000.0), ("0.5", 0.5)])
+def test_one_validation_the_cli_says_what_the_config_says(command: str, option: str, text: str,
+                                                           seconds: float) -> None:
+    """Issue 26, item 3: every duration option and ``LoadConfig.duration_s`` have one home for their bounds
+    (``loadtests.config.DURATION_BOUNDS_S``) and reject a value with the same words."""
+    with pytest.raises(ValueError, match=r"^duration_s is ") as raised:
+        LoadConfig(base_url="http://127.0.0.1:9", users=1, duration_s=seconds)
+    config_says = str(raised.value).removeprefix("duration_s is ")
+    assert config_says == f"{seconds:g} s; expected 1 s to 86400 s"
+    assert DURATION_BOUNDS_S == (1.0, 86400.0)
+    target = ["--base-url", "http://127.0.0.1:9"] if command in ("check", "load", "run") else []
+    result = CliRunner().invoke(main, [command, *target, option, text], env={"TALON_API_KEY": None,
+                                                                               "TALON_HMAC": None})
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': '{text}' is {config_says}" in " ".join(result.output.split())
