@@ -81,7 +81,9 @@ def _path_id(op: str, path: str) -> str | None:
 
 
 class V2TrafficJudge:
-    """Judges v2 exchanges in the order they complete, with one v2 model per judge (one proxy run)."""
+    """Judges v2 exchanges in the order they complete, with one v2 model per judge (one proxy run).
+    ``fresh`` and ``max_entities`` are ``TrafficJudge``'s (the v1 model, whose ``extras`` hold the v2 model);
+    the v2 model bounds its own memory (``contracts.domain.v2_model``)."""
 
     def __init__(self, *, fresh: bool = False, max_entities: int | None = None) -> None:
         self.model = Model(fresh=fresh, max_entities=max_entities)  # its ``extras`` hold the v2 model
