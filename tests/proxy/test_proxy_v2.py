@@ -8,11 +8,13 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from talon_harness.contracts.traffic_v2 import V2TrafficJudge
 from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.replay import load_traffic, remap, split
 from talon_harness.loadtests.run import run_load
@@ -181,3 +183,41 @@ def test_a_v2_body_that_breaks_the_request_schema_is_the_clients_violation(tmp_p
         {"client request_schema": 1, "client method_not_allowed": 1}, 1)
     junit = outcome.report_junit.read_text()
     assert 'name="v2_update_count"' in junit and 'name="illegal_transition"' not in junit  # v2's rules listed
+
+
+def _updates(base_url: str, worker: int) -> list[int]:
+    with httpx.Client() as client:
+        return [client.put(f"{base_url}/v2/customer_sessions/shared", json={"customerSession": {"cartItems": [
+            {"name": "x", "sku": f"S{worker}-{k}", "quantity": 1, "price": k + 1}]}, **_SEEN}).status_code
+            for k in range(20)]
+
+
+def test_concurrent_v2_updates_of_one_session_are_not_judged_on_a_guessed_order(tmp_path: Path) -> None:
+    """Six clients update one session at once: the order the server applied them in is unknown, so the
+    session is forgotten after each contended exchange, and a correct server is never blamed for it."""
+    with ServerProcess(quiet=True, api="v1-2021") as server, \
+            proxy_in_thread(server.base_url, tmp_path, fresh=True, api="v2") as proxy:
+        with ThreadPoolExecutor(6) as pool:
+            statuses = [s for worker in pool.map(lambda w: _updates(proxy.base_url, w), range(6)) for s in worker]
+        outcome = proxy.finish()
+    assert statuses == [200] * 120
+    assert proxy.lines == []
+    assert (outcome.judged, outcome.exit_code) == (120, 0)
+
+
+def test_a_contended_v2_exchange_makes_its_session_unknown_to_the_judge() -> None:
+    """Deterministically, what the concurrent test above meets by chance: two updates of one session
+    complete in the opposite order to the server's, so neither is learnt from; a judge that kept the session
+    it knew before them would expect updateCount 2 of the next call (the server's answer is 4)."""
+    with ServerProcess(quiet=True, api="v1-2021") as server:
+        answers = [httpx.put(server.base_url + "/v2/customer_sessions/s1", json={"customerSession": {
+            "attributes": {"n": n}}, **_SEEN}) for n in range(4)]
+    assert [a.json()["customerSession"]["updateCount"] for a in answers] == [1, 2, 3, 4]
+    judge = V2TrafficJudge()
+    found = []
+    for index, contended in ((0, False), (2, True), (1, True), (3, False)):
+        answer = answers[index]
+        found += judge.judge("PUT", "/v2/customer_sessions/s1", {"Content-Type": "application/json"},
+                             answer.request.content, 200, dict(answer.headers), answer.content,
+                             overlapped=contended, contended=contended) or []
+    assert found == []
