@@ -10,12 +10,11 @@ the sequence that led to a failure).
 ``record_exchange`` (an ``after_call`` hook, registered by ``contracts.hooks``) forwards each request, byte
 for byte with its own headers, right after the target answered, so the oracle sees the same order. The
 check ``matches_reference`` compares the two answers after :func:`normalise` (timestamps, ``accountId``,
-``applicationId`` by presence and type, not value; event ids by order, see :func:`event_order`). An entity is compared from the
-first request that created it on both servers (on a target that started empty: from its first request);
-before that the comparison is not applicable. With several schemathesis workers the global order of
-requests is not defined: only per-entity order holds (one worker at a time per entity is NOT enforced), so
-event ids are checked for being integers only and divergences between concurrent requests on one entity
-are possible; use ``--workers 1`` (the default) with ``--oracle``.
+``applicationId`` by presence and type, not value; event ids by order, see :func:`event_order`; v2 answers:
+``contracts.oracle_v2``). An entity is compared from its first request that created it on both servers;
+before that the comparison is not applicable. With several schemathesis workers only per-entity order
+holds (not enforced), so event ids are checked for being integers only and concurrent requests on one
+entity may diverge; use ``--workers 1`` (the default) with ``--oracle``.
 """
 
 from __future__ import annotations
