@@ -34,7 +34,8 @@ from talon_harness.contracts.domain import RULES, judge
 from talon_harness.contracts.model import Exchange, Model, Observation, valid_id
 from talon_harness.contracts.spec import operation, request_schema, response_schema
 
-__all__ = ["CLIENT_RULES", "SERVER_RULES", "TRAFFIC_CHECKS", "TrafficJudge", "Violation"]
+__all__ = ["CLIENT_RULES", "SERVER_RULES", "TRAFFIC_CHECKS", "V1_CITES", "TrafficJudge", "Violation", "client_framing",
+           "json_media"]
 
 #: Domain rules judged from observed traffic (``Rule.needs`` empty: a proxy sends no read-back and has no tag).
 TRAFFIC_CHECKS: tuple[str, ...] = tuple(name for name, rule in RULES.items() if not rule.needs)
@@ -80,9 +81,50 @@ def _response_validator(op: str, status: int) -> Any:
     return None if key is None else jsonschema_rs.validator_for(response_schema(op, key))
 
 
-def _json_media(content_type: str) -> bool:
+def json_media(content_type: str) -> bool:
+    """``application/json`` or an ``application/*+json`` type, parameters ignored."""
     media = content_type.split(";")[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+#: The decisions each client framing rule cites, per API family (the message names them).
+V1_CITES: Mapping[str, str] = {"method": "D1", "path": "D12", "size": "D13", "type": "D15"}
+
+
+def client_framing(x: Exchange, entity_id: str | None, validator: Any, add: Callable[[str, str, str], None],
+                   cites: Mapping[str, str]) -> bool:
+    """The client-side rules every API shares (method, path id, size, content type, JSON, the request
+    schema of ``validator``), each message citing ``cites``; True when the server must refuse the request."""
+    if x.method != "PUT":
+        add("client", "method_not_allowed", f"{x.method} is not defined on this path; only PUT is "
+            f"({cites['method']}: 405)")
+        return x.method != "HEAD"
+    if entity_id is None or not valid_id(entity_id):
+        add("client", "path_id", "the path id is not 1-1000 characters without control characters, or the path "
+            f"has an extra segment ({cites['path']}: 400; '/' in an id must be sent as %2F)")
+        return True
+    if len(x.raw_body) > _MAX_BODY:
+        add("client", "body_size", f"the body has {len(x.raw_body)} bytes; the limit is {_MAX_BODY} "
+            f"({cites['size']}: 413)")
+        return True
+    if x.raw_body.strip() and not json_media(x.content_type):
+        add("client", "content_type", f"a body sent as {x.content_type or 'no Content-Type'!r}; it must be "
+            f"application/json ({cites['type']}: 415)")
+        return True
+    if not x.json_body or x.raw_body.startswith(b"\xef\xbb\xbf"):
+        add("client", "request_json", "the body is not JSON (UTF-8, no BOM)")
+        return True
+    if rules.repeats_a_member_name(x.raw_body):
+        add("client", "request_json", "the body repeats a member name")
+        return True
+    errors = list(validator.iter_errors(x.body))
+    if errors:
+        shown = "; ".join("/" + "/".join(str(p) for p in e.instance_path) + ": " + e.message
+                          for e in errors[:_SCHEMA_ERRORS_SHOWN])
+        more = f" (+{len(errors) - _SCHEMA_ERRORS_SHOWN} more)" if len(errors) > _SCHEMA_ERRORS_SHOWN else ""
+        add("client", "request_schema", f"{shown}{more}")
+        return True
+    return False
 
 
 class TrafficJudge:
@@ -122,32 +164,7 @@ class TrafficJudge:
     def _client(self, obs: Observation, add: Callable[[str, str, str], None], contended: bool) -> bool:
         """Client-side rules; True when the contract requires the server to refuse the request."""
         x = obs.exchange
-        if x.method != "PUT":
-            add("client", "method_not_allowed", f"{x.method} is not defined on this path; only PUT is (D1: 405)")
-            return x.method != "HEAD"
-        if x.entity_id is None or not valid_id(x.entity_id):
-            add("client", "path_id", "the path id is not 1-1000 characters without control characters, or the path "
-                "has an extra segment (D12: 400; '/' in an id must be sent as %2F)")
-            return True
-        if len(x.raw_body) > _MAX_BODY:
-            add("client", "body_size", f"the body has {len(x.raw_body)} bytes; the limit is {_MAX_BODY} (D13: 413)")
-            return True
-        if x.raw_body.strip() and not _json_media(x.content_type):
-            add("client", "content_type", f"a body sent as {x.content_type or 'no Content-Type'!r}; it must be "
-                "application/json (D15: 415)")
-            return True
-        if not x.json_body or x.raw_body.startswith(b"\xef\xbb\xbf"):
-            add("client", "request_json", "the body is not JSON (UTF-8, no BOM)")
-            return True
-        if rules.repeats_a_member_name(x.raw_body):
-            add("client", "request_json", "the body repeats a member name")
-            return True
-        errors = list(_request_validator(x.operation).iter_errors(x.body))
-        if errors:
-            shown = "; ".join("/" + "/".join(str(p) for p in e.instance_path) + ": " + e.message
-                              for e in errors[:_SCHEMA_ERRORS_SHOWN])
-            more = f" (+{len(errors) - _SCHEMA_ERRORS_SHOWN} more)" if len(errors) > _SCHEMA_ERRORS_SHOWN else ""
-            add("client", "request_schema", f"{shown}{more}")
+        if client_framing(x, x.entity_id, _request_validator(x.operation), add, V1_CITES):
             return True
         if not rules.schema_valid(obs):  # non-finite numbers and the other cases the schema cannot express
             add("client", "request_json", "the body holds a number JSON cannot carry (NaN/Infinity) or is malformed")
@@ -168,7 +185,7 @@ class TrafficJudge:
             return
         if x.method == "HEAD":
             return
-        if not _json_media(headers.get("content-type", "")) or parsed is None:
+        if not json_media(headers.get("content-type", "")) or parsed is None:
             add("server", "response_json", f"the response is not JSON (Content-Type "
                 f"{headers.get('content-type', 'missing')!r}, {len(raw)} bytes)")
             return

@@ -29,11 +29,10 @@ from urllib.parse import unquote, urlsplit
 
 import jsonschema_rs
 
-from talon_harness.contracts import rules
 from talon_harness.contracts.domain.v2_model import V2Model
-from talon_harness.contracts.model import Exchange, Model, valid_id
+from talon_harness.contracts.model import Exchange, Model
 from talon_harness.contracts.spec import operation, request_schema, response_schema
-from talon_harness.contracts.traffic import Violation
+from talon_harness.contracts.traffic import Violation, client_framing, json_media
 from talon_harness.contracts.v2_witness import V2_RULES
 from talon_harness.contracts.violation import Violation as RuleViolation
 from talon_harness.strategies.wire import V2_PATH_PREFIXES, operation_of_path
@@ -46,8 +45,8 @@ V2_CLIENT_RULES: tuple[str, ...] = ("method_not_allowed", "path_id", "content_ty
                                     "request_schema")
 V2_SERVER_RULES: tuple[str, ...] = ("server_error", "response_json", "response_schema_conformance",
                                     "invalid_request_accepted", *V2_TRAFFIC_CHECKS)
-_MAX_BODY = 1 << 20  # D33/D13: 1 MiB
-_SCHEMA_ERRORS_SHOWN = 3
+#: The decisions v2's client framing rules cite (D24/D1: 405, D20/D12: path ids, D33: 1 MiB, D24/D15: 415).
+_CITES: Mapping[str, str] = {"method": "D24/D1", "path": "D20/D12", "size": "D33", "type": "D24/D15"}
 
 
 @functools.cache
@@ -62,11 +61,6 @@ def _response_validator(op: str, status: int) -> tuple[str, Any] | None:
         return None
     schema = response_schema(op, status, "v2")
     return schema["$ref"].rpartition("/")[2], jsonschema_rs.validator_for(schema)
-
-
-def _json_media(content_type: str) -> bool:
-    media = content_type.split(";")[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _path_id(op: str, path: str) -> str | None:
@@ -116,7 +110,7 @@ class V2TrafficJudge:
         if exchange.method != "PUT":
             return found
         content_type = {k.lower(): v for k, v in response_headers.items()}.get("content-type", "")
-        if not _json_media(content_type) or parsed is None:
+        if not json_media(content_type) or parsed is None:
             add("server", "response_json", f"the response is not JSON (Content-Type {content_type or 'missing'!r}, "
                 f"{len(response_body)} bytes)")
             return found
@@ -141,35 +135,7 @@ class V2TrafficJudge:
 
     def _client(self, op: str, x: Exchange, add: Callable[[str, str, str], None]) -> bool:
         """Client-side rules; True when the contract requires the server to refuse the request."""
-        if x.method != "PUT":
-            add("client", "method_not_allowed", f"{x.method} is not defined on this path; only PUT is (D24/D1: 405)")
-            return x.method != "HEAD"
-        entity_id = _path_id(op, urlsplit(x.url).path)
-        if entity_id is None or not valid_id(entity_id):
-            add("client", "path_id", "the path id is not 1-1000 characters without control characters, or the path "
-                "has an extra segment (D20/D12: 400; '/' in an id must be sent as %2F)")
-            return True
-        if len(x.raw_body) > _MAX_BODY:
-            add("client", "body_size", f"the body has {len(x.raw_body)} bytes; the limit is {_MAX_BODY} (D33: 413)")
-            return True
-        if x.raw_body.strip() and not _json_media(x.content_type):
-            add("client", "content_type", f"a body sent as {x.content_type or 'no Content-Type'!r}; it must be "
-                "application/json (D24/D15: 415)")
-            return True
-        if not x.json_body or x.raw_body.startswith(b"\xef\xbb\xbf"):
-            add("client", "request_json", "the body is not JSON (UTF-8, no BOM)")
-            return True
-        if rules.repeats_a_member_name(x.raw_body):
-            add("client", "request_json", "the body repeats a member name")
-            return True
-        errors = list(_request_validator(op).iter_errors(x.body))
-        if errors:
-            shown = "; ".join("/" + "/".join(str(p) for p in e.instance_path) + ": " + e.message
-                              for e in errors[:_SCHEMA_ERRORS_SHOWN])
-            more = f" (+{len(errors) - _SCHEMA_ERRORS_SHOWN} more)" if len(errors) > _SCHEMA_ERRORS_SHOWN else ""
-            add("client", "request_schema", f"{shown}{more}")
-            return True
-        return False
+        return client_framing(x, _path_id(op, urlsplit(x.url).path), _request_validator(op), add, _CITES)
 
     def _forget(self, op: str, path: str) -> None:
         """Make the session of a contended exchange unknown to the v2 model (its stored state is unknown)."""
