@@ -16,7 +16,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import ErrorItem, json_pointer
-from .validation import MAX_ATTRIBUTE_DEPTH, MAX_CART_ITEMS, json_type
+from .validation import (
+    MAX_ATTRIBUTE_DEPTH,
+    MAX_CART_ITEMS,
+    attributes_check,
+    deeper_than,
+    invalid_type,
+)
 
 __all__ = [
     "DATE_TIME",
@@ -52,10 +58,6 @@ DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-
 _Check = Callable[[Any, str, list[ErrorItem]], None]
 
 
-def _type_error(errors: list[ErrorItem], ptr: str, expected: str, value: Any) -> None:
-    errors.append(ErrorItem("Invalid type", f"Expected {expected}, got {json_type(value)}.", pointer=ptr))
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -63,7 +65,7 @@ def _is_number(value: Any) -> bool:
 def _string(max_length: int | None = None, min_length: int = 0) -> _Check:
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, str):
-            _type_error(errors, ptr, "string", value)
+            invalid_type(errors, ptr, "string", value)
         elif len(value) < min_length:
             errors.append(ErrorItem("Too short", f"Expected at least {min_length} character(s).", pointer=ptr))
         elif max_length is not None and len(value) > max_length:
@@ -76,13 +78,13 @@ def _string(max_length: int | None = None, min_length: int = 0) -> _Check:
 
 def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not _is_number(value):
-        _type_error(errors, ptr, "number", value)
+        invalid_type(errors, ptr, "number", value)
 
 
 def _integer(minimum: int | None = None) -> _Check:
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not _is_number(value) or not (isinstance(value, int) or value.is_integer()):
-            _type_error(errors, ptr, "integer", value)
+            invalid_type(errors, ptr, "integer", value)
         elif minimum is not None and value < minimum:
             errors.append(ErrorItem("Below minimum", f"Expected a value >= {minimum}, got {value!r}.", pointer=ptr))
 
@@ -92,7 +94,7 @@ def _integer(minimum: int | None = None) -> _Check:
 def _enum(allowed: tuple[str, ...]) -> _Check:
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, str):
-            _type_error(errors, ptr, "string", value)
+            invalid_type(errors, ptr, "string", value)
         elif value not in allowed:
             errors.append(ErrorItem("Invalid value", f"Expected one of {list(allowed)}, got {value!r}.", pointer=ptr))
 
@@ -102,7 +104,7 @@ def _enum(allowed: tuple[str, ...]) -> _Check:
 def _pattern(regex: re.Pattern[str], what: str) -> _Check:
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, str):
-            _type_error(errors, ptr, "string", value)
+            invalid_type(errors, ptr, "string", value)
         elif not regex.fullmatch(value):
             errors.append(ErrorItem("Invalid value", f"Expected {what}, got {value[:120]!r}.", pointer=ptr))
 
@@ -112,7 +114,7 @@ def _pattern(regex: re.Pattern[str], what: str) -> _Check:
 def _array(item: _Check, max_items: int | None = None) -> _Check:
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, list):
-            _type_error(errors, ptr, "array", value)
+            invalid_type(errors, ptr, "array", value)
             return
         if max_items is not None and len(value) > max_items:
             errors.append(ErrorItem("Too many items", f"At most {max_items} items, got {len(value)}.", pointer=ptr))
@@ -122,33 +124,13 @@ def _array(item: _Check, max_items: int | None = None) -> _Check:
     return check
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    if isinstance(value, dict):
-        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value.values())
-    if isinstance(value, list):
-        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value)
-    return False
-
-
-def _attributes(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
-    if not isinstance(value, dict):
-        _type_error(errors, ptr, "object", value)
-        return
-    for key, member in value.items():
-        if _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
-            errors.append(
-                ErrorItem("Nested too deeply", f"Attribute values may nest at most {MAX_ATTRIBUTE_DEPTH} levels.",
-                          pointer=ptr + json_pointer(key))
-            )
-
-
 def _object(required: dict[str, _Check], optional: dict[str, _Check], *, closed: bool, name: str) -> _Check:
     """An object with required (not nullable) and optional (nullable) members; `closed`: others refused."""
     known = required.keys() | optional.keys()
 
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, dict):
-            _type_error(errors, ptr, "object", value)
+            invalid_type(errors, ptr, "object", value)
             return
         for key, rule in required.items():
             if key not in value:
@@ -171,7 +153,7 @@ _additional_cost = _object({"price": _number}, {}, closed=True, name="Additional
 
 def _additional_costs(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, dict):
-        _type_error(errors, ptr, "object", value)
+        invalid_type(errors, ptr, "object", value)
         return
     for key, cost in value.items():
         member_ptr = ptr + json_pointer(key)
@@ -191,7 +173,7 @@ _price_detail = _object(
 
 def _prices(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, dict):
-        _type_error(errors, ptr, "object", value)
+        invalid_type(errors, ptr, "object", value)
         return
     for key, detail in value.items():
         _price_detail(detail, ptr + json_pointer(key), errors)
@@ -200,7 +182,7 @@ def _prices(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
 _CART_ITEM_OPTIONAL: dict[str, _Check] = {
     "name": _string(), "returnedQuantity": _integer(), "remainingQuantity": _integer(), "category": _string(),
     "product": _object({"name": _string()}, {}, closed=True, name="Product"), "weight": _number,
-    "height": _number, "width": _number, "length": _number, "position": _number, "attributes": _attributes,
+    "height": _number, "width": _number, "length": _number, "position": _number, "attributes": attributes_check,
     "additionalCosts": _additional_costs, "catalogItemID": _integer(), "selectedPriceType": _string(),
     "adjustmentReferenceId": _string(), "adjustmentEffectiveFrom": _date_time,
     "adjustmentEffectiveUntil": _date_time, "prices": _prices,
@@ -230,7 +212,7 @@ _session = _object(
         "referralCode": _string(MAX_CODE_LENGTH),
         "loyaltyCards": _array(_pattern(_LOYALTY_CARD, "4 to 108 of A-Z a-z 0-9 _ -"), MAX_LOYALTY_CARDS),
         "state": _enum(V2_STATES), "cartItems": _cart_items, "additionalCosts": _additional_costs,
-        "identifiers": _array(_string(), MAX_IDENTIFIERS), "attributes": _attributes,
+        "identifiers": _array(_string(), MAX_IDENTIFIERS), "attributes": attributes_check,
     },
     closed=True, name="NewCustomerSessionV2",
 )
@@ -246,7 +228,7 @@ _integration_request = _object(
 _profile_request = _object(
     {},
     {
-        "attributes": _attributes, "evaluableCampaignIds": _array(_integer()),
+        "attributes": attributes_check, "evaluableCampaignIds": _array(_integer()),
         "audiencesChanges": _object({"adds": _array(_integer()), "deletes": _array(_integer())}, {},
                                     closed=True, name="ProfileAudiencesChanges"),
         "responseContent": _array(_enum(PROFILE_RESPONSE_CONTENT)),
@@ -270,7 +252,7 @@ def _attributes_ok(value: Any) -> bool:
     if type(value) is not dict:
         return False
     for member in value.values():
-        if type(member) in _CONTAINERS and _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+        if type(member) in _CONTAINERS and deeper_than(member, MAX_ATTRIBUTE_DEPTH):
             return False
     return True
 

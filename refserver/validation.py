@@ -23,6 +23,9 @@ __all__ = [
     "MAX_CODE_LENGTH",
     "MAX_IDENTIFIERS",
     "SESSION_STATES",
+    "attributes_check",
+    "deeper_than",
+    "invalid_type",
     "json_type",
     "validate_profile",
     "validate_session",
@@ -54,7 +57,8 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def _invalid_type(errors: list[ErrorItem], pointer: str, expected: str, value: Any) -> None:
+def invalid_type(errors: list[ErrorItem], pointer: str, expected: str, value: Any) -> None:
+    """Append the "Invalid type" error at ``pointer`` (every API's wording)."""
     errors.append(ErrorItem("Invalid type", f"Expected {expected}, got {json_type(value)}.", pointer=pointer))
 
 
@@ -68,12 +72,12 @@ def _is_integer(value: Any) -> bool:
 
 def _string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, str):
-        _invalid_type(errors, ptr, "string", value)
+        invalid_type(errors, ptr, "string", value)
 
 
 def _nonempty_string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, str):
-        _invalid_type(errors, ptr, "string", value)
+        invalid_type(errors, ptr, "string", value)
     elif not value:
         errors.append(
             ErrorItem("Too short", "Expected at least 1 character, got an empty string.", pointer=ptr)
@@ -83,7 +87,7 @@ def _nonempty_string(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
 def _code(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     """A coupon or referral code of the 2021-02 revision: a string of at most 100 characters (D19)."""
     if not isinstance(value, str):
-        _invalid_type(errors, ptr, "string", value)
+        invalid_type(errors, ptr, "string", value)
     elif len(value) > MAX_CODE_LENGTH:
         errors.append(
             ErrorItem(
@@ -95,7 +99,7 @@ def _code(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
 def _identifiers(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     """Session identifiers of the 2021-02 revision: an array of at most 5 strings (D19)."""
     if not isinstance(value, list):
-        _invalid_type(errors, ptr, "array", value)
+        invalid_type(errors, ptr, "array", value)
         return
     if len(value) > MAX_IDENTIFIERS:
         errors.append(
@@ -116,7 +120,7 @@ def _removed(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
 
 def _number(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not _is_number(value):
-        _invalid_type(errors, ptr, "number", value)
+        invalid_type(errors, ptr, "number", value)
 
 
 def _minimum(check: _Check, minimum: int) -> _Check:
@@ -133,33 +137,34 @@ def _minimum(check: _Check, minimum: int) -> _Check:
 
 def _integer(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not _is_integer(value):
-        _invalid_type(errors, ptr, "integer", value)
+        invalid_type(errors, ptr, "integer", value)
 
 
 def _state(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     if not isinstance(value, str):
-        _invalid_type(errors, ptr, "string", value)
+        invalid_type(errors, ptr, "string", value)
     elif value not in SESSION_STATES:
         errors.append(
             ErrorItem("Invalid value", f"Expected one of {list(SESSION_STATES)}, got {value!r}.", pointer=ptr)
         )
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """depth(value) > limit, where a scalar has depth 0 and a container 1 + max depth of its members."""
     if isinstance(value, dict):
-        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value.values())
+        return limit <= 0 or any(deeper_than(v, limit - 1) for v in value.values())
     if isinstance(value, list):
-        return limit <= 0 or any(_deeper_than(v, limit - 1) for v in value)
+        return limit <= 0 or any(deeper_than(v, limit - 1) for v in value)
     return False
 
 
-def _attributes(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+def attributes_check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+    """``attributes``: an object whose members nest at most MAX_ATTRIBUTE_DEPTH levels (v1 and v2 alike)."""
     if not isinstance(value, dict):
-        _invalid_type(errors, ptr, "object", value)
+        invalid_type(errors, ptr, "object", value)
         return
     for key, member in value.items():
-        if _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+        if deeper_than(member, MAX_ATTRIBUTE_DEPTH):
             errors.append(
                 ErrorItem(
                     "Nested too deeply",
@@ -178,7 +183,7 @@ def _object_of(required: dict[str, _Check], optional: dict[str, _Check]) -> _Che
 
     def check(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, dict):
-            _invalid_type(errors, ptr, "object", value)
+            invalid_type(errors, ptr, "object", value)
             return
         for key, suffix, member_check in required_members:
             if key not in value:
@@ -211,7 +216,7 @@ _CART_ITEM_OPTIONAL: dict[str, _Check] = {
     "width": _number,
     "length": _number,
     "position": _number,
-    "attributes": _attributes,
+    "attributes": attributes_check,
 }
 _cart_item = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment": _adjustment})
 _cart_item_2021 = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment": _removed})  # D16
@@ -220,7 +225,7 @@ _cart_item_2021 = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjus
 def _cart_items_of(item_check: _Check) -> _Check:
     def cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, list):
-            _invalid_type(errors, ptr, "array", value)
+            invalid_type(errors, ptr, "array", value)
             return
         if len(value) > MAX_CART_ITEMS:
             errors.append(
@@ -241,7 +246,7 @@ _SESSION_MEMBERS: dict[str, _Check] = {
     "state": _state,
     "cartItems": _cart_items_of(_cart_item),
     "total": _number,
-    "attributes": _attributes,
+    "attributes": attributes_check,
 }
 # the final v1 revision (2021-02, D16, D19)
 _SESSION_MEMBERS_2021: dict[str, _Check] = {
@@ -271,7 +276,7 @@ def _attributes_ok(value: Any) -> bool:
     if type(value) is not dict:
         return False
     for member in value.values():
-        if type(member) in (dict, list) and _deeper_than(member, MAX_ATTRIBUTE_DEPTH):
+        if type(member) in (dict, list) and deeper_than(member, MAX_ATTRIBUTE_DEPTH):
             return False
     return True
 
@@ -350,7 +355,7 @@ def validate_session(body: Any, *, late: bool = False) -> list[ErrorItem]:
         return []
     errors: list[ErrorItem] = []
     if not isinstance(body, dict):
-        _invalid_type(errors, "", "object", body)
+        invalid_type(errors, "", "object", body)
         return errors
     members = _SESSION_MEMBERS_2021 if late else _SESSION_MEMBERS
     for key, value in body.items():
@@ -376,9 +381,9 @@ def validate_profile(body: Any) -> list[ErrorItem]:
             return []
     errors: list[ErrorItem] = []
     if not isinstance(body, dict):
-        _invalid_type(errors, "", "object", body)
+        invalid_type(errors, "", "object", body)
         return errors
     attributes = body.get("attributes")
     if attributes is not None:
-        _attributes(attributes, "/attributes", errors)
+        attributes_check(attributes, "/attributes", errors)
     return errors

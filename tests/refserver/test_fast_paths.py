@@ -69,7 +69,7 @@ def test_profile_fast_path_accepts_only_valid_bodies(body: Any) -> None:
     if not isinstance(body, dict):
         errors.append("not an object")
     elif body.get("attributes") is not None:
-        validation._attributes(body["attributes"], "/attributes", errors)
+        validation.attributes_check(body["attributes"], "/attributes", errors)
     assert (fast == []) == (errors == [])
 
 
