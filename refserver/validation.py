@@ -96,21 +96,6 @@ def _code(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         )
 
 
-def _identifiers(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
-    """Session identifiers of the 2021-02 revision: an array of at most 5 strings (D19)."""
-    if not isinstance(value, list):
-        invalid_type(errors, ptr, "array", value)
-        return
-    if len(value) > MAX_IDENTIFIERS:
-        errors.append(
-            ErrorItem(
-                "Too many items", f"At most {MAX_IDENTIFIERS} identifiers, got {len(value)}.", pointer=ptr
-            )
-        )
-    for index, item in enumerate(value):
-        _string(item, f"{ptr}/{index}", errors)
-
-
 def _removed(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
     """A member the 2021-02 revision removed (`CartItem.adjustment`, D16): any non-null value is refused."""
     errors.append(
@@ -222,21 +207,20 @@ _cart_item = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment
 _cart_item_2021 = _object_of(_CART_ITEM_REQUIRED, {**_CART_ITEM_OPTIONAL, "adjustment": _removed})  # D16
 
 
-def _cart_items_of(item_check: _Check) -> _Check:
-    def cart_items(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
+def _array_of(item_check: _Check, limit: int, noun: str) -> _Check:
+    """An array of at most ``limit`` members (400 "Too many items": "At most {limit} {noun}"), each
+    checked by ``item_check``."""
+
+    def array(value: Any, ptr: str, errors: list[ErrorItem]) -> None:
         if not isinstance(value, list):
             invalid_type(errors, ptr, "array", value)
             return
-        if len(value) > MAX_CART_ITEMS:
-            errors.append(
-                ErrorItem(
-                    "Too many items", f"At most {MAX_CART_ITEMS} cart items, got {len(value)}.", pointer=ptr
-                )
-            )
+        if len(value) > limit:
+            errors.append(ErrorItem("Too many items", f"At most {limit} {noun}, got {len(value)}.", pointer=ptr))
         for index, item in enumerate(value):
             item_check(item, f"{ptr}/{index}", errors)
 
-    return cart_items
+    return array
 
 
 _SESSION_MEMBERS: dict[str, _Check] = {
@@ -244,7 +228,7 @@ _SESSION_MEMBERS: dict[str, _Check] = {
     "coupon": _string,
     "referral": _string,
     "state": _state,
-    "cartItems": _cart_items_of(_cart_item),
+    "cartItems": _array_of(_cart_item, MAX_CART_ITEMS, "cart items"),
     "total": _number,
     "attributes": attributes_check,
 }
@@ -253,8 +237,8 @@ _SESSION_MEMBERS_2021: dict[str, _Check] = {
     **_SESSION_MEMBERS,
     "coupon": _code,
     "referral": _code,
-    "identifiers": _identifiers,
-    "cartItems": _cart_items_of(_cart_item_2021),
+    "identifiers": _array_of(_string, MAX_IDENTIFIERS, "identifiers"),  # D19
+    "cartItems": _array_of(_cart_item_2021, MAX_CART_ITEMS, "cart items"),
 }
 
 
