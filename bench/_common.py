@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "ROOT", "commit", "load_note", "machine", "median", "write_results"]
+__all__ = ["RESULTS", "ROOT", "commit", "free_port", "load_note", "machine", "median", "write_results"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -27,6 +28,13 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (the benches' one copy)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def commit() -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import free_port
 from bench.load_common import ROOT, run_probed, write
 from talon_harness.loadtests import LoadConfig, build_argv
 from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS
@@ -53,12 +53,10 @@ def _real_body(base_url: str) -> bytes:
 def _canned() -> Iterator[str]:
     with ServerProcess(quiet=True) as ref:
         body = _real_body(ref.base_url)
-    with tempfile.NamedTemporaryFile(suffix=".json") as f, socket.socket() as sock:
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
         f.write(body)
         f.flush()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
+        port = free_port()
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "load_canned_server.py"), str(port), f.name]
         )

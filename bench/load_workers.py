@@ -20,7 +20,6 @@ import json
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,16 +33,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import machine, median, write_results
+from bench._common import free_port, machine, median, write_results
 from bench.load_efficiency import MIX, _canned
 from talon_harness.loadtests import LoadConfig, build_argv
 from talon_harness.loadtests.run import build_worker_argv
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _children_cpu_s() -> float:
@@ -88,7 +81,7 @@ def _run(base_url: str, server: psutil.Process, workers: int, args: argparse.Nam
     report = tmp / f"run-{workers}-{os.urandom(3).hex()}"
     config = LoadConfig(base_url=base_url, users=args.users * workers, spawn_rate=float(args.users * workers),
                         duration_s=args.seconds, think_scale=0.0, journey_weights=MIX, report_dir=report,
-                        master=True, expect_workers=workers, master_port=_free_port())
+                        master=True, expect_workers=workers, master_port=free_port())
     report.mkdir()
     cpu0, server0 = _children_cpu_s(), sum(server.cpu_times()[:2])
     psutil.cpu_percent(None)

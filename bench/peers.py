@@ -42,7 +42,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, write_results
+from bench._common import ROOT, free_port, machine, write_results
 from bench._corpus import Replay, build_corpus
 from bench._openloop import run_closed_loop, run_open_loop
 from talon_harness.refserver import ServerProcess
@@ -55,12 +55,6 @@ LABELS = ("session", "profile")
 Put = Callable[..., tuple[int, Any]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _NotListening(RuntimeError):
     """A peer process did not come up (a port taken in between, a slow start on a busy machine)."""
 
@@ -68,7 +62,7 @@ class _NotListening(RuntimeError):
 def _enter(stack: ExitStack, factory: Callable[[int], Any]) -> int:
     """Start `factory(port)` on a free port inside `stack`, up to three times; its port."""
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         try:
             stack.enter_context(factory(port))
             return port

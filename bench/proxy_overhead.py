@@ -27,7 +27,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, median, write_results
+from bench._common import ROOT, free_port, machine, median, write_results
 from bench._corpus import build_corpus
 from bench._openloop import run_closed_loop, run_open_loop
 from talon_harness.refserver import ServerProcess
@@ -35,14 +35,8 @@ from talon_harness.refserver import ServerProcess
 LABELS = ("session", "profile")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_proxy(upstream: str, workdir: Path, record: bool) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     args = [sys.executable, "-m", "talon_harness.harness", "proxy", "--upstream", upstream, "--port", str(port),
             "--report-dir", str(workdir / "proxy-report")]
     if record:

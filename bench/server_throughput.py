@@ -34,7 +34,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, machine, median, write_results
+from bench._common import ROOT, free_port, machine, median, write_results
 from bench._corpus import Corpus, Replay, build_corpus, write_wrk_corpus
 from bench._openloop import run_closed_loop, run_open_loop
 
@@ -42,12 +42,6 @@ SERVER_CORE, GENERATOR_CORE = 0, 1
 LABELS = ("session", "profile")
 TARGET_P99_MS = 5.0
 TARGET_RATIO = 0.65
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pin(core: int, nice: int = 0) -> Any:
@@ -91,7 +85,7 @@ def _commands(port: int, workdir: Path) -> dict[str, list[str]]:
 
 
 def _start(target: str, workdir: Path, baseline_dir: Path | None, nice: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     home = baseline_dir if target == "baseline" and baseline_dir is not None else ROOT
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")])),
            "BENCH_REFSERVER_DB": str(workdir / f"granian-{port}.db")}

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from bench._common import machine, median, write_results
+from bench._common import free_port, machine, median, write_results
 from bench._corpus import Corpus, Replay, build_corpus
 from bench._openloop import run_closed_loop
 from talon_harness.strategies.wire import encode_body
@@ -41,12 +41,6 @@ from talon_harness.strategies.wire import encode_body
 SERVER_CORE, GENERATOR_CORE = 0, 1
 LABELS = ("session", "profile")
 TARGET_RATIO = 0.90  # the target: v2 within 10% of v1
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pin(core: int) -> Any:
@@ -84,7 +78,7 @@ def to_v2(raw: bytes) -> bytes:
 
 
 def _start(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "talon_harness.refserver", "--quiet", "--api", "v1", "--port", str(port),
             "--db", str(workdir / f"ref-{port}.db")]
     proc = subprocess.Popen(argv, preexec_fn=_pin(SERVER_CORE),  # noqa: PLW1509 - no threads here

@@ -16,6 +16,7 @@ import pytest
 
 from talon_harness.refserver import ServerProcess
 from talon_harness.strategies.wire import Credentials, auth_headers, path_for
+from tests.ports import free_port
 
 from .conftest import asgi_upstream, proxy_in_thread
 
@@ -173,9 +174,7 @@ def test_broken_upstream_gets_a_bounded_502_with_a_json_body(tmp_path: Path, mod
 
 
 def test_unreachable_upstream_gets_a_502(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     with proxy_in_thread(f"http://127.0.0.1:{port}", tmp_path, timeout_s=2) as proxy:
         status, _, body = _put(proxy.base_url, "/v1/customer_profiles/p1", b"{}", {"Content-Type": "application/json"})
     assert status == 502
