@@ -7,8 +7,10 @@ own to know: each judges what its decisions say); v2 is judged by the v2 rules (
 gathered in ``contracts.v2_witness.V2_RULES``: states, totals and updateCount, dry, codes, effects and
 rollbacks, responseContent, profiles). A rule plugs in as a declaration: its ``Rule`` in a family module,
 listed under its API here; ``contracts.hooks`` registers the rules of every API (:func:`all_rules`) and each
-judges only the cases of a run whose API lists it (:func:`rules_for`). :func:`witness_table` and
-:func:`witness_judges` give each API's witness phase.
+judges only the cases of a run whose API lists it (:func:`rules_for`). :func:`domain_checks` is the one home
+of "the domain check names of an API" (the ``--checks`` values a run on it takes besides the built-ins), and
+:func:`is_domain_check` of "is this check a domain rule" (of any API: the reports' per-check tables).
+:func:`witness_table` and :func:`witness_judges` give each API's witness phase.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from talon_harness.contracts.v2_witness import V2_JUDGES, V2_RULES, V2_WITNESSES
 from talon_harness.contracts.violation import Violation
 from talon_harness.strategies.wire import SESSION
 
-__all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "revision_difference", "rules_for",
-           "v2_domain_refusal", "witness_judges", "witness_table"]
+__all__ = ["RULES_BY_API", "V2_DECISION_TITLES", "all_rules", "apis_of_rule", "domain_checks", "is_domain_check",
+           "revision_difference", "rules_for", "v2_domain_refusal", "witness_judges", "witness_table"]
 
 #: The domain rules of each API, by rule name.
 RULES_BY_API: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
@@ -74,6 +76,22 @@ def rules_for(api: str) -> Mapping[str, Rule]:
 def all_rules() -> Mapping[str, Rule]:
     """Every rule of every API, by name (what ``contracts.hooks`` registers with schemathesis)."""
     return MappingProxyType({name: rule for rules in RULES_BY_API.values() for name, rule in rules.items()})
+
+
+def domain_checks(api: str) -> tuple[str, ...]:
+    """The names of ``api``'s domain rules, in report order: the schemathesis check ids and the domain
+    ``--checks`` values of a run on ``api`` (KeyError for an unknown API)."""
+    return tuple(rules_for(api))
+
+
+def is_domain_check(name: str) -> bool:
+    """Whether check ``name`` is a domain rule of some API (rather than a built-in or the oracle's check)."""
+    return name in all_rules()
+
+
+def apis_of_rule(name: str) -> tuple[str, ...]:
+    """The APIs whose domain rules include ``name``, in ``RULES_BY_API`` order (empty: no API's rule)."""
+    return tuple(api for api, rules in RULES_BY_API.items() if name in rules)
 
 
 #: The titles of v2 refusals that a decision, not integration-v2.yaml's schemas, demands of a schema-valid

@@ -1,7 +1,8 @@
-"""The domain checks as a run sees them: their names, and the domain's word on refusals of valid data.
+"""The domain's word on refusals of valid data (v1).
 
 The rules themselves are declared once in :mod:`contracts.domain` (plain functions of an
-:class:`~contracts.model.Observation`); ``contracts.hooks`` is the only module that registers them with
+:class:`~contracts.model.Observation`); which rules judge which API, and so each API's domain check names, is
+``contracts.apis`` (``domain_checks(api)``); ``contracts.hooks`` is the only module that registers them with
 schemathesis, one check per rule, named after it (the name is also the ``--checks`` id). Importing this
 module registers nothing.
 
@@ -12,12 +13,11 @@ schema-valid body that the state rules rightly refuse (``contracts.hooks.filter_
 from __future__ import annotations
 
 from talon_harness.contracts import rules
-from talon_harness.contracts.domain import DOMAIN_CHECKS
 from talon_harness.contracts.model import Observation
 from talon_harness.strategies.ids import valid_id
 from talon_harness.strategies.wire import DOMAIN_ERROR_TITLES
 
-__all__ = ["DOMAIN_CHECKS", "domain_refusal"]
+__all__ = ["domain_refusal"]
 
 
 def domain_refusal(obs: Observation) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import is_domain_check
 from talon_harness.contracts.witness import WitnessResult
 from talon_harness.harness._check_report import PHASES, Report
 from talon_harness.strategies.wire import Credentials
@@ -50,8 +50,8 @@ def render(console: Console, report: Report | None, *, seed: int, seconds: float
                        title_justify="left")
         for column in ("check", "kind", "passed", "failed", "not applicable"):
             checks.add_column(column, justify="left" if column in ("check", "kind") else "right")
-        for name, counts in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0])):
-            checks.add_row(name, "domain" if name in DOMAIN_CHECKS else "built-in", str(counts["success"]),
+        for name, counts in sorted(report.checks.items(), key=lambda kv: (not is_domain_check(kv[0]), kv[0])):
+            checks.add_row(name, "domain" if is_domain_check(name) else "built-in", str(counts["success"]),
                            _red(counts["failure"]),
                            str(report.total_cases - counts["success"] - counts["failure"]))
         console.print(checks)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import apis_of_rule, domain_checks
 from talon_harness.contracts.oracle import matches_reference
 from talon_harness.contracts.spec import API_NAMES, DEFAULT_API
 from talon_harness.contracts.witness import WitnessResult
@@ -14,7 +14,7 @@ from talon_harness.harness._check_report import Report
 from talon_harness.strategies.wire import Credentials
 
 __all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "ORACLE_CHECK", "Budget", "CheckConfig", "CheckResult",
-           "validate"]
+           "known_checks", "validate"]
 
 #: schemathesis' full event stream (about 0.4 MB per second of run), kept only with ``keep_events``
 EVENTS_FILE = "events.ndjson"
@@ -106,15 +106,24 @@ class CheckResult:
 
 
 
+def known_checks(api: str) -> tuple[str, ...]:
+    """The check names a run on ``api`` takes in ``checks`` / ``exclude_checks`` (besides ``all``): the
+    built-ins, ``api``'s domain rules (``contracts.apis.domain_checks``) and the oracle's check."""
+    return (*BUILTIN_CHECKS, *domain_checks(api), ORACLE_CHECK)
+
+
 def validate(config: CheckConfig) -> str | None:
-    """Why ``config`` cannot run (one line), or None."""
+    """Why ``config`` cannot run (one line), or None. A check name must be known for the run's API: a domain
+    rule of another API is refused, naming the API(s) whose rule it is."""
     if config.api not in API_NAMES:
         return f"unknown API {config.api!r}; known: {', '.join(API_NAMES)}"
-    known = set(BUILTIN_CHECKS) | set(DOMAIN_CHECKS) | {ORACLE_CHECK, "all"}
-    unknown = sorted(set(config.checks) | set(config.exclude_checks) - known)
-    unknown = [c for c in unknown if c not in known]
+    known = {*known_checks(config.api), "all"}
+    unknown = sorted({*config.checks, *config.exclude_checks} - known)
     if unknown:
-        return f"unknown check(s) {unknown}; known: {sorted(known - {'all'})}"
+        elsewhere = "".join(f"; {name} is a rule of --api {', '.join(apis)}" for name in unknown
+                            if (apis := apis_of_rule(name)))
+        return (f"unknown check(s) {unknown} for --api {config.api}{elsewhere}; "
+                f"known: {sorted(known - {'all'})}")
     if config.baseline is not None and not config.baseline_update and not Path(config.baseline).exists():
         return f"baseline file {config.baseline} does not exist"
     if config.max_examples < 1 or config.max_time < 1 or config.workers < 1:

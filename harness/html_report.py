@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import is_domain_check
 from talon_harness.harness._check_report import PHASES
 from talon_harness.loadtests.baseline import read_gaps
 from talon_harness.loadtests.gates import distrust_label
@@ -74,9 +74,9 @@ def write_check_report(result: CheckResult, *, base_url: str) -> Path:
         phases = [[p, c["positive"], c["negative"], sum(c.values())]
                   for p in PHASES if (c := report.cases_per_phase.get(p)) is not None]
         phases.append(["all", "", "", report.total_cases])
-        rows = [[name, "domain" if name in DOMAIN_CHECKS else "built-in", c["success"], c["failure"],
+        rows = [[name, "domain" if is_domain_check(name) else "built-in", c["success"], c["failure"],
                  report.total_cases - c["success"] - c["failure"]]
-                for name, c in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0]))]
+                for name, c in sorted(report.checks.items(), key=lambda kv: (not is_domain_check(kv[0]), kv[0]))]
         filtered = int(report.summary.get("filtered") or 0)
         page.update(
             phases=_table(("phase", "positive", "negative", "total"), phases, id_="phases"),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import is_domain_check
 from talon_harness.loadtests.baseline import read_gaps
 from talon_harness.loadtests.gates import distrust_label
 from talon_harness.loadtests.outcome import read_summary
@@ -52,9 +52,9 @@ def check_summary(result: CheckResult, *, base_url: str,
         lines += _witness(result.witness, result.seed, annotations, curl)
     if report is not None:
         lines += _table(("check", "kind", "passed", "failed", "not applicable"), [
-            (f"`{name}`", "domain" if name in DOMAIN_CHECKS else "built-in", c["success"],
+            (f"`{name}`", "domain" if is_domain_check(name) else "built-in", c["success"],
              f"**{c['failure']}**" if c["failure"] else 0, report.total_cases - c["success"] - c["failure"])
-            for name, c in sorted(report.checks.items(), key=lambda kv: (kv[0] not in DOMAIN_CHECKS, kv[0]))])
+            for name, c in sorted(report.checks.items(), key=lambda kv: (not is_domain_check(kv[0]), kv[0]))])
         for failure in report.failures:
             first = failure.message.strip().splitlines()[0] if failure.message.strip() else failure.title
             lines += ["", (f"<details><summary>❌ {failure.check} ({failure.code}, {failure.operation}, "

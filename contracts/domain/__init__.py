@@ -18,13 +18,12 @@ from talon_harness.contracts.domain._rule import NOT_APPLICABLE, NotApplicable, 
 from talon_harness.contracts.model import Observation
 from talon_harness.contracts.violation import Violation
 
-__all__ = ["DOMAIN_CHECKS", "NOT_APPLICABLE", "RULES", "NotApplicable", "Outcome", "Rule", "judge"]
+__all__ = ["NOT_APPLICABLE", "RULES", "NotApplicable", "Outcome", "Rule", "judge"]
 
-#: Every domain rule by name, in report order.
+#: Every v1 domain rule by name, in report order (both v1 revisions; which rules judge which API, and so the
+#: ``--checks`` names of each, is ``contracts.apis``': ``domain_checks(api)``).
 RULES: Mapping[str, Rule] = MappingProxyType({r.name: r for family in (identity, sessions, stored, events,
                                                                            effects, errors) for r in family.RULES})
-#: The rule names (the schemathesis check ids and ``--checks`` values).
-DOMAIN_CHECKS: tuple[str, ...] = tuple(RULES)
 
 
 def judge(obs: Observation, names: Iterable[str] | None = None) -> list[Violation]:

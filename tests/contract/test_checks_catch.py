@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import domain_checks
 from talon_harness.strategies.types import Invalid
 from talon_harness.strategies.wire import SESSION
 from tests.contract.driver import Driver, Flagged, running
@@ -178,8 +178,8 @@ FAULTS: tuple[Fault, ...] = (
 )
 
 
-def test_every_domain_check_has_a_fault() -> None:
-    assert sorted(f.check for f in FAULTS) == sorted(DOMAIN_CHECKS)
+def test_every_v1_domain_check_has_a_fault() -> None:
+    assert sorted(f.check for f in FAULTS) == sorted(domain_checks("v1"))
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.check)

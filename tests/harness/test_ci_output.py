@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import domain_checks
 from talon_harness.harness.check import EVENTS_FILE, CheckConfig, run_check
 from talon_harness.harness.console import CI_WIDTH, make_console
 from talon_harness.harness.summary import annotation
@@ -28,7 +28,8 @@ def test_piped_check_prints_every_table_whole(passing_check: CliRun) -> None:
     assert passing_check.rc == 0, passing_check.output[-3000:]
     assert "…" not in passing_check.output
     ran = re.findall(r"^\| `(\w+)` \|", passing_check.step_summary, re.MULTILINE)
-    assert set(DOMAIN_CHECKS) <= set(ran) and len(set(ran) - set(DOMAIN_CHECKS)) >= 10, ran
+    v1_rules = set(domain_checks("v1"))  # the default --api is the seed's v1
+    assert v1_rules <= set(ran) and len(set(ran) - v1_rules) >= 10, ran
     for name in ran:
         assert re.search(rf"│ {name} +│", passing_check.output), name
     assert re.search(r"^PASSED  target=http://127\.0\.0\.1:\d+  cases=\d+  requests=\d+  failures=0  seed=1  "
@@ -60,8 +61,8 @@ def test_step_summary_of_a_passing_check(passing_check: CliRun) -> None:
     summary = passing_check.step_summary
     assert summary.startswith("### talon-harness check: ✅ PASSED\n"), summary[:300]
     assert "| check | kind | passed | failed | not applicable |" in summary
-    for name in (*DOMAIN_CHECKS, "not_a_server_error"):
-        assert re.search(rf"^\| `{name}` \| (domain|built-in) \| \d+ \| 0 \| \d+ \|$", summary, re.MULTILINE), name
+    for name, kind in [*((rule, "domain") for rule in domain_checks("v1")), ("not_a_server_error", "built-in")]:
+        assert re.search(rf"^\| `{name}` \| {kind} \| \d+ \| 0 \| \d+ \|$", summary, re.MULTILINE), name
     assert f"`{passing_check.report_dir / 'report.html'}`" in summary
     assert "::error" not in passing_check.output
 
@@ -153,7 +154,7 @@ def test_check_refuses_a_server_that_is_not_talon_one_in_one_line(static_file_se
     assert run.rc == 2, run.output
     expected = (f"target {static_file_server} is not a Talon.One Integration API v1 server: it does not implement "
                 "PUT (501) (profiles 501 text/html, sessions 501 text/html)")
-    assert f"error: {expected}" in run.output.splitlines(), run.output
+    assert f"Error: {expected}" in run.output.splitlines(), run.output
     assert "Traceback" not in run.output and run.seconds < 15
     assert f"::error title=talon-harness check could not run::{expected}" in run.output.splitlines()
 

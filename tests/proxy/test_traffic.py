@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import domain_checks
 from talon_harness.contracts.traffic import TRAFFIC_CHECKS, TrafficJudge
 from talon_harness.refserver import ServerProcess
 
@@ -30,8 +30,8 @@ def _judge(judge: TrafficJudge, x: tuple[str, bytes, httpx.Response], **flags: b
     return [(v.side, v.rule) for v in found]
 
 
-def test_every_domain_check_that_needs_no_request_of_its_own_is_judged() -> None:
-    assert set(DOMAIN_CHECKS) - set(TRAFFIC_CHECKS) == {"failed_request_changes_nothing", "invalid_body_rejected"}
+def test_every_v1_domain_check_that_needs_no_request_of_its_own_is_judged() -> None:
+    assert set(domain_checks("v1")) - set(TRAFFIC_CHECKS) == {"failed_request_changes_nothing", "invalid_body_rejected"}
 
 
 def test_reopening_a_closed_session_is_the_clients_mistake(exchanges: list) -> None:

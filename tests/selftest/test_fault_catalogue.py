@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.contracts.checks import DOMAIN_CHECKS
+from talon_harness.contracts.apis import domain_checks
 from talon_harness.harness.check import BUILTIN_CHECKS
 from talon_harness.harness.probes import PROBES
 from talon_harness.loadtests.gates import METRICS
@@ -20,7 +20,7 @@ from talon_harness.strategies.invalid import INVALID_RULES
 
 from .fault_triggers import TRIGGERS, observe
 
-KNOWN_RULES = set(DOMAIN_CHECKS) | set(BUILTIN_CHECKS) | set(INVALID_RULES) | set(PROBES) | set(METRICS)
+KNOWN_RULES = set(domain_checks("v1")) | set(BUILTIN_CHECKS) | set(INVALID_RULES) | set(PROBES) | set(METRICS)
 
 
 def test_catalogue_has_at_least_25_documented_faults_in_every_class() -> None:
