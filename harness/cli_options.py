@@ -74,10 +74,12 @@ def fault_names() -> tuple[str, ...]:
 
 
 def check_names() -> tuple[str, ...]:
-    from talon_harness.contracts.checks import DOMAIN_CHECKS
+    """Every name ``--checks`` / ``--exclude-checks`` may take on some API: the built-ins, every API's domain
+    rules, ``all`` (whether the run's ``--api`` has the rule is ``check_config.validate``'s to say)."""
+    from talon_harness.contracts.apis import all_rules
     from talon_harness.harness.check_config import BUILTIN_CHECKS
 
-    return (*BUILTIN_CHECKS, *DOMAIN_CHECKS, "all")
+    return (*BUILTIN_CHECKS, *all_rules(), "all")
 
 
 def shape_names() -> tuple[str, ...]:
