@@ -21,14 +21,18 @@ from typing import Any
 
 import click
 
+from talon_harness.contracts.spec import API_NAMES, DEFAULT_API
 from talon_harness.harness.cli_load import load
 from talon_harness.harness.cli_options import (
     ALLOW_REMOTE,
     API,
+    API_KEY,
+    BASE_URL,
     EXIT_FAILED,
     EXIT_HARNESS,
     EXIT_INTERRUPTED,
     EXIT_PASSED,
+    HMAC,
     MAX_RATE,
     SEED,
     TARGET_OPTIONS,
@@ -179,29 +183,52 @@ def check(**options: Any) -> None:
 
 
 
+#: ``run --api``: one API, a comma list, repeated, or ``all`` (the shared ``API`` option takes one)
+RUN_APIS = click.option(
+    "--api", "apis", multiple=True, default=(DEFAULT_API,), show_default=True,
+    type=Names(lambda: (*API_NAMES, "all"), many=True),
+    help="API(s) to test in turn: v1 (the seed's 2018-02 revision), v1-2021 (the final v1 revision, D16), v2, a "
+         "comma list (v1-2021,v2; or repeat --api), or all (with --base-url: every API the target answers).")
+
+
+def _run_apis(given: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], bool]:
+    """The APIs ``run --api`` names, in order, once each, and whether they are ``all``."""
+    apis = tuple(dict.fromkeys(api for names in given for api in names))
+    if "all" in apis and len(apis) > 1:
+        raise click.UsageError("--api: all takes no other API name")
+    if not apis:
+        raise click.UsageError(f"--api: name at least one API ({', '.join(API_NAMES)}) or all")
+    return (API_NAMES, True) if apis == ("all",) else (apis, False)
+
+
 @main.command()
-@TARGET_OPTIONS
+@options_in_order(BASE_URL, RUN_APIS, API_KEY, HMAC)
 @ALLOW_REMOTE
 @MAX_RATE
 @click.option("--max-time", default=60.0, show_default=True, type=Duration(),
-              help="Upper bound for the check step (90, 2m...).")
+              help="Upper bound for the check step (90, 2m...), per API.")
 @click.option("--duration", default=20.0, show_default=True, type=Duration(),
-              help="How long the load step runs (90, 90s, 2m, 1h30m).")
+              help="How long the load step runs (90, 90s, 2m, 1h30m), per API.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--oracle", is_flag=True, help="The check step also compares every answer with a reference server.")
 @report_dir_option("reports")
-def run(base_url: str | None, api: str, api_key: str | None, hmac: tuple[int, str] | None, allow_remote: bool,
-        max_rate: float | None, max_time: float, duration: float, seed: int, oracle: bool, report_dir: Path) -> None:
-    """The main job: a short `check`, then a `load`, against --base-url or the embedded reference server."""
-    from talon_harness.harness.pipeline import run_pipeline
+def run(base_url: str | None, apis: tuple[tuple[str, ...], ...], api_key: str | None, hmac: tuple[int, str] | None,
+        allow_remote: bool, max_rate: float | None, max_time: float, duration: float, seed: int, oracle: bool,
+        report_dir: Path) -> None:
+    """The main job: a short `check`, then a `load`, against --base-url or the embedded reference server.
+
+    With several APIs (--api v1-2021,v2 or --api all) each is checked then loaded in turn (a fresh embedded
+    server each), its reports in REPORT_DIR/<api>/; one API keeps REPORT_DIR/check and REPORT_DIR/load.
+    Exit 130 interrupted, else 1 if any API failed, else 2 if any could not be measured, else 0."""
+    from talon_harness.harness.pipeline import run_apis
     from talon_harness.harness.target import TargetError
 
     refuse_remote_load(base_url, allow_remote)
+    names, every = _run_apis(apis)
     try:
-        code = validated(run_pipeline, report_dir=report_dir, check_time=max_time, duration=duration, seed=seed,
-                       base_url=base_url,
-                       credentials=credentials_from(api_key, hmac), allow_remote=allow_remote, max_rate=max_rate,
-                       oracle=oracle, api=api)
+        code = validated(run_apis, apis=names, every=every, report_dir=report_dir, check_time=max_time,
+                         duration=duration, seed=seed, base_url=base_url, credentials=credentials_from(api_key, hmac),
+                         allow_remote=allow_remote, max_rate=max_rate, oracle=oracle)
     except TargetError as exc:
         raise HarnessError(str(exc)) from exc
     sys.exit(code)

@@ -1,0 +1,155 @@
+"""Issue 28.1: where the target answers several APIs, ``talon-harness run`` tests each in turn (``--api
+v1-2021,v2``, ``--api all``): a fresh embedded server per API, or the --base-url probed first; reports per API
+under ``<report-dir>/<api>/``; one table row per API and step; one exit code for the whole run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from talon_harness.harness.cli import main
+from talon_harness.refserver import ServerConfig, Store, create_app
+
+KEY = "run-apis-test-key-0123"
+V1_SKIP = ("run: skipping v1 (the target does not answer it: PUT /v1/customer_profiles/talon-harness-probe answered "
+           "404 Not Found)")
+V1_2021_SKIP = ("run: skipping v1-2021 (the target does not answer it: PUT /v1/customer_profiles/talon-harness-probe"
+                "?dry=true answered 404 Not Found)")
+
+
+def _run(*args: str, key: str | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TALON_API_KEY", "TALON_HMAC")}
+    env.update({"COLUMNS": "200", "NO_COLOR": "1"})
+    if key:
+        env["TALON_API_KEY"] = key
+    return subprocess.run([sys.executable, "-m", "talon_harness.harness", "run", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _table(stdout: str) -> list[list[str]]:
+    """The rows of the final ``talon-harness run`` table: [api, step, verdict, report]."""
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in stdout.splitlines()
+            if line.startswith("│") and line.count("│") == 5]
+    return [row for row in rows if row[1] in ("check", "load")]
+
+
+@contextlib.contextmanager
+def _v2_only_server() -> Iterator[tuple[str, list[str]]]:
+    """A key-protected reference server (in process, uvicorn thread) with its v1 operations hidden: every
+    ``/v1/`` path is a 404, so it answers v2 only. Yields its URL and the paths it was sent, in order."""
+    import uvicorn
+
+    seen: list[str] = []
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="v2-only-")))
+        app = create_app(stack.enter_context(Store(folder / "db.sqlite")), ServerConfig(api="v1-2021", api_key=KEY))
+
+        async def v2_only(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+                if scope["path"].startswith("/v1/"):
+                    body = b'{"message": "Not found", "errors": []}'
+                    await send({"type": "http.response.start", "status": 404, "headers": [
+                        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            await app(scope, receive, send)
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(v2_only, log_level="critical", lifespan="off"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline, "the v2-only server did not start"
+            time.sleep(0.02)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}", seen
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            sock.close()
+
+
+def test_two_apis_on_the_embedded_server_each_checked_and_loaded(tmp_path: Path) -> None:
+    done = _run("--api", "v1-2021,v2", "--max-time", "10", "--duration", "3", "--report-dir", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    for api in ("v1-2021", "v2"):
+        for step in ("check", "load"):
+            assert (tmp_path / api / step / "report.html").is_file(), f"{api}/{step}"
+    assert not (tmp_path / "check").exists() and not (tmp_path / "load").exists()
+    assert _table(done.stdout) == [
+        [api, step, "pass", str(tmp_path / api / step / "report.html")]
+        for api in ("v1-2021", "v2") for step in ("check", "load")]
+    # each API was tested on its own contract: v2's load sent v2 requests, v1-2021's v1 requests
+    assert "/v2/customer_sessions" in (tmp_path / "v2" / "load" / "summary.json").read_text()
+    assert "/v2/" not in (tmp_path / "v1-2021" / "load" / "summary.json").read_text()
+
+
+def test_all_on_a_v2_only_target_skips_the_v1_revisions_and_tests_v2(tmp_path: Path) -> None:
+    with _v2_only_server() as (url, seen):
+        done = _run("--api", "all", "--base-url", url, "--max-time", "10", "--duration", "3",
+                    "--report-dir", str(tmp_path), key=KEY)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [V1_SKIP, V1_2021_SKIP]
+    assert _table(done.stdout) == [["v2", step, "pass", str(tmp_path / "v2" / step / "report.html")]
+                                   for step in ("check", "load")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v2"]
+    assert (tmp_path / "v2" / "check" / "report.html").is_file() and (tmp_path / "v2" / "load" / "report.html").is_file()
+    assert sum(path.startswith("/v2/") for path in seen) > 100  # v2 was checked and loaded
+    assert KEY not in done.stdout + done.stderr
+
+
+def test_a_list_naming_an_api_the_target_does_not_answer_stops_before_any_check(tmp_path: Path) -> None:
+    with _v2_only_server() as (url, seen):
+        done = _run("--api", "v1,v2", "--base-url", url, "--max-time", "10", "--duration", "3",
+                    "--report-dir", str(tmp_path), key=KEY, timeout=60)
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr
+    assert (done.stdout + done.stderr).splitlines() == [
+        ("error: the target does not speak v1 (PUT /v1/customer_profiles/talon-harness-probe answered 404 Not Found); "
+         "it answers v2: try --api v2")]
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    assert len(seen) <= 6  # the probes only: one reachability probe, then one or two requests per API asked
+
+
+def test_run_api_usage_errors_are_one_line_exit_2(monkeypatch: Any) -> None:
+    from talon_harness.harness import pipeline
+
+    def started(*_: Any, **__: Any) -> None:
+        raise SystemExit(99)
+
+    monkeypatch.setattr(pipeline, "run_apis", started)
+    for args, message in (
+        (["--api", "all,v2"], "Error: --api: all takes no other API name"),
+        (["--api", ","], "Error: --api: name at least one API (v1, v1-2021, v2) or all"),
+        (["--api", "v1,v3"], "Error: Invalid value for '--api': unknown name(s) 'v3'; accepted: v1, v1-2021, v2, all"),
+    ):
+        result = CliRunner().invoke(main, ["run", *args], env={"TALON_API_KEY": None, "TALON_HMAC": None})
+        assert (result.exit_code, result.output) == (2, message + "\n"), args
+
+
+def test_hmac_with_v2_in_a_list_is_one_line_before_any_server_starts(tmp_path: Path) -> None:
+    done = _run("--api", "v1,v2", "--hmac", "1:0123456789abcdef", "--report-dir", str(tmp_path), timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "Error: --hmac: v2 takes only an API key (D34); give --api-key\n")
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_repeated_api_options_add_up_once_each() -> None:
+    from talon_harness.harness.cli import _run_apis
+
+    assert _run_apis((("v2",), ("v1-2021", "v2"))) == (("v2", "v1-2021"), False)
+    assert _run_apis((("all",),)) == (("v1", "v1-2021", "v2"), True)
