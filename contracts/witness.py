@@ -8,6 +8,10 @@ the rules of ``contracts.domain``, so a witness failure is a failure of the same
 standing in for schemathesis' built-in checks). The phase keeps every request it sent as a
 ``contracts.oracle.Step`` (``WitnessResult.journal``), so a witness failure is a replayable sequence like a
 schemathesis one (``harness.regressions``). Requests counted include the ``PUT {}`` read-backs.
+
+A ``deadline`` bounds the phase in time (``harness.check`` gives it the check's ``--max-time``): no step is
+sent once it has passed; the step in flight then still finishes (its request and read-back, each bounded by
+the request timeout) and is judged, and the witnesses not sent in full are ``WitnessResult.not_run``.
 """
 
 from __future__ import annotations
@@ -79,10 +83,18 @@ class WitnessResult:
     steps: int = 0  # PUTs the phase was to send (probes not included)
     stopped_answering: bool = False  # the error is a timeout after the target had answered: its failure
     journal: tuple[reference.Step, ...] = ()  # every PUT sent, in order (read-back probes not included)
+    planned: int = 0  # witnesses the phase was to run
+    not_run: tuple[str, ...] = ()  # witnesses not sent in full: the deadline ended the phase before their end
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
         return tuple(sorted({f.check for f in self.failures}))
+
+    @property
+    def ran(self) -> int:
+        """Witnesses sent in full (all of them unless an error, a first failure or the deadline stopped the
+        phase; only the deadline's are counted in ``not_run``)."""
+        return self.planned - len(self.not_run)
 
 
 class _ReadBacks:
@@ -115,7 +127,7 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                   judges: Sequence[Judge] = DEFAULT_JUDGES, names: Sequence[str] | None = None,
                   stop_at_first_failure: bool = False, prefix: str | None = None,
                   only: Sequence[str] = (), exclude: Sequence[str] = (),
-                  table: Mapping[str, Witness] = WITNESSES) -> WitnessResult:
+                  table: Mapping[str, Witness] = WITNESSES, deadline: float | None = None) -> WitnessResult:
     """Send the witnesses (all, or ``names`` in table order) to ``base_url`` and judge every answer.
 
     Never raises for the target's behaviour: a transport error or timeout ends the phase with ``error``
@@ -123,6 +135,8 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
     answer. Ids start with ``prefix`` (default: ``fresh_prefix()``), so the model knows them absent.
     ``only`` / ``exclude``: check names whose findings count (empty ``only``: all), like ``--checks``.
     ``table``: the witnesses of the API under test (``contracts.apis.witness_table``; default v1's).
+    ``deadline``: a ``time.monotonic()`` instant after which no step is sent; the witnesses whose steps did not
+    all go out are ``not_run`` (the steps that did are judged like any other).
     """
     chosen = [w for w in table.values() if names is None or w.name in names]
     prefix = prefix or fresh_prefix()
@@ -138,8 +152,16 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
     journal: list[reference.Step] = []
     steps = [(w.name, step) for n, w in enumerate(chosen) for step in w.build(f"{prefix}{n}")]
     root = base_url.rstrip("/")
+
+    def ended(error: str = "", *, stopped: bool = False, not_run: tuple[str, ...] = ()) -> WitnessResult:
+        return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
+                             first[0] if first else None, first[1] if first else None, error, len(steps), stopped,
+                             tuple(journal), len(chosen), not_run)
+
     with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
         for index, (witness, step) in enumerate(steps):
+            if deadline is not None and time.monotonic() >= deadline:
+                return ended(not_run=tuple(dict.fromkeys(name for name, _ in steps[index:])))
             case_id = f"{prefix}-{index}"
             put = build_put(step.operation, step.entity_id, step.body, creds=credentials,
                             content_type=step.invalid.content_type if step.invalid else "application/json",
@@ -149,24 +171,19 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                 answer = client.put(url, content=put.body, headers=put.headers)
             except httpx.TimeoutException as exc:
                 if not requests:
-                    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
-                                   f"{type(exc).__name__}, timed out after {timeout:g} s at request 1")
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
-                               f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
-                               f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
-                               f"requests were answered before", stopped=True)
+                    return ended(f"{type(exc).__name__}, timed out after {timeout:g} s at request 1")
+                return ended(f"the target stopped answering: {type(exc).__name__}, timed out after {timeout:g} s "
+                             f"at request {requests + 1} (PUT {put.path[:120]}, witness phase); {requests} "
+                             f"requests were answered before", stopped=True)
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if not requests:  # a broken answer after answered ones is the target's failure, as in st run
-                    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
-                                   f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
-                               f"the target stopped answering: {type(exc).__name__}, broke the response "
-                               f"({' '.join(str(exc).split())[:120]}) at request {requests + 1} (PUT "
-                               f"{put.path[:120]}, witness phase); {requests} requests were answered before",
-                               stopped=True)
+                    return ended(f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
+                return ended(f"the target stopped answering: {type(exc).__name__}, broke the response "
+                             f"({' '.join(str(exc).split())[:120]}) at request {requests + 1} (PUT "
+                             f"{put.path[:120]}, witness phase); {requests} requests were answered before",
+                             stopped=True)
             except httpx.HTTPError as exc:
-                return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal,
-                               f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
+                return ended(f"witness {witness} ({step.step}): {type(exc).__name__}: {exc}")
             requests += 1
             try:
                 parsed = answer.json() if answer.content else None
@@ -196,13 +213,5 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                 first = (number, time.monotonic() - started)
             if findings and stop_at_first_failure:
                 break
-    return _result(requests, started, per_witness, per_check, failures, first, len(steps), journal, "")
-
-
-def _result(requests: int, started: float, per_witness: dict[str, tuple[int, int]], per_check: Counter[str],
-            failures: dict[tuple[str, str], WitnessFailure], first: tuple[int, float] | None, steps: int,
-            journal: list[reference.Step], error: str, *, stopped: bool = False) -> WitnessResult:
-    return WitnessResult(requests, time.monotonic() - started, per_witness, per_check, tuple(failures.values()),
-                         first[0] if first else None, first[1] if first else None, error, steps, stopped,
-                         tuple(journal))
+    return ended()
 

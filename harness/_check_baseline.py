@@ -12,9 +12,11 @@ from talon_harness.strategies.wire import Credentials, redact
 
 
 def write_witness(path: Path, witness: WitnessResult, creds: Credentials | None) -> None:
-    """The witness phase as JSON beside schemathesis' reports (secrets redacted)."""
+    """The witness phase as JSON beside schemathesis' reports (secrets redacted). ``not_run``: the witnesses
+    ``--max-time`` ended the phase before (``planned`` in all)."""
     payload = {"requests": witness.requests, "puts": witness.steps, "seconds": round(witness.seconds, 3),
-               "error": witness.error, "witnesses": {k: {"requests": r, "failed_requests": f}
+               "error": witness.error, "planned": witness.planned, "not_run": list(witness.not_run),
+               "witnesses": {k: {"requests": r, "failed_requests": f}
                                                      for k, (r, f) in witness.witnesses.items()},
                "failures": [{"check": f.check, "witness": f.witness, "step": f.step, "request": f.request_number,
                              "message": f.message, "curl": curl_for(f.method, f.url, f.headers, f.body, creds)}

@@ -54,7 +54,7 @@ def render(console: Console, result: SelftestResult) -> None:
     base = "-" if result.baseline_rate is None else f"{result.baseline_rate:.0%}"
     verdict = "[red]ERROR[/]" if result.harness_errors else "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
     for error in result.harness_errors:
-        console.print(f"[red]error:[/] the correct server's run did not complete ({error})")
+        console.print(f"[red]Error:[/] the correct server's run did not complete ({error})")
     console.print(f"{verdict}  detection {result.detection_rate:.0%} (plain schemathesis {base}); "
                   f"correct server clean: {result.correct_server_clean}; JSON: {result.json_path}")
 

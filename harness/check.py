@@ -14,11 +14,22 @@ file is scrubbed of them afterwards. Exit codes: 0 nothing failed, 1 a check fai
 answering after it had answered, 2 the harness could not do its job (bad options, unreachable target,
 credentials refused at the start or mid-run, schemathesis error, time limit, an operation without a single
 generated case).
+
+``config.max_time`` (``--max-time``) bounds both phases together, counted from the start of the witness phase
+(the probe and the oracle's server before it are start-up): the witness phase stops sending at that deadline
+(the step in flight finishes, within the request timeout), and ``st run`` gets the whole seconds that remain
+(schemathesis' ``--max-time`` is an integer), at least ``SCHEMATHESIS_FLOOR_S``; with less left it does not
+start. A check cut short this way never passes: the witnesses that ran are judged and the rest are named as
+not run; with a failure it exits 1, without one 2, and either way one line says what did not run and which
+``--max-time`` would do. So the whole check takes ``max_time`` plus at most one request timeout, plus start-up
+(the interpreter, the probe, ``st run``'s own start-up and the report files).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import random
 import subprocess
 import time
@@ -55,7 +66,12 @@ from talon_harness.refserver.process import ServerStartError
 from talon_harness.strategies.wire import Credentials
 
 #: the run's public names; the config and result types live in ``check_config`` and are re-exported here
-__all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "Budget", "CheckConfig", "CheckResult", "run_check"]
+__all__ = ["BUDGETS", "BUILTIN_CHECKS", "EVENTS_FILE", "SCHEMATHESIS_FLOOR_S", "Budget", "CheckConfig", "CheckResult",
+           "run_check"]
+
+#: the least of ``--max-time`` ``st run`` is started with: with less left after the witness phase, schemathesis
+#: does not run (its ``--max-time`` is whole seconds, and 1 s is the least it takes) and the check cannot pass
+SCHEMATHESIS_FLOOR_S = 1
 
 
 @contextlib.contextmanager
@@ -77,11 +93,11 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
     seed = config.seed if config.seed is not None else random.randrange(2**31)
     problem = validate(config)
     if problem:
-        console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+        console.print(f"[red]Error:[/red] {problem}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, 0.0, None, config.report_dir, problem), config.base_url)
     unreachable = _unfit_target(config)
     if unreachable:
-        console.print(f"[red]error:[/red] {unreachable}", soft_wrap=True, highlight=False)
+        console.print(f"[red]Error:[/red] {unreachable}", soft_wrap=True, highlight=False)
         return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, unreachable),
                           config.base_url)
     report_dir = Path(config.report_dir).resolve()
@@ -91,7 +107,7 @@ def run_check(config: CheckConfig, *, console: Console | None = None) -> CheckRe
             oracle_url = stack.enter_context(_oracle_server(config))
         except (ServerStartError, OSError) as exc:  # the harness cannot do its job
             problem = f"the oracle reference server did not start: {str(exc).splitlines()[0]}"
-            console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+            console.print(f"[red]Error:[/red] {problem}", soft_wrap=True, highlight=False)
             return _published(CheckResult(2, seed, time.monotonic() - started, None, config.report_dir, problem),
                               config.base_url)
         return _phases(config, console, seed, started, report_dir, oracle_url)
@@ -113,8 +129,11 @@ def _unfit_target(config: CheckConfig) -> str | None:
 
 def _phases(config: CheckConfig, console: Console, seed: int, started: float, report_dir: Path,
             oracle_url: str | None) -> CheckResult:
-    """The witness phase, then ``st run``; ``oracle_url``: the reference server of ``--oracle`` (or None)."""
+    """The witness phase, then ``st run``, both within ``config.max_time`` from the witness phase's start;
+    ``oracle_url``: the reference server of ``--oracle`` (or None)."""
     witness = None
+    phase_started = time.monotonic()
+    deadline = phase_started + config.max_time
     if config.witness:
         if not config.quiet:
             console.print("witness phase: a fixed sequence for every decision of every domain rule ...")
@@ -129,7 +148,8 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
                                     timeout=config.request_timeout, judges=judges,
                                     stop_at_first_failure=config.stop_after_witness_failure,
                                     only=(*only, ORACLE_CHECK) if only and oracle_url else only,
-                                    exclude=config.exclude_checks, table=witness_table(config.api))
+                                    exclude=config.exclude_checks, table=witness_table(config.api),
+                                    deadline=deadline)
         except KeyboardInterrupt:
             why = "interrupted (Ctrl-C) in the witness phase: the run did not finish"
             console.print(f"[red]{why}[/red]")
@@ -142,9 +162,12 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
                 why = witness.error
             elif witness.error:
                 code, why = 2, f"witness phase could not test the target: {witness.error}"
-            written = _regressions(config, code, report_dir, None, None, console, witness)
-            return _finish(console, CheckResult(code, seed, time.monotonic() - started, None, report_dir, why,
-                                                written, witness), config)
+            return _without_schemathesis(config, console, seed, started, report_dir, witness, code, why)
+    left = deadline - time.monotonic()
+    if witness is not None and (witness.not_run or left < SCHEMATHESIS_FLOOR_S):
+        code = 1 if new_witness_failures(config, witness) else 2  # never a pass: part of the check did not run
+        return _without_schemathesis(config, console, seed, started, report_dir, witness, code,
+                                     _out_of_time(config.max_time, witness))
     paths = {"dir": report_dir, "junit": report_dir / "junit.xml", "json": report_dir / "report.json",
              "ndjson": report_dir / EVENTS_FILE, "html": report_dir / "html",
              "contract": generation_view(config, report_dir)}
@@ -153,20 +176,23 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
     journal = report_dir / "journal.ndjson"
     journal.unlink(missing_ok=True)
     log_path = report_dir / "schemathesis.log"
-    hard_limit = config.max_time + 60 + config.request_timeout
+    budget = int(left)  # whole seconds, at least SCHEMATHESIS_FLOOR_S (checked above)
+    limit_s = budget + 60 + config.request_timeout
+    hard_limit = time.monotonic() + limit_s
     message = ""
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(log_path.open("wb"))
-        process = subprocess.Popen(child_argv(config, seed, paths), env=child_env(config, seed, journal, oracle_url),
-                                   cwd=report_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(child_argv(dataclasses.replace(config, max_time=budget), seed, paths),
+                                   env=child_env(config, seed, journal, oracle_url), cwd=report_dir, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             counter = LiveCounter(paths["ndjson"])
             with progress_display(console) as show:
                 while process.poll() is None:
-                    show(counter, time.monotonic() - started, config.max_time, seed)
-                    if time.monotonic() - started > hard_limit:
+                    show(counter, time.monotonic() - phase_started, config.max_time, seed)
+                    if time.monotonic() > hard_limit:
                         process.kill()
-                        message = f"schemathesis did not finish within {hard_limit:.0f}s; stopped"
+                        message = f"schemathesis did not finish within {limit_s:.0f}s; stopped"
                     time.sleep(0.25)
         except KeyboardInterrupt:
             return _interrupted(config, process, seed, started, paths, console, witness)
@@ -197,6 +223,30 @@ def _phases(config: CheckConfig, console: Console, seed: int, started: float, re
         journal.unlink(missing_ok=True)
     return _finish(console, CheckResult(exit_code, seed, seconds, report, report_dir, message, written, witness),
                    config)
+
+
+def _without_schemathesis(config: CheckConfig, console: Console, seed: int, started: float, report_dir: Path,
+                          witness: WitnessResult, code: int, why: str) -> CheckResult:
+    """The check ends after the witness phase (``st run`` does not start): exit ``code`` because ``why``."""
+    written = _regressions(config, code, report_dir, None, None, console, witness)
+    return _finish(console, CheckResult(code, seed, time.monotonic() - started, None, report_dir, why, written,
+                                        witness), config)
+
+
+def _out_of_time(max_time: float, witness: WitnessResult) -> str:
+    """The line of a check whose ``--max-time`` ended before schemathesis could start: what ran, what did not,
+    and the ``--max-time`` that would run the whole witness phase and leave schemathesis ``max_time``."""
+    sent = len(witness.journal)
+    whole = witness.seconds * witness.steps / sent if witness.not_run and sent else witness.seconds
+    enough = math.ceil(whole) + math.ceil(max_time)
+    if witness.not_run:
+        return (f"witness phase: {witness.ran} of {witness.planned} witnesses ran before --max-time {max_time:g} s "
+                f"ended it ({sent} of {witness.steps} requests sent in {witness.seconds:.1f} s; not run: "
+                f"{', '.join(witness.not_run)}); schemathesis did not run: --max-time {enough} or more would run "
+                f"every witness and leave schemathesis {max_time:g} s")
+    return (f"schemathesis did not run: the witness phase took {witness.seconds:.1f} s of --max-time {max_time:g} s, "
+            f"leaving less than the {SCHEMATHESIS_FLOOR_S} s schemathesis needs: --max-time {enough} or more would "
+            f"leave it {max_time:g} s")
 
 
 def _regressions(config: CheckConfig, exit_code: int, report_dir: Path, ndjson: Path | None, journal: Path | None,

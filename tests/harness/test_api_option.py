@@ -153,7 +153,7 @@ def test_check_with_an_api_the_target_does_not_speak_exits_2_before_any_run(tmp_
     with _v1_only() as url:
         done = _cli("check", "--api", "v2", "--base-url", url, "--report-dir", str(tmp_path))
     assert done.returncode == 2
-    assert f"error: {V2_ON_V1}" in " ".join(done.stdout.split())
+    assert f"Error: {V2_ON_V1}" in " ".join(done.stdout.split())
     assert not (tmp_path / "report.json").exists()
 
 

@@ -60,9 +60,9 @@ def keyed() -> Iterator[str]:
 
 
 COMMANDS = {
-    "check": (["check", "--max-time", "30"], "error: "),
+    "check": (["check", "--max-time", "30"], "Error: "),
     "load": (["load", "--duration", "5"], "Error: "),
-    "run": (["run", "--max-time", "30", "--duration", "5"], "error: "),
+    "run": (["run", "--max-time", "30", "--duration", "5"], "Error: "),
 }
 
 

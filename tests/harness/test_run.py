@@ -42,7 +42,7 @@ def test_run_without_the_key_is_refused_credentials_not_a_failed_target(tmp_path
                     str(tmp_path), timeout=60)
     assert proc.returncode == 2, (proc.stdout + proc.stderr)[-4000:]
     assert (proc.stdout + proc.stderr).splitlines() == [
-        ("error: the target refused the credentials (401 Unauthorized on PUT /v1/customer_profiles/talon-harness-probe"
+        ("Error: the target refused the credentials (401 Unauthorized on PUT /v1/customer_profiles/talon-harness-probe"
          "): none were given; set TALON_API_KEY or TALON_HMAC (--api-key / --hmac)")]
     assert not (tmp_path / "check").exists() and not (tmp_path / "load").exists()
 

@@ -82,7 +82,7 @@ def test_selftest_command_exits_2_when_the_correct_server_run_did_not_complete(t
     result = CliRunner().invoke(main, ["selftest", "--faults", "event_id_as_string", "--no-baseline",
                                        "--report-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
-    assert "the correct server's run did not complete" in result.output and "ERROR" in result.output
+    assert "Error: the correct server's run did not complete" in result.output and "ERROR" in result.output
 
 
 def test_first_failure_counts_requests_in_time_order(tmp_path: Path) -> None:
