@@ -177,7 +177,7 @@ def _fitting_credentials(apis: tuple[str, ...], every: bool, base_url: str | Non
 
 def _answered(base_url: str, apis: tuple[str, ...], every: bool, credentials: Credentials | None,
               console: Console) -> tuple[str, ...]:
-    """The APIs of ``apis`` that ``base_url`` answers (see :func:`run_apis`); () after one ``error:`` line when
+    """The APIs of ``apis`` that ``base_url`` answers (see :func:`run_apis`); () after one ``Error:`` line when
     the run must stop."""
     problem = probe_target(base_url, credentials).problem
     kept: list[str] = []
@@ -197,6 +197,6 @@ def _answered(base_url: str, apis: tuple[str, ...], every: bool, credentials: Cr
     if not problem and not kept:
         problem = f"the target answers none of {', '.join(apis)}: nothing to test"
     if problem:
-        console.print(f"[red]error:[/red] {problem}", soft_wrap=True, highlight=False)
+        console.print(f"[red]Error:[/red] {problem}", soft_wrap=True, highlight=False)
         return ()
     return tuple(kept)

@@ -119,7 +119,7 @@ def test_a_list_naming_an_api_the_target_does_not_answer_stops_before_any_check(
                     "--report-dir", str(tmp_path), key=KEY, timeout=60)
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr
     assert (done.stdout + done.stderr).splitlines() == [
-        ("error: the target does not speak v1 (PUT /v1/customer_profiles/talon-harness-probe answered 404 Not Found); "
+        ("Error: the target does not speak v1 (PUT /v1/customer_profiles/talon-harness-probe answered 404 Not Found); "
          "it answers v2: try --api v2")]
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
     assert len(seen) <= 6  # the probes only: one reachability probe, then one or two requests per API asked
