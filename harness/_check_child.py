@@ -15,7 +15,6 @@ from talon_harness.contracts.generation import generation_contract
 from talon_harness.contracts.settings import SETTINGS_ENV, CheckSettings
 from talon_harness.contracts.spec import CONTRACT_FILES
 from talon_harness.harness.check_config import ORACLE_CHECK, CheckConfig
-from talon_harness.strategies.wire import CREDENTIALS_ENV
 
 #: v2 (D34): the API key reaches schemathesis' own auth (``[auth.openapi.api_key_v1]`` of a config file that
 #: names this variable, set in the child's environment only), so ``ignored_auth`` knows the credentials are
@@ -61,9 +60,9 @@ def child_argv(config: CheckConfig, seed: int, paths: dict[str, Path]) -> list[s
 
 def child_env(config: CheckConfig, seed: int, journal: Path | None = None, oracle_url: str | None = None,
          ) -> dict[str, str]:
-    """The child's environment: ours minus any settings or credentials of ours, plus this run's one settings
+    """The child's environment: ours minus any settings document of ours, plus this run's one settings
     document (credentials inside)."""
-    env = {k: v for k, v in os.environ.items() if k not in (SETTINGS_ENV, CREDENTIALS_ENV)}
+    env = {k: v for k, v in os.environ.items() if k != SETTINGS_ENV}
     settings = CheckSettings(
         fresh=config.fresh_server, workers=config.workers, seed=seed, api=config.api,
         journal=str(journal) if journal is not None else None, oracle_url=oracle_url,

@@ -6,16 +6,15 @@ lives in ``loadtests/locustfile.py`` and runs in its own process via :func:`run_
 
 from __future__ import annotations
 
-from talon_harness.loadtests.config import LoadConfig, UnsafeTargetError, is_loopback_url
+from talon_harness.loadtests.config import LOAD_SETTINGS_ENV, LoadConfig, UnsafeTargetError, is_loopback_url
 from talon_harness.loadtests.gates import MIN_REQUESTS, Slo, SloSet, Verdict, evaluate
 from talon_harness.loadtests.outcome import EndpointResult, LoadOutcome
 from talon_harness.loadtests.recorder import LatencyRecorder
 from talon_harness.loadtests.run import LoadResult, build_argv, run_load
 from talon_harness.loadtests.shapes import SHAPES
-from talon_harness.strategies.wire import CREDENTIALS_ENV
 
 __all__ = [
-    "CREDENTIALS_ENV",
+    "LOAD_SETTINGS_ENV",
     "MIN_REQUESTS",
     "SHAPES",
     "EndpointResult",

@@ -8,9 +8,14 @@ runner) samples generator CPU while the test runs and, on ``quitting``, judges t
 ``loadtests.report`` write it, and sets the process exit code: 1 when an SLO is breached, 2 when user
 code raised, else 0 (the SLO gates decide, not Locust's "any failure" rule).
 
-The run's settings arrive as one option, ``--talon-config`` (``LoadConfig.to_json()``, inline or
-``@file``); credentials only through ``CREDENTIALS_ENV``. Without ``--talon-config`` (plain ``locust -f``)
-the defaults of :class:`LoadConfig` apply, with Locust's ``--host`` and ``-u``.
+The run's settings arrive as one document (D41): ``LoadConfig.to_env()``, credentials inside, in the
+environment variable ``loadtests.config.LOAD_SETTINGS_ENV`` of every Locust process ``talon-harness load``
+starts; nothing of ours is in Locust's argv. The master forwards its settings without the credentials
+(``LoadConfig.to_json()`` as the custom option ``talon_config``, which Locust sends to every worker at test
+start over its unauthenticated channel); a worker takes them and keeps the credentials of its own document,
+so a key never crosses the network except to the target. A plain ``locust -f`` run may give its settings as
+``--talon-config`` (JSON or ``@FILE``, no credentials: it is argv) and its keys in the document; with
+neither, the defaults of :class:`LoadConfig` apply, with Locust's ``--host`` and ``-u``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import itertools
 import json
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,33 +40,42 @@ from talon_harness.loadtests.gates import cpu_trust, evaluate, trust
 from talon_harness.loadtests.journeybook import JourneyBook, default_weights
 from talon_harness.loadtests.outcome import FailureRow, LoadOutcome, build_outcome
 from talon_harness.loadtests.recorder import LatencyRecorder
-from talon_harness.strategies.wire import credentials_from_env
 
 __all__ = ["RateLimiter", "TalonPlugin", "add_arguments", "config_from_options"]
 
 
 def add_arguments(parser: Any) -> None:
-    """Register ``--talon-config`` (forwarded to workers by Locust as a custom argument)."""
+    """Register ``--talon-config``: a plain ``locust -f`` run's settings, and what a master forwards to its
+    workers (Locust sends custom options to every worker at test start)."""
     parser.add_argument(
         "--talon-config",
         default="",
-        help="the run's LoadConfig as JSON (LoadConfig.to_json()), or @FILE holding it",
+        help="the run's settings (LoadConfig.to_json(): no credentials) as JSON, or @FILE holding them; "
+        "credentials only in the TALON_HARNESS_LOAD document",
     )
 
 
-def config_from_options(opts: Any, *, worker: bool = False) -> LoadConfig:
-    """The LoadConfig of this Locust process: ``--talon-config`` plus the credentials from the environment.
-    On a ``worker`` the baseline is dropped: only the master compares, and it may live on another host."""
+def config_from_options(opts: Any, environ: Mapping[str, str], *, worker: bool = False) -> LoadConfig:
+    """The LoadConfig of this Locust process (D41), its credentials always those of its own document.
+
+    ``opts.talon_config`` set (on a worker: the settings its master forwarded at test start; on a plain
+    ``locust -f`` run: ``--talon-config``, JSON or ``@FILE``): those settings. Otherwise the document
+    in ``environ`` (``LoadConfig.from_env``); without one (or one holding only credentials) the defaults of
+    :class:`LoadConfig` with Locust's ``--host`` and ``-u``. On a ``worker`` forwarded settings lose the
+    baseline: only the master compares, and it may live on another host."""
     raw = str(getattr(opts, "talon_config", "") or "")
-    creds = credentials_from_env(os.environ)
     if raw:
         text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
         if worker:
             text = json.dumps({**json.loads(text), "baseline": None, "baseline_update": False})
-        return LoadConfig.from_json(text, credentials=creds)
+        return LoadConfig.from_env(environ, settings=text)
+    config = LoadConfig.from_env(environ)
+    if config is not None:
+        return config
     host = str(getattr(opts, "host", "") or "http://127.0.0.1")
     users = max(1, int(getattr(opts, "num_users", 0) or 1))
-    return LoadConfig(base_url=host, users=users, allow_remote=True, credentials=creds)  # locust's own --host
+    defaults = {"base_url": host, "users": users, "allow_remote": True}  # locust's own --host
+    return LoadConfig.from_env(environ, settings=json.dumps(defaults))
 
 
 class RateLimiter:
@@ -100,9 +115,9 @@ class TalonPlugin:
         self.worker_shares: dict[str, dict[str, int]] = {}  # master: what each worker's reports held
 
     def _configure(self) -> None:
-        """(Re)read the config: remote workers only get the master's ``--talon-config`` at test start."""
+        """(Re)read the config: a worker gets its master's settings at test start (see the module docstring)."""
         worker = isinstance(self.environment.runner, WorkerRunner)
-        self.config = config_from_options(self.environment.parsed_options, worker=worker)
+        self.config = config_from_options(self.environment.parsed_options, os.environ, worker=worker)
         nodes = 1
         if worker:
             nodes = max(1, int(getattr(self.environment.parsed_options, "expect_workers", 1) or 1))
@@ -152,6 +167,8 @@ class TalonPlugin:
             return plugin
         if isinstance(environment.runner, MasterRunner):
             ev.worker_report.add_listener(plugin._on_worker_report)
+            if environment.parsed_options is not None:  # forwarded to every worker at test start: no secret
+                environment.parsed_options.talon_config = plugin.config.to_json()
         ev.test_start.add_listener(plugin._on_test_start)
         ev.test_stop.add_listener(plugin._on_test_stop)
         ev.cpu_warning.add_listener(plugin._on_cpu_warning)

@@ -4,12 +4,14 @@ Exactly one of ``users`` (closed model) and ``rate`` (open model, journeys per s
 is always bounded by ``duration_s``. ``base_url`` must be loopback unless ``allow_remote``. The repr
 never shows credentials (``Credentials.__repr__`` redacts them).
 
-Crossing into the Locust processes: :meth:`LoadConfig.to_json` is the whole config but the credentials,
-passed as the one ``--talon-config`` option (Locust forwards it to every worker);
-:meth:`LoadConfig.from_json` reads it back into the same dataclass. Credentials travel only in the
-environment variable named by ``strategies.wire.CREDENTIALS_ENV`` (JSON: ``api_key``, ``hmac_application_id``,
-``hmac_key``). Every default is written once, in the field list below: adding an option means a field
-here (and a CLI flag), nothing else.
+Crossing into the Locust processes (D41): :meth:`LoadConfig.to_env` is the one settings document, the whole
+config with the credentials inside, as JSON in the environment variable :data:`LOAD_SETTINGS_ENV` (a
+process's environment is readable by its owner only; its argv by every user of the host);
+:meth:`LoadConfig.from_env` reads it back into the same dataclass. :meth:`LoadConfig.to_json` is the same
+document without the credentials: what a master forwards to its workers over Locust's unauthenticated
+channel, and what ``--talon-config`` of a plain ``locust -f`` run holds (argv: credentials are refused
+there). Every default is written once, in the field list below: adding an option means a field here (and a
+CLI flag), nothing else; every option is checked once, in ``__post_init__``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import ipaddress
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_type_hints, overload
 from urllib.parse import urlsplit
 
 from talon_harness.loadtests.gates import SloSet
@@ -30,10 +33,15 @@ from talon_harness.loadtests.shapes import SHAPES
 from talon_harness.strategies.wire import Credentials
 
 __all__ = [
+    "LOAD_SETTINGS_ENV",
     "LoadConfig",
     "UnsafeTargetError",
     "is_loopback_url",
 ]
+
+#: The environment variable that carries a Locust process's settings document (:meth:`LoadConfig.to_env`, D41).
+LOAD_SETTINGS_ENV = "TALON_HARNESS_LOAD"
+
 
 class UnsafeTargetError(ValueError):
     """The target is not loopback and ``allow_remote`` was not given."""
@@ -208,9 +216,9 @@ class LoadConfig:
         """Timeline window of the report: 1 s, coarser for runs over 5 minutes (at most ~300 windows)."""
         return max(1.0, float(math.ceil(self.duration_s / 300)))
 
-    # -- the process boundary --------------------------------------------------------------------
-    def to_json(self) -> str:
-        """Every field but ``credentials`` as JSON (the value of ``--talon-config``); holds no secret."""
+    # -- the process boundary (D41) --------------------------------------------------------------
+    def _mapping(self) -> dict[str, Any]:
+        """Every field but ``credentials`` as JSON values."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -221,21 +229,71 @@ class LoadConfig:
             elif isinstance(value, Path):
                 value = str(value)
             out[f.name] = value
-        return json.dumps(out)
+        return out
+
+    def to_json(self) -> str:
+        """Every field but ``credentials`` as JSON: what a master forwards to its workers, and the value of
+        ``--talon-config``; holds no secret."""
+        return json.dumps(self._mapping())
+
+    def to_env(self) -> dict[str, str]:
+        """The environment entry that carries this config, credentials inside, to a Locust process: the one
+        settings document. Its value holds the keys in clear: a child's environment only, never argv."""
+        creds = None if self.credentials is None else dataclasses.asdict(self.credentials)
+        return {LOAD_SETTINGS_ENV: json.dumps({**self._mapping(), "credentials": creds})}
 
     @classmethod
     def from_json(cls, text: str, *, credentials: Credentials | None = None) -> LoadConfig:
-        """The config :meth:`to_json` wrote, with ``credentials`` put back; unknown keys are refused."""
-        data = json.loads(text)
+        """The config :meth:`to_json` wrote, with ``credentials`` put back; unknown keys are refused, and so
+        is ``credentials`` (this form travels in argv and over Locust's channel)."""
+        return cls._from_mapping(json.loads(text), credentials, "--talon-config: ")
+
+    @classmethod
+    def _from_mapping(cls, data: Any, credentials: Credentials | None, where: str) -> LoadConfig:
+        """``data`` (to_json's keys) as a LoadConfig; errors start with ``where``."""
+        if not isinstance(data, dict):
+            raise TypeError(f"{where}expected a JSON object, got {type(data).__name__}")
         hints = get_type_hints(cls)
         unknown = sorted(set(data) - set(hints) | ({"credentials"} & set(data)))
         if unknown:
-            raise ValueError(
-                f"--talon-config: unknown key(s) {unknown}; known: {sorted(set(hints) - {'credentials'})}"
-            )
+            raise ValueError(f"{where}unknown key(s) {unknown}; known: {sorted(set(hints) - {'credentials'})}")
         for name, value in data.items():
             if hints[name] is SloSet:
                 data[name] = SloSet.from_mapping(value)
             elif hints[name] in (Path, Path | None) and value is not None:
                 data[name] = Path(value)
         return cls(**data, credentials=credentials)
+
+    @overload
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, settings: str) -> LoadConfig: ...
+
+    @overload
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, settings: None = None) -> LoadConfig | None: ...
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, settings: str | None = None) -> LoadConfig | None:
+        """This process's config from the document in :data:`LOAD_SETTINGS_ENV` (default: ``os.environ``).
+
+        Without ``settings``: the whole document :meth:`to_env` wrote, or None when there is none or it holds
+        nothing but ``credentials``. With ``settings`` (:meth:`to_json`'s form: what a master forwarded, or
+        ``--talon-config``): those settings with the document's credentials, and nothing else of it.
+        Raises ValueError, one line naming the variable, when the document is not a JSON object of
+        LoadConfig fields; the settings themselves are checked as :meth:`from_json` and the fields are.
+        """
+        raw = (os.environ if environ is None else environ).get(LOAD_SETTINGS_ENV)
+        try:
+            data = json.loads(raw) if raw else {}
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+            if unknown:
+                raise ValueError(f"unknown key(s) {unknown}")
+            creds = data.pop("credentials", None)
+            credentials = None if creds is None else Credentials(**creds)
+            if settings is None and data:
+                return cls._from_mapping(data, credentials, "")
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{LOAD_SETTINGS_ENV} is not a LoadConfig document: {exc}") from None
+        return None if settings is None else cls.from_json(settings, credentials=credentials)

@@ -4,8 +4,10 @@ Runnable on its own::
 
     locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 30s --host http://127.0.0.1:8000
 
-With ``--talon-config '<LoadConfig JSON>'`` (what ``run_load`` passes) every setting of the run comes from
-that one object (see ``loadtests.config``). Closed mode (default): each user walks journeys from a per-process ``JourneyBook`` (built once from
+Under ``talon-harness load`` every setting of the run comes from one document, ``LoadConfig`` as JSON with
+the credentials inside, in the environment variable ``TALON_HARNESS_LOAD`` (D41; see ``loadtests.config``
+and ``loadtests._plugin``); a plain run may give its settings as ``--talon-config '<LoadConfig.to_json()>'``.
+Closed mode (default): each user walks journeys from a per-process ``JourneyBook`` (built once from
 ``strategies.journeys``, re-issued with fresh ids; see ``loadtests.journeybook``), with
 think times between calls and between journeys. Open mode (``rate`` set): each user runs an
 arrival scheduler (see ``loadtests.openload``) at rate / users journeys per second.
@@ -13,8 +15,8 @@ arrival scheduler (see ``loadtests.openload``) at rate / users journeys per seco
 Every request is built by ``strategies.wire.build_put`` before its journey starts and is named
 per endpoint template, e.g. ``PUT /v1/customer_sessions/[id]``. A request fails when it gets a 5xx, a
 status other than the journey expects, a transport error, or (for a sampled share) a body that violates
-the contract's IntegrationState / ErrorResponse schema. Credentials come from the environment variable
-``TALON_HARNESS_CREDENTIALS`` (JSON; ``strategies.wire.CREDENTIALS_ENV``), never from argv.
+the contract's IntegrationState / ErrorResponse schema. Credentials come only from the ``credentials`` of
+that document (``TALON_HARNESS_LOAD='{"credentials": {"api_key": "..."}}'`` for a plain run), never from argv.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Locust user that replays recorded traffic in the open model (``talon-harness load --replay FILE``).
 
-Each process reads ``LoadConfig.replay`` (the recording), remaps ids with ``replay_token`` (one per run, the
+Each process reads ``LoadConfig.replay`` (the recording) from its settings document (``TALON_HARNESS_LOAD``,
+credentials inside; D41, see ``loadtests._plugin``), remaps ids with ``replay_token`` (one per run, the
 same on every worker, plus the pass number under ``replay_loop``), takes its share of customers
 (:func:`loadtests.replay.split` by worker index) and sends every request at ``start + offset / replay_speed``,
 a customer's requests one after another in recorded order.

@@ -9,8 +9,11 @@ N`` for N local workers plus a master; ``--master`` for a master whose workers r
 started by :func:`run_worker`), started in its own session so a Ctrl-C reaches only us: we then
 send it SIGINT, Locust shuts down cleanly (HTML report included) and our plugin still writes the
 (partial) report. The subprocess is killed if it outlives the duration by more than a grace period.
-The config crosses as one ``--talon-config`` JSON argument; credentials only in the environment
-(``strategies.wire.CREDENTIALS_ENV``). Locust's console output goes to ``locust.log`` in the report directory.
+The config crosses as one document (D41): ``LoadConfig.to_env()``, credentials inside, in the child's
+environment (``loadtests.config.LOAD_SETTINGS_ENV``), which the forked workers inherit; Locust's argv holds
+only Locust's own options, derived from the same config by :func:`build_argv`, never a secret. A worker of
+:func:`run_worker` gets its own document (its credentials; every other setting comes from the master at test
+start). Locust's console output goes to ``locust.log`` in the report directory.
 
 Exit codes (:attr:`LoadResult.exit_code`): 0 every SLO held; 1 an SLO was breached; 2 the harness could
 not measure (target unreachable or silent, credentials refused at the start or mid-run, no request completed,
@@ -32,13 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from talon_harness.loadtests.baseline import nothing_measured
-from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.config import LOAD_SETTINGS_ENV, LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
 from talon_harness.loadtests.probe import NO_REQUEST_COMPLETED, probe_target, refused_midway
 from talon_harness.loadtests.replay import REPLAY_LOCUSTFILE
 from talon_harness.loadtests.report import HDR_FILE, PLOT_FILE, SUMMARY_FILE, read_outcome
-from talon_harness.strategies.wire import CREDENTIALS_ENV, credentials_env
 
 __all__ = [
     "WORKERS_WAIT_S",
@@ -112,7 +114,8 @@ def _free_port() -> int:
 
 
 def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[str]:
-    """The locust command line for ``config`` (pure; holds no secret)."""
+    """The locust command line for ``config`` (pure): Locust's own options only, no setting of ours and no
+    secret (those travel in the document of :func:`_child_env`, D41)."""
     rd = Path(config.report_dir).resolve()  # the child runs in the report directory
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
     if config.replay is not None:
@@ -130,7 +133,6 @@ def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[st
         "-u", str(users), "-r", repr(spawn),
         "--only-summary", "--exit-code-on-error", "1",
         "--html", str(rd / "locust.html"), "--csv", str(rd / LOCUST_PREFIX), "--json-file", str(rd / LOCUST_PREFIX),
-        "--talon-config", _for_child(config, rd).to_json(),
     ]  # fmt: skip
     if config.workers > 0:
         port = master_port or _free_port()
@@ -158,16 +160,19 @@ def build_worker_argv(config: LoadConfig) -> list[str]:
     ]  # fmt: skip
 
 
-def _for_child(config: LoadConfig, report_dir: Path) -> LoadConfig:
-    """``config`` as the child needs it: absolute paths (it runs in the report directory), no credentials."""
+def _for_child(config: LoadConfig) -> LoadConfig:
+    """``config`` as the child needs it: absolute paths (it runs in the report directory)."""
     baseline = Path(config.baseline).resolve() if config.baseline is not None else None
     replay = Path(config.replay).resolve() if config.replay is not None else None
-    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, replay=replay, credentials=None)
+    report_dir = Path(config.report_dir).resolve()
+    return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, replay=replay)
 
 
 def _child_env(config: LoadConfig) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != CREDENTIALS_ENV}
-    env.update(credentials_env(config.credentials))
+    """A Locust process's environment: ours without any inherited settings document, plus the one document
+    of ``config`` (absolute paths, credentials inside; D41)."""
+    env = {k: v for k, v in os.environ.items() if k != LOAD_SETTINGS_ENV}
+    env.update(_for_child(config).to_env())
     return env
 
 

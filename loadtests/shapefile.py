@@ -4,7 +4,9 @@
         --talon-config '{"base_url": "http://127.0.0.1:8000", "users": 50, "shape": "spike"}'
 
 ``-u`` is the peak, ``-t`` the duration the table is scaled to, ``LoadConfig.shape`` one of
-``loadtests.shapes.SHAPES`` (default steady).
+``loadtests.shapes.SHAPES`` (default steady). ``--talon-config`` holds no credentials (argv): keys go in the
+environment document, ``TALON_HARNESS_LOAD='{"credentials": {"api_key": "..."}}'`` (D41); under
+``talon-harness load --shape`` the whole config is that document and the argv holds Locust's options only.
 """
 
 from __future__ import annotations

@@ -140,7 +140,6 @@ from talon_harness.strategies.v2_realistic import (
     v2_realistic_session_requests,
 )
 from talon_harness.strategies.wire import (
-    CREDENTIALS_ENV,
     DOMAIN_ERROR_TITLES,
     PATH_PREFIXES,
     PROFILE,
@@ -152,8 +151,6 @@ from talon_harness.strategies.wire import (
     PreparedPut,
     auth_headers,
     build_put,
-    credentials_env,
-    credentials_from_env,
     encode_body,
     operation_of_path,
     path_for,
@@ -167,7 +164,6 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "CART_ITEM_OPTIONAL_FIELDS",
     "CART_ITEM_REQUIRED_FIELDS",
-    "CREDENTIALS_ENV",
     "DISCOUNTS",
     "DOMAIN_ERROR_TITLES",
     "EDGE_PATH_IDS",
@@ -223,8 +219,6 @@ __all__ = [
     "cart_item_adjustments",
     "cart_items",
     "coupon_codes",
-    "credentials_env",
-    "credentials_from_env",
     "deep_attribute_values",
     "edge_cart_items",
     "edge_customer_profiles",

@@ -17,12 +17,10 @@ Worked example::
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +32,6 @@ import orjson
 __all__ = [
     "API_NAMES",
     "API_QUERY_PARAMETERS",
-    "CREDENTIALS_ENV",
     "DEFAULT_API",
     "DOMAIN_ERROR_TITLES",
     "OPERATIONS",
@@ -51,8 +48,6 @@ __all__ = [
     "api_operations",
     "auth_headers",
     "build_put",
-    "credentials_env",
-    "credentials_from_env",
     "encode_body",
     "operation_of_path",
     "path_for",
@@ -101,9 +96,6 @@ _ALL_PREFIXES: Mapping[str, str] = MappingProxyType({**PATH_PREFIXES, **V2_PATH_
 #: The APIError titles of domain-rule refusals (D5 illegal transition / change to a final session, D6
 #: totalSales overflow): a schema-valid body may still get a 400 with one of these.
 DOMAIN_ERROR_TITLES: frozenset[str] = frozenset({"Illegal state transition", "Session closed", "Out of range"})
-#: The one environment variable that carries credentials to a child process (never argv): JSON with the
-#: fields of :class:`Credentials`. The `st run` child of `check` and the Locust processes of `load` read it.
-CREDENTIALS_ENV = "TALON_HARNESS_CREDENTIALS"
 _REDACTED = "[REDACTED]"
 
 
@@ -297,21 +289,3 @@ def redact(text: str, creds: Credentials | None) -> str:
         text = text.replace(secret, _REDACTED)
     return text
 
-
-def credentials_env(creds: Credentials | None) -> dict[str, str]:
-    """The environment entry (``CREDENTIALS_ENV``) that carries *creds* to a child process ({} for None)."""
-    return {} if creds is None else {CREDENTIALS_ENV: json.dumps(dataclasses.asdict(creds))}
-
-
-def credentials_from_env(environ: Mapping[str, str] | None = None) -> Credentials | None:
-    """The credentials ``credentials_env`` wrote (default: ``os.environ``), or None when there are none.
-
-    Raises ValueError when the value is not the JSON ``credentials_env`` writes.
-    """
-    raw = (os.environ if environ is None else environ).get(CREDENTIALS_ENV)
-    if not raw:
-        return None
-    try:
-        return Credentials(**json.loads(raw))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{CREDENTIALS_ENV} is not a credentials JSON object: {exc}") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
-from talon_harness.loadtests.config import LoadConfig
+from talon_harness.loadtests.config import LOAD_SETTINGS_ENV, LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE
 from talon_harness.refserver import ServerProcess
-from talon_harness.strategies.wire import CREDENTIALS_ENV
+from talon_harness.strategies.wire import Credentials
 
 KUBE = Path(__file__).resolve().parents[2] / "loadtests" / "kubernetes"
 MOUNT = "/lotest/src"  # the operator's default testFiles.srcMountPath
@@ -60,7 +62,7 @@ def test_the_manifest_runs_the_projects_locustfile_on_master_and_workers() -> No
     assert "TalonUser" in {n.name for n in real.body if isinstance(n, ast.ClassDef)}
     for command in (spec["master"]["command"], spec["worker"]["command"]):
         assert not {a.split("=", 1)[0] for a in command.split()} & OPERATOR_FLAGS, command
-    assert "--talon-config" not in worker  # the master forwards it at test start
+    assert "--talon-config" not in worker  # the master forwards its settings at test start
 
 
 def test_the_master_worker_split_and_the_run_config_agree() -> None:
@@ -82,7 +84,14 @@ def test_the_master_worker_split_and_the_run_config_agree() -> None:
 def test_credentials_come_from_a_secret_and_the_image_pins_our_locust() -> None:
     spec = _docs()["LocustTest"]["spec"]
     assert [s["name"] for s in spec["env"]["secretRefs"]] == ["talon-harness-credentials"]
-    assert CREDENTIALS_ENV in (KUBE / "locusttest.yaml").read_text(encoding="utf-8")
+    # the secret the header creates is a settings document holding only the credentials (D41)
+    text = (KUBE / "locusttest.yaml").read_text(encoding="utf-8")
+    literals = re.findall(r"--from-literal=(\w+)='([^']*)'", text)
+    assert [name for name, _ in literals] == [LOAD_SETTINGS_ENV]
+    document = {LOAD_SETTINGS_ENV: literals[0][1]}
+    assert LoadConfig.from_env(document) is None  # no settings in it: those are the ConfigMap's
+    settings = _docs()["ConfigMap"]["data"]["talon-config.json"]
+    assert LoadConfig.from_env(document, settings=settings).credentials == Credentials(api_key="...")
     dockerfile = (KUBE / "Dockerfile").read_text(encoding="utf-8")
     pin = next(d for d in _pyproject_dependencies() if d.startswith("locust"))
     assert pin == "locust>=2.47,<2.48" and "FROM locustio/locust:2.47." in dockerfile
@@ -99,7 +108,8 @@ def _pyproject_dependencies() -> list[str]:
 @pytest.mark.slow  # ~30 s: a master and two workers started with the operator's command lines
 def test_the_manifest_runs_as_the_operator_starts_it(tmp_path: Path) -> None:
     """The ConfigMap's files in a folder standing for /lotest/src, the seeds plus the flags the operator adds
-    (internal/resources/command.go; the master binds what --master-port names: 5557 in a pod), a short run."""
+    (internal/resources/command.go; the master binds what --master-port names: 5557 in a pod), the secret's
+    document in every process's environment, a short run against a keyed server: no request refused."""
     docs = _docs()
     spec, data = docs["LocustTest"]["spec"], docs["ConfigMap"]["data"]
     src, report = tmp_path / "src", tmp_path / "report"
@@ -108,7 +118,8 @@ def test_the_manifest_runs_as_the_operator_starts_it(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with ServerProcess(quiet=True) as server:
+    secret = {**os.environ, LOAD_SETTINGS_ENV: json.dumps({"credentials": {"api_key": "k-pod"}})}  # every pod's
+    with ServerProcess(api_key="k-pod", quiet=True) as server:
         config = {**json.loads(data["talon-config.json"]), "base_url": server.base_url, "rate": 10, "duration_s": 6,
                   "expect_workers": 2, "report_dir": str(report)}
         (src / "talon-config.json").write_text(json.dumps(config))
@@ -125,11 +136,12 @@ def test_the_manifest_runs_as_the_operator_starts_it(tmp_path: Path) -> None:
         procs = [subprocess.Popen(
             [*seed(spec["master"]["command"]), "--master", f"--master-port={port}", f"--master-bind-port={port}",
              "--expect-workers=2", "--autostart", "--autoquit", "60", "--enable-rebalancing", "--only-summary"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path, env=secret,
         )]
         procs += [
             subprocess.Popen([*seed(spec["worker"]["command"]), "--worker", f"--master-port={port}",
-                              "--master-host=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+                              "--master-host=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
+                             env=secret)
             for _ in range(2)
         ]
         try:

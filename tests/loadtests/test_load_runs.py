@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,14 @@ def _cfg(base_url: str, tmp_path: Path, **kw: Any) -> LoadConfig:
 
 
 def test_reference_server_run_passes_with_every_report(tmp_path: Path) -> None:
+    """Two forked workers against a keyed server: each read the key from the document it inherited (D41)."""
     key = "k3y-" + "s3cr3t" * 4
     creds = Credentials(api_key=key)
     with ServerProcess(api_key=key, quiet=True) as server:
-        result = run_load(_cfg(server.base_url, tmp_path, credentials=creds, workers=1, slo=ROOMY))
+        result = run_load(_cfg(server.base_url, tmp_path, credentials=creds, workers=2, slo=ROOMY))
     assert result.passed, result.breaches
+    shares = json.loads((tmp_path / "report" / "summary.json").read_text())["workers"]
+    assert len(shares) == 2 and all(s["requests"] > 0 and s["failures"] == 0 for s in shares.values()), shares
     assert result.exit_code == 0
     assert EVERY_FILE <= {p.name for p in result.report_files}
     outcome = result.outcome

@@ -1,4 +1,5 @@
-"""Shapes as stage tables, LoadConfig safety checks and serialisation, the locust command line (no secrets)."""
+"""Shapes as stage tables, LoadConfig safety checks and serialisation (the settings document and the locust
+command line: test_load_settings.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from talon_harness.loadtests import CREDENTIALS_ENV, LoadConfig, SloSet, UnsafeTargetError, build_argv
+from talon_harness.loadtests import LoadConfig, UnsafeTargetError
 from talon_harness.loadtests.openload import arrival_offsets
-from talon_harness.loadtests.run import _child_env
 from talon_harness.loadtests.shapes import SHAPES, stages_for, users_at
-from talon_harness.strategies.wire import Credentials, credentials_from_env
 
 
 def _curve(name: str) -> list[int | None]:
@@ -68,43 +67,6 @@ def test_config_refuses_remote_targets_and_bad_combinations(tmp_path: Path) -> N
     ):
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             LoadConfig(base_url="http://127.0.0.1:1", report_dir=tmp_path, **bad)
-
-
-def _talon_config(argv: list[str]) -> LoadConfig:
-    return LoadConfig.from_json(argv[argv.index("--talon-config") + 1])
-
-
-def test_argv_carries_the_config_as_one_object_and_never_the_key(tmp_path: Path) -> None:
-    key = "sup3r-s3cret-api-key"
-    creds = Credentials(api_key=key, hmac_application_id=3, hmac_key="00112233AABBCCDD")
-    config = LoadConfig(
-        base_url="http://127.0.0.1:9",
-        users=3,
-        shape="spike",
-        workers=2,
-        max_rate=100.0,
-        credentials=creds,
-        report_dir=tmp_path,
-        duration_s=30,
-        slo=SloSet.default().with_overall(p99_ms=123.0),
-        journey_weights={"profile_only": 2},
-    )
-    argv = build_argv(config)
-    assert not any(key in a or "00112233" in a for a in argv)
-    assert key not in repr(config)
-    assert [a for a in argv if a.startswith("--talon")] == ["--talon-config"]
-    assert _talon_config(argv) == dataclasses.replace(config, credentials=None, report_dir=tmp_path.resolve())
-    assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("-t") + 1] == "30s"
-    assert json.loads(_child_env(config)[CREDENTIALS_ENV]) == {
-        "api_key": key,
-        "hmac_application_id": 3,
-        "hmac_key": "00112233AABBCCDD",
-    }
-    assert credentials_from_env(_child_env(config)) == creds
-    open_cfg = LoadConfig(base_url="http://127.0.0.1:9", rate=40.0, arrival="constant", report_dir=tmp_path)
-    open_argv = build_argv(open_cfg)
-    assert _talon_config(open_argv).rate == 40.0
-    assert open_argv[open_argv.index("-u") + 1] == "1"
 
 
 def test_every_field_round_trips_and_unknown_keys_are_refused(tmp_path: Path) -> None:
