@@ -1,6 +1,8 @@
 """Locust's own distribution across hosts: one `load --master` and two `load --worker` processes, each
 started on its own as it would be on another machine (no --processes fork), against the reference
-server on loopback, in the open model with constant arrivals (so the split is exact to an arrival)."""
+server on loopback, in the open model with constant arrivals (so the split is exact to an arrival).
+D41: every process has its own credentials, in its own settings document; none is in a Locust argv, and the
+master forwards its settings to the workers without them."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from talon_harness.loadtests.baseline import read_histograms
@@ -20,6 +24,29 @@ pytestmark = pytest.mark.timeout(180)
 
 RATE, DURATION_S, API_KEY = 10.0, 8, "k-distributed"
 CLI = [sys.executable, "-m", "talon_harness.harness"]
+
+
+def _locust_processes(parents: list[subprocess.Popen[str]], count: int) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The argv and environment of the Locust processes the ``parents`` (``talon-harness load``) started, read
+    from /proc while they run (``--master`` or ``--worker`` in their argv); waits until ``count`` are seen."""
+    seen: dict[str, tuple[list[str], dict[str, str]]] = {}
+    deadline = time.monotonic() + 60
+    while len(seen) < count and time.monotonic() < deadline:
+        for parent in parents:
+            try:
+                children = psutil.Process(parent.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                continue
+            for child in children:
+                try:
+                    argv, environ = child.cmdline(), child.environ()
+                except psutil.Error:
+                    continue
+                role = next((a for a in argv if a in ("--master", "--worker")), None)
+                if "locust" in argv and role is not None:
+                    seen[f"{role.lstrip('-')}:{child.pid}"] = (argv, environ)
+        time.sleep(0.2)
+    return seen
 
 
 def test_master_merges_two_workers_histograms_and_splits_the_rate(tmp_path: Path) -> None:
@@ -43,9 +70,15 @@ def test_master_merges_two_workers_histograms_and_splits_the_rate(tmp_path: Path
             )
             for d in worker_dirs
         ]
+        locusts = _locust_processes([master, *workers], 3)
         out, _ = master.communicate(timeout=150)
         worker_out = [w.communicate(timeout=30)[0] for w in workers]
     assert master.returncode == 0, out
+    assert sorted(name.split(":")[0] for name in locusts) == ["master", "worker", "worker"]
+    for argv, environ in locusts.values():  # the key is in no Locust argv, only in each one's own document
+        assert not any(API_KEY in a for a in argv) and "--talon-config" not in argv, argv
+        assert json.loads(environ["TALON_HARNESS_LOAD"])["credentials"] == {
+            "api_key": API_KEY, "hmac_application_id": None, "hmac_key": None}
     assert [w.returncode for w in workers] == [0, 0], worker_out
 
     summary = json.loads((master_dir / "summary.json").read_text())
@@ -69,6 +102,29 @@ def test_master_merges_two_workers_histograms_and_splits_the_rate(tmp_path: Path
     for d in worker_dirs:
         assert [p.name.startswith("locust-worker-") and p.suffix == ".log" for p in d.iterdir()] == [True]
     assert "2 workers connected" in (master_dir / "locust.log").read_text()
+
+
+def test_a_worker_without_a_key_of_its_own_gets_none_from_the_master(tmp_path: Path) -> None:
+    """The master has the key (its probe passes); the worker's own document has none. The master forwards its
+    settings without credentials, so every request of the worker is refused: a breach (exit 1), not a pass."""
+    port = str(free_port())
+    keyless = {k: v for k, v in os.environ.items() if k not in ("TALON_API_KEY", "TALON_HMAC", "TALON_HARNESS_LOAD")}
+    with ServerProcess(api_key=API_KEY, quiet=True) as server:
+        master = subprocess.Popen(
+            [*CLI, "load", "--master", "--expect-workers", "1", "--master-port", port, "--base-url", server.base_url,
+             "--rate", "5", "--arrival", "constant", "--duration", "4", "--report-dir", str(tmp_path / "master")],
+            env={**keyless, "TALON_API_KEY": API_KEY}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        worker = subprocess.Popen(
+            [*CLI, "load", "--worker", "--master-port", port, "--duration", "4", "--report-dir", str(tmp_path / "w")],
+            env=keyless, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        out, _ = master.communicate(timeout=150)
+        worker_out, _ = worker.communicate(timeout=30)
+    assert (master.returncode, worker.returncode) == (1, 0), out + worker_out
+    overall = json.loads((tmp_path / "master" / "summary.json").read_text())["endpoints"]["overall"]
+    assert overall["requests"] > 0 and overall["failures"] == overall["requests"], overall
+    assert "unexpected status 401" in (tmp_path / "master" / "locust_failures.csv").read_text()
 
 
 @pytest.mark.slow  # it waits out its bound: --duration + the 60 s a master waits for workers + 45 s grace
