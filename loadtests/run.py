@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from talon_harness.loadtests.baseline import nothing_measured
-from talon_harness.loadtests.config import LOAD_SETTINGS_ENV, LoadConfig
+from talon_harness.loadtests.config import LoadConfig
 from talon_harness.loadtests.locustfile_path import LOCUSTFILE, SHAPEFILE
 from talon_harness.loadtests.outcome import LoadOutcome
 from talon_harness.loadtests.probe import NO_REQUEST_COMPLETED, probe_target, refused_midway
@@ -169,11 +169,9 @@ def _for_child(config: LoadConfig) -> LoadConfig:
 
 
 def _child_env(config: LoadConfig) -> dict[str, str]:
-    """A Locust process's environment: ours without any inherited settings document, plus the one document
-    of ``config`` (absolute paths, credentials inside; D41)."""
-    env = {k: v for k, v in os.environ.items() if k != LOAD_SETTINGS_ENV}
-    env.update(_for_child(config).to_env())
-    return env
+    """A Locust process's environment: ours with the one document of ``config`` (absolute paths, credentials
+    inside; D41) in place of any inherited one."""
+    return {**os.environ, **_for_child(config).to_env()}  # an inherited document is replaced
 
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float, sig: signal.Signals = signal.SIGTERM) -> None:
