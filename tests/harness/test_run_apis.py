@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from talon_harness.harness.cli import main
-from talon_harness.refserver import ServerConfig, Store, create_app
+from talon_harness.refserver import ServerConfig, ServerProcess, Store, create_app
 
 KEY = "run-apis-test-key-0123"
 V1_SKIP = ("run: skipping v1 (the target does not answer it: PUT /v1/customer_profiles/talon-harness-probe answered "
@@ -153,3 +154,66 @@ def test_repeated_api_options_add_up_once_each() -> None:
 
     assert _run_apis((("v2",), ("v1-2021", "v2"))) == (("v2", "v1-2021"), False)
     assert _run_apis((("all",),)) == (("v1", "v1-2021", "v2"), True)
+
+
+def test_an_api_that_fails_makes_the_run_fail_and_the_next_api_still_runs(tmp_path: Path) -> None:
+    """v2 broken (its profile upsert answers 201, a contract fault), v1-2021 correct, on one server."""
+    with ServerProcess(api="v1-2021", api_key=KEY, faults=frozenset({"v2_profile_status_201"}), quiet=True) as server:
+        done = _run("--api", "v2,v1-2021", "--base-url", server.base_url, "--max-time", "10", "--duration", "3",
+                    "--report-dir", str(tmp_path), key=KEY)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
+    rows = {(api, step): verdict for api, step, verdict, _ in _table(done.stdout)}
+    assert list(rows) == [("v2", "check"), ("v2", "load"), ("v1-2021", "check"), ("v1-2021", "load")]
+    assert (rows["v2", "check"], rows["v1-2021", "check"], rows["v1-2021", "load"]) == ("fail", "pass", "pass")
+
+
+def test_an_interrupted_api_stops_the_run_at_once(monkeypatch: Any, tmp_path: Path) -> None:
+    """Exit 130 beats any other verdict, 1 beats 2, and no API runs after the interrupted one (the steps are
+    replaced here to give every combination; the real Ctrl-C is the test below)."""
+    from rich.console import Console
+
+    from talon_harness.harness import pipeline
+
+    codes = {"v1": 1, "v1-2021": 130, "v2": 0}
+    ran: list[str] = []
+
+    def steps(*, api: str, report_dir: Path, **_: Any) -> pipeline.Steps:
+        ran.append(api)
+        return pipeline.Steps(codes[api], codes[api], None if codes[api] == 130 else codes[api], report_dir)
+
+    monkeypatch.setattr(pipeline, "_steps", steps)
+    console = Console(record=True, width=200)
+    assert pipeline.run_apis(("v1", "v1-2021", "v2"), report_dir=tmp_path, console=console) == 130
+    assert ran == ["v1", "v1-2021"]
+    codes.update({"v1-2021": 2})
+    ran.clear()
+    assert pipeline.run_apis(("v1", "v1-2021", "v2"), report_dir=tmp_path, console=console) == 1
+    codes.update({"v1": 0})
+    assert pipeline.run_apis(("v1", "v1-2021", "v2"), report_dir=tmp_path, console=console) == 2
+    codes.update({"v1-2021": 0})
+    assert pipeline.run_apis(("v1", "v1-2021", "v2"), report_dir=tmp_path, console=console) == 0
+
+
+def test_ctrl_c_in_the_first_api_stops_the_run_with_130_and_no_other_api_starts(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "talon_harness.harness", "run", "--api", "v1,v2", "--max-time", "10",
+            "--duration", "30", "--report-dir", str(tmp_path)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+    load_started = tmp_path / "v1" / "load"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None and not load_started.exists():
+        time.sleep(0.2)
+    assert proc.poll() is None and load_started.exists(), "the run ended before its first load started"
+    time.sleep(3)  # a few seconds into v1's load
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=45)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("did not stop within 45 s of Ctrl-C") from None
+    output = out.decode(errors="replace")
+    assert proc.returncode == 130, output[-3000:]
+    assert "Traceback" not in output
+    assert not (tmp_path / "v2").exists()
+    assert [row[:3] for row in _table(output)] == [["v1", "check", "pass"], ["v1", "load", "interrupted"]]
