@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -92,18 +93,20 @@ class WitnessResult:
 
     @property
     def ran(self) -> int:
-        """Witnesses sent in full (all of them unless an error, a first failure or the deadline stopped the
-        phase; only the deadline's are counted in ``not_run``)."""
+        """``planned`` less ``not_run``: the witnesses the deadline did not cut (an error or a first failure
+        stops the phase too: ``error`` and ``failures`` say so)."""
         return self.planned - len(self.not_run)
 
 
 class _ReadBacks:
     """The ``PUT {}`` read-backs of one phase: ``for_step`` gives a step's observation its read-back (on the
-    READ_BACK_WITNESSES only); ``sent`` counts the ones a rule asked for."""
+    READ_BACK_WITNESSES only); ``sent`` counts the ones a rule asked for; ``timed_out``: the path of one that got
+    no answer within the probe timeout (the target stopped answering), else ""."""
 
     def __init__(self, runtime: CheckRuntime) -> None:
         self.runtime = runtime
         self.sent = 0
+        self.timed_out = ""
 
     def for_step(self, witness: str, obs: Observation) -> Observation:
         x = obs.exchange
@@ -113,7 +116,11 @@ class _ReadBacks:
 
         def read_back() -> Observation | None:
             self.sent += 1
-            return read()
+            begun = time.monotonic()
+            observed = read()
+            if observed is None and time.monotonic() - begun >= self.runtime.probe_timeout:
+                self.timed_out = urlsplit(x.url).path
+            return observed
 
         return replace(obs, read_back=read_back)
 
@@ -211,6 +218,10 @@ def run_witnesses(base_url: str, *, credentials: Credentials | None = None, time
                     put.body, number, case_id))
             if findings and first is None:
                 first = (number, time.monotonic() - started)
+            if read_backs.timed_out:  # answers, then silence, like a PUT timing out below
+                return ended(f"the target stopped answering: timed out after {timeout:g} s at request {requests} "
+                             f"(PUT {read_backs.timed_out[:120]}, the read-back of witness {witness}, witness phase); "
+                             f"{requests - 1} requests were answered before", stopped=True)
             if findings and stop_at_first_failure:
                 break
     return ended()

@@ -12,6 +12,9 @@ Run it with :func:`serve_chaos` (uvicorn in a daemon thread on 127.0.0.1, a free
 - ``mixed``: cycles through all of the above (except ``stall``) request by request.
 - ``stall_midway``: the reference server answers the first ``answer_first`` requests correctly, then
   every later request stalls like ``stall`` (a target that hangs in the middle of a run).
+
+Not a mode (no command's verdict on it is hostile): :func:`serve_slow`, the reference server answering every
+request late, correct but slow (a run's time goes to waiting).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -111,6 +114,28 @@ def serve_chaos(mode: str, *, stall_s: float = 60.0, answer_first: int = 0) -> I
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
             correct = create_app(stack.enter_context(Store(folder / "db.sqlite")), ServerConfig())
         yield from _serve(create_chaos_app(mode, stall_s=stall_s, correct=correct, answer_first=answer_first))
+
+
+@contextmanager
+def serve_slow(delay_s: float, *, faults: Iterable[str] = ()) -> Iterator[str]:
+    """Serve the reference server (with the catalogue ``faults``) answering every request ``delay_s`` late."""
+    from talon_harness.refserver import ServerConfig, Store, create_app
+
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-slow-")))
+        correct = create_app(stack.enter_context(Store(folder / "db.sqlite")), ServerConfig(faults=frozenset(faults)))
+
+        async def app(scope, receive, send) -> None:
+            if scope["type"] == "http":
+                await asyncio.sleep(delay_s)
+            elif scope["type"] == "lifespan":
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+            await correct(scope, receive, send)
+
+        yield from _serve(app)
 
 
 def _serve(app) -> Iterator[str]:

@@ -5,19 +5,21 @@ Every chaos mode (tests/robustness/chaos.py) has one expected verdict per comman
 check that failed, the breach, or why nothing could be tested, e.g. "timed out after 5 s at request 1").
 ``stall_midway`` answers correctly for a while and then hangs, so the harness is seen bounding and
 reporting a stall in the middle of a run, not only at the first request. Every run finishes within its
-bound (its budget, --max-time plus one request timeout for check and --duration for load, plus a fixed
-start-up allowance; the subprocess is killed only 30 s after the bound, so an overrun is measured) and never
-prints a Python traceback. Ctrl-C (SIGINT to the harness's
+bound (its budget, --max-time plus one request timeout for check, witness phase included, and --duration for
+load, plus a fixed start-up allowance; the subprocess is killed only 30 s after the bound, so an overrun is
+measured) and never prints a Python traceback. A correct but slow target (``serve_slow``) shows check's
+--max-time ending the witness phase: exit 2 within --max-time plus one late answer and the start-up allowance. Ctrl-C (SIGINT to the harness's
 process group, as a terminal sends it) stops either command within seconds with exit 130, without a
 traceback, leaving the partial report files on disk. The default run covers every mode for ``load`` and all
-but ``gigantic`` for ``check`` (``CHECK_SLOW``: it takes the same path to the same verdict as ``garbage``, in
-26-36 s); that one and the Ctrl-C test on the garbage target run with ``pytest -m slow``. Known gaps are strict xfails (they start failing,
+but ``gigantic`` for ``check`` (``CHECK_SLOW``: it takes the same path to the same verdict as ``garbage``);
+that one and the Ctrl-C test on the garbage target run with ``pytest -m slow``. Known gaps are strict xfails (they start failing,
 i.e. "passing", once fixed).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -31,11 +33,12 @@ import pytest
 from talon_harness.harness._check_report import read_report
 from talon_harness.harness._check_secrets import curl_for
 
-from .chaos import MODES, serve_chaos
+from .chaos import MODES, serve_chaos, serve_slow
 
 CHECK_MAX_TIME = 3.0
 LOAD_DURATION = 3.0
-#: check's budget: --max-time, plus one request in flight when it runs out (CheckConfig.request_timeout, 10 s)
+#: check's budget: --max-time (the witness phase and schemathesis together), plus one request in flight when it
+#: runs out (CheckConfig.request_timeout, 10 s)
 CHECK_BUDGET_S = CHECK_MAX_TIME + 10.0
 #: a fixed allowance on top of a command's budget for interpreter start-up, imports, the schemathesis or Locust
 #: subprocess and the report files, on a loaded 2-core box (measured: 5-19 s for these short runs)
@@ -43,10 +46,8 @@ STARTUP_S = 20.0
 #: the subprocess is killed this long after its bound, so a run that overruns is measured as an overrun
 KILL_AFTER_BOUND_S = 30.0
 CHECK_BOUND_S = CHECK_BUDGET_S + STARTUP_S
-#: check's witness phase (55 fixed requests) runs before --max-time starts to count: against the gigantic target
-#: each answer is 8 MiB validated against the contract (~0.4 s), 20-25 s in all (a gap: README says --max-time
-#: bounds check)
-CHECK_WITNESS_EXTRA_S = {"gigantic": 30.0}
+#: serve_slow's lateness per answer: the witness phase (55 PUTs + 6 read-backs) would take over 30 s unbounded
+SLOW_DELAY_S = 0.5
 LOAD_BOUND_S = LOAD_DURATION + STARTUP_S
 #: requests the stall_midway target answers before it hangs (check: well into the run; load: a few past the
 #: up to 7 probe requests `load --base-url` sends first: reachability, the API, the v1 questions, run_load's)
@@ -55,7 +56,8 @@ CHECK_ANSWERED, LOAD_ANSWERED = 40, 12
 #: mode -> (exit code, the reason in the output: a regex, or the name of the check that must fail)
 CHECK_VERDICTS: dict[str, tuple[int, str]] = {
     "stall": (2, r"did not answer: ReadTimeout, timed out after 5 s at request 1\b"),
-    "stall_midway": (1, (r"the target stopped answering: ReadTimeout, timed out after 10 s at request (\d+) "
+    # a PUT (ReadTimeout) or a read-back (PUT {} of a READ_BACK_WITNESSES step) that goes unanswered
+    "stall_midway": (1, (r"the target stopped answering: (?:ReadTimeout, )?timed out after 10 s at request (\d+) "
                         r"\(PUT [^)]+ phase\); (\d+) requests were answered before")),
     # the probe reads only a status line; the witness phase's first request then finds the body cut short
     "reset": (2, (r"witness phase could not test the target: witness first_sessions \(open_first_session\): "
@@ -71,8 +73,9 @@ CHECK_VERDICTS: dict[str, tuple[int, str]] = {
 #: check modes only ``pytest -m slow`` runs, each with the default-run mode that takes the same path to the same
 #: verdict (the default suite must stay under 10 minutes on 2 cores)
 CHECK_SLOW = {
-    # a 200 whose body is not the contract's document (response_schema_conformance), 8 MiB per answer: 26-36 s,
-    # its witness phase alone 20-25 s; garbage and truncated take that path by default
+    # a 200 whose body is not the contract's document (response_schema_conformance), 8 MiB per answer (~0.4 s each
+    # to validate): --max-time ends its witness phase (9-19 s in all; 26-36 s before --max-time bounded that
+    # phase); garbage and truncated reach that verdict by default
     "gigantic": "garbage",
 }
 _ERRORS_ONLY = r"BREACH overall\.error_ratio: observed 1 \(limit <= 0\.001\)"
@@ -134,16 +137,16 @@ def _run(argv: list[str], bound: float) -> tuple[int, str, float]:
 def _check_case(mode: str, tmp_path: Path) -> None:
     code, reason = CHECK_VERDICTS[mode]
     with serve_chaos(mode, stall_s=30, answer_first=CHECK_ANSWERED) as url:
-        bound = CHECK_BOUND_S + CHECK_WITNESS_EXTRA_S.get(mode, 0.0)
-        rc, output, _ = _run(_check_argv(url, tmp_path / "check"), bound)
+        rc, output, _ = _run(_check_argv(url, tmp_path / "check"), CHECK_BOUND_S)
     assert "Traceback" not in output, output[-4000:]
     assert rc == code, output[-3000:]
     if reason.isidentifier():  # a check name: it failed, and the summary names it
         report = read_report(tmp_path / "check" / "events.ndjson", tmp_path / "check" / "report.json", creds=None,
                              curl=curl_for)
         witness = json.loads((tmp_path / "check" / "witness.json").read_text(encoding="utf-8"))
-        failed = {f["check"] for f in witness["failures"]}  # a witness phase the target broke: st run did not start
-        assert report is not None or witness["error"].startswith("the target stopped answering")
+        failed = {f["check"] for f in witness["failures"]}
+        # st run did not start after a witness phase the target broke or --max-time ended
+        assert report is not None or witness["error"].startswith("the target stopped answering") or witness["not_run"]
         assert reason in failed | ({f.check for f in report.failures} if report else set())
         assert reason in output
         return
@@ -152,6 +155,26 @@ def _check_case(mode: str, tmp_path: Path) -> None:
     if mode == "stall_midway":  # stalled in the middle: after some answers, before the last one it was given
         at, answered = int(match[1]), int(match[2])
         assert at == answered + 1 and 1 < at <= CHECK_ANSWERED
+
+
+def test_check_max_time_ends_the_witness_phase_of_a_slow_target(tmp_path: Path) -> None:
+    """--max-time bounds the whole check: on a correct target answering every request SLOW_DELAY_S late the
+    witness phase alone would take over 30 s; it ends at --max-time, exit 2, one line naming what did not run."""
+    with serve_slow(SLOW_DELAY_S) as url:
+        rc, output, _ = _run(_check_argv(url, tmp_path), CHECK_MAX_TIME + SLOW_DELAY_S + STARTUP_S)
+    assert rc == 2 and "Traceback" not in output, output[-3000:]
+    witness = json.loads((tmp_path / "witness.json").read_text(encoding="utf-8"))
+    planned, not_run, puts = witness["planned"], witness["not_run"], witness["puts"]
+    assert witness["error"] == "" and witness["failures"] == [] and 0 < len(not_run) < planned
+    assert CHECK_MAX_TIME <= witness["seconds"] < CHECK_MAX_TIME + 2 * SLOW_DELAY_S  # the deadline, the step in flight
+    line = re.search(rf"witness phase: {planned - len(not_run)} of {planned} witnesses ran before --max-time 3 s "
+                     rf"ended it \((\d+) of {puts} requests sent in (\d+\.\d) s; not run: {', '.join(not_run)}\); "
+                     r"schemathesis did not run: --max-time (\d+) or more would run every witness and leave "
+                     r"schemathesis 3 s", output)
+    assert line, output[-3000:]
+    enough = math.ceil(witness["seconds"] * puts / int(line[1])) + math.ceil(CHECK_MAX_TIME)
+    assert int(line[3]) in (enough - 1, enough, enough + 1)  # witness.json's seconds are rounded to ms
+    assert not (tmp_path / "report.json").exists()  # st run did not start
 
 
 def _load_case(mode: str, tmp_path: Path) -> None:
