@@ -8,11 +8,14 @@ oracle's ``matches_reference`` check and ``after_call`` hook (``contracts.oracle
 
 - ``after_load_schema``: the run's ``CheckRuntime`` (model, credentials, case mix, records file) from the
   environment, attached to the loaded schema (``contracts.runtime``); its records file starts empty;
-- ``map_case``: edge ids and bodies into coverage and fuzzing cases (``contracts.casemix``);
+- ``map_case``: edge ids and bodies into coverage and fuzzing cases (``contracts.casemix``; v1 runs);
 - ``before_generate_case``: fuzzing cases sometimes get a ``strategies.edges`` body, stateful session
-  cases a ``strategies.journeys.journey_steps`` body;
-- ``before_call``: tagged ``strategies.invalid`` bodies into cases negative only in the body
-  (``contracts.casemix``), then D2 auth computed over the exact bytes sent (:class:`SignedAuth`);
+  cases a ``strategies.journeys.journey_steps`` body (v1 runs);
+- ``before_call``: v1: tagged ``strategies.invalid`` bodies into cases negative only in the body
+  (``contracts.casemix``), then D2 auth computed over the exact bytes sent (:class:`SignedAuth`); v2: the
+  v2 mix (``contracts.casemix_v2``): v2 journey calls and realistic and edge calls asking for the session,
+  its profile and event into positive cases, ``strategies.v2_invalid`` bodies into cases negative only in
+  the body (auth is schemathesis' own);
 - ``filter_failure``: drops a ``positive_data_acceptance`` failure the domain explains
   (``contracts.checks.domain_refusal``; on v2 ``contracts.apis.v2_domain_refusal``);
 - ``filter_case``: the coverage-nesting cap for runs on the contract as written (``contracts.generation``).
@@ -33,6 +36,8 @@ from hypothesis import strategies as st
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts import checks, oracle
 from talon_harness.contracts.apis import all_rules, revision_difference, rules_for, v2_domain_refusal
+from talon_harness.contracts.casemix import CaseMix
+from talon_harness.contracts.casemix_v2 import CaseMixV2
 from talon_harness.contracts.domain import NotApplicable, Rule
 from talon_harness.contracts.generation import coverage_case_wanted
 from talon_harness.contracts.runtime import CheckRuntime, attach_runtime, runtime_for
@@ -94,9 +99,9 @@ SCHEMATHESIS_CHECKS: Mapping[str, Callable[..., bool | None]] = MappingProxyType
 
 @functools.cache
 def _api() -> str:
-    """The API this run tests (``CheckSettings.api``): its rules judge (``contracts.apis``), and only a v1
-    run gets the v1 case mix, edge bodies and journey steps (the hooks below leave a v2 run's cases as
-    schemathesis generates them from the v2 contract)."""
+    """The API this run tests (``CheckSettings.api``): its rules judge (``contracts.apis``); a v1 run gets the
+    v1 case mix, edge bodies and journey steps, a v2 run the v2 mix at send time (``before_call``; the v2
+    contract has no links, so schemathesis' stateful phase does not run on it)."""
     return CheckSettings.from_env().api
 
 
@@ -114,7 +119,7 @@ schemathesis.hook("after_call")(oracle.record_exchange)  # the oracle check + th
 def map_case(ctx: Any, case: Any) -> Any:
     """Edge ids and coverage edge bodies (``CaseMix.map_case``), keeping each component's mode."""
     mix = runtime_for(case).mix
-    if mix is not None and _api() != "v2":
+    if isinstance(mix, CaseMix) and _api() != "v2":
         mix.map_case(case)
     return case
 
@@ -162,11 +167,13 @@ def _replacement_bodies(is_session: bool) -> tuple[st.SearchStrategy[Any], st.Se
 
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    """At send time: a tagged invalid body for a case negative only in the body (the coverage phase sends
-    its cases in another order than it maps them), then auth with the run's credentials (overriding any
-    generated auth header)."""
+    """At send time (the coverage phase sends its cases in another order than it maps them): a v2 run's
+    mix (``CaseMixV2.swap_in``); a v1 run's tagged invalid body for a case negative only in the body, then
+    auth with the run's credentials (overriding any generated auth header)."""
     runtime = runtime_for(case)
-    if runtime.mix is not None and _api() != "v2":
+    if isinstance(runtime.mix, CaseMixV2):
+        runtime.mix.swap_in(case)
+    elif isinstance(runtime.mix, CaseMix) and _api() != "v2":
         invalid = runtime.mix.swap_in_invalid_body(case)
         if invalid is not None:
             runtime.tag(case, invalid)

@@ -21,6 +21,7 @@ from typing import Any
 
 from talon_harness.contracts import _schemathesis as st_adapter
 from talon_harness.contracts.casemix import CaseMix
+from talon_harness.contracts.casemix_v2 import CaseMixV2
 from talon_harness.contracts.model import Exchange, Model, Observation
 from talon_harness.contracts.settings import CheckSettings
 from talon_harness.contracts.violation import Violation
@@ -36,13 +37,14 @@ _MEMO_SIZE = 256
 class CheckRuntime:
     """The model plus everything a check needs to interpret one response exactly once.
 
-    ``mix`` is None for runs that send only the cases they build themselves (pytest drivers).
+    ``mix`` is None for runs that send only the cases they build themselves (pytest drivers); a v1 run's is a
+    ``contracts.casemix.CaseMix``, a v2 run's a ``contracts.casemix_v2.CaseMixV2``.
     """
 
     model: Model
     credentials: Credentials | None = None
     probe_timeout: float = 5.0
-    mix: CaseMix | None = None
+    mix: CaseMix | CaseMixV2 | None = None
     violations: str | None = None  # the file violation records go to (``contracts.settings.VIOLATIONS_FILE``)
     _memo: OrderedDict[int, tuple[Any, Observation]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,10 +54,11 @@ class CheckRuntime:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, mixed: bool = True) -> CheckRuntime:
         """The runtime of an ``st run`` started by ``harness.check`` (see the module docstring); with
-        ``mixed`` it carries a :class:`CaseMix` (build it outside a running Hypothesis test)."""
+        ``mixed`` it carries the case mix of the run's API, a :class:`CaseMixV2` for v2, else a :class:`CaseMix`
+        (build it outside a running Hypothesis test)."""
         settings = CheckSettings.from_env(environ)
         model = Model(fresh=settings.fresh, strict_order=settings.strict_order)
-        mix = CaseMix(seed=settings.seed) if mixed else None
+        mix = (CaseMixV2 if settings.api == "v2" else CaseMix)(seed=settings.seed) if mixed else None
         return cls(model=model, credentials=settings.credentials, mix=mix, violations=settings.violations)
 
     def observe(self, response: Any) -> Observation:

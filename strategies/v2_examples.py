@@ -1,5 +1,6 @@
 """Fixed, seeded example pools of the v2 strategies, for callers that cycle through examples in order
-(schemathesis hooks, a witness phase, load shapes) instead of running Hypothesis themselves."""
+(schemathesis hooks, a witness phase, load shapes) instead of running Hypothesis themselves: invalid requests
+with their reason (:func:`v2_invalid_examples`) and valid realistic and edge requests (:func:`v2_valid_examples`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from talon_harness.strategies._v2_raw import V2Invalid
+from talon_harness.strategies.v2_bodies import V2Request, v2_profile_queries, v2_session_queries
 from talon_harness.strategies.v2_invalid import (
     V2_PROFILE_RULES,
     V2_SESSION_RULES,
     v2_invalid_profile_requests,
     v2_invalid_session_requests,
 )
+from talon_harness.strategies.v2_realistic import (
+    v2_edge_profile_requests,
+    v2_edge_session_requests,
+    v2_realistic_profile_requests,
+    v2_realistic_session_requests,
+)
 from talon_harness.strategies.wire import PROFILE_V2, SESSION_V2
 
-__all__ = ["v2_invalid_examples"]
+__all__ = ["v2_invalid_examples", "v2_valid_examples"]
 
 T = TypeVar("T")
 
@@ -67,3 +75,28 @@ def v2_invalid_examples(
             per.append(kept)
     rounds = max((len(p) for p in per), default=0)
     return tuple(p[r] for r in range(rounds) for p in per if r < len(p))
+
+
+def _valid_requests(operation: str) -> st.SearchStrategy[V2Request]:
+    if operation == SESSION_V2:
+        bodies = st.one_of(v2_realistic_session_requests(), v2_edge_session_requests())
+        return st.builds(lambda b, q: V2Request(SESSION_V2, b, q), bodies, v2_session_queries())
+
+    def profile(run: bool) -> st.SearchStrategy[V2Request]:
+        bodies = st.one_of(v2_realistic_profile_requests(run_rule_engine=run), v2_edge_profile_requests(run_rule_engine=run))
+        return st.builds(lambda b, q: V2Request(PROFILE_V2, b, q), bodies, v2_profile_queries(run_rule_engine=run))
+
+    return st.booleans().flatmap(profile)
+
+
+def v2_valid_examples(operation: str, *, seed: int = 0, count: int = 32) -> tuple[V2Request, ...]:
+    """Deterministic (for a given *seed*) valid requests of *operation* (``SESSION_V2`` or ``PROFILE_V2``) for
+    a fresh id: the first *count* (or fewer, if Hypothesis finds fewer distinct ones) of realistic and edge
+    bodies (``v2_realistic``) with a valid query of the matching kind (``v2_bodies.v2_session_queries``;
+    ``v2_profile_queries`` for the body's ``runRuleEngine``). Every one is accepted (200) by a server following
+    D21-D33 on an id it has not seen. Must not be called from inside a running Hypothesis test."""
+    if operation not in (SESSION_V2, PROFILE_V2):
+        raise ValueError(f"operation must be {SESSION_V2!r} or {PROFILE_V2!r}; got {operation!r}")
+    if count < 1:
+        raise ValueError(f"count must be >= 1; got {count!r}")
+    return tuple(_draw(_valid_requests(operation), count, seed))
