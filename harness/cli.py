@@ -182,7 +182,6 @@ def check(**options: Any) -> None:
 
 
 
-
 #: ``run --api``: one API, a comma list, repeated, or ``all`` (the shared ``API`` option takes one)
 RUN_APIS = click.option(
     "--api", "apis", multiple=True, default=(DEFAULT_API,), show_default=True,
