@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +17,7 @@ from talon_harness.harness.preflight import wrong_target
 from talon_harness.harness.summary import load_summary, publish
 from talon_harness.harness.target import check_credentials, target
 from talon_harness.loadtests.config import LoadConfig
-from talon_harness.loadtests.probe import api_mismatch, probe_target
+from talon_harness.loadtests.probe import api_mismatch, probe_target, unanswered
 from talon_harness.loadtests.run import run_load
 from talon_harness.strategies.wire import Credentials
 
@@ -182,10 +181,10 @@ def _answered(base_url: str, apis: tuple[str, ...], every: bool, credentials: Cr
     problem = probe_target(base_url, credentials).problem
     kept: list[str] = []
     for api in () if problem else apis:
-        mismatch = api_mismatch(base_url, api, credentials)
-        if mismatch and every:
-            found = re.search(r"\((PUT [^)]*)\)", mismatch)  # the request and its answer
-            console.print(f"run: skipping {api} (the target does not answer it: {found[1] if found else mismatch})",
+        missing = unanswered(base_url, api, credentials) if every else None
+        mismatch = None if every else api_mismatch(base_url, api, credentials)
+        if missing:
+            console.print(f"run: skipping {api} (the target does not answer it: {missing})",
                           soft_wrap=True, highlight=False)
         elif mismatch:
             problem = mismatch

@@ -38,7 +38,7 @@ from talon_harness.strategies.wire import (
 )
 
 __all__ = ["NO_REQUEST_COMPLETED", "PROBE_ENTITY", "PROBE_TIMEOUT_S", "REFUSED", "Probe", "api_mismatch",
-           "probe_target", "refused_midway"]
+           "probe_target", "refused_midway", "unanswered"]
 
 PROBE_TIMEOUT_S = 5.0
 PROBE_ENTITY = "talon-harness-probe"  # one fixed profile id: repeated runs touch the same profile
@@ -129,6 +129,19 @@ def _api_answer(client: httpx.Client, api: str, creds: Credentials | None) -> tu
         if dry and response.status_code == 400 and _names_parameter(response, "dry"):
             return f"PUT {put.path}", "answered 400 naming the dry parameter"
     return None
+
+
+def unanswered(base_url: str, api: str, creds: Credentials | None = None, *,
+               timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """How the target shows it does not speak ``api`` ("PUT <path> answered 404 Not Found"), asking only about
+    ``api`` (one request per operation); None when it speaks it or could not be asked (transport errors are the
+    reachability probe's to report)."""
+    try:
+        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
+            missing = _api_answer(client, api, creds)
+    except httpx.HTTPError:
+        return None
+    return None if missing is None else f"{missing[0]} {missing[1]}"
 
 
 def api_mismatch(base_url: str, api: str, creds: Credentials | None = None, *,
