@@ -17,12 +17,13 @@ generated case).
 
 ``config.max_time`` (``--max-time``) bounds both phases together, counted from the start of the witness phase
 (the probe and the oracle's server before it are start-up): the witness phase stops sending at that deadline
-(the step in flight finishes, within the request timeout), and ``st run`` gets the whole seconds that remain
-(schemathesis' ``--max-time`` is an integer), at least ``SCHEMATHESIS_FLOOR_S``; with less left it does not
-start. A check cut short this way never passes: the witnesses that ran are judged and the rest are named as
+(the step in flight finishes: its request and any read-back, each within the request timeout, which still
+applies), and ``st run`` gets the whole seconds that remain (schemathesis' ``--max-time`` is an integer), at
+least ``SCHEMATHESIS_FLOOR_S``; with less left it does not start. A check cut short this way never passes: the witnesses that ran are judged and the rest are named as
 not run; with a failure it exits 1, without one 2, and either way one line says what did not run and which
-``--max-time`` would do. So the whole check takes ``max_time`` plus at most one request timeout, plus start-up
-(the interpreter, the probe, ``st run``'s own start-up and the report files).
+``--max-time`` would do. So the whole check takes ``max_time`` plus the request in flight when it ends (one
+request timeout at most; two for a witness step and its read-back), plus start-up (the interpreter, the probe,
+``st run``'s own start-up and the report files).
 """
 
 from __future__ import annotations
