@@ -194,3 +194,10 @@ def _start_background(command: str, env: dict[str, str], cwd: Path) -> subproces
         else:
             pytest.fail(f"{shlex.quote(line)} did not listen within 20 s")
     return process
+
+
+def test_readme_is_a_user_guide_not_a_lab_notebook() -> None:
+    """Under 20 KB, and no commit hash: measured figures and their commits live in bench/RESULTS.md."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode()) < 20_000, len(text.encode())
+    assert not re.findall(r"(?<![\w/#-])[0-9a-f]{7,40}(?![\w-])", text)
