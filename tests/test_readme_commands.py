@@ -200,4 +200,6 @@ def test_readme_is_a_user_guide_not_a_lab_notebook() -> None:
     """Under 20 KB, and no commit hash: measured figures and their commits live in bench/RESULTS.md."""
     text = README.read_text(encoding="utf-8")
     assert len(text.encode()) < 20_000, len(text.encode())
-    assert not re.findall(r"(?<![\w/#-])[0-9a-f]{7,40}(?![\w-])", text)
+    hashes = r"(?<![\w/#-])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}(?![\w-])"  # digits and letters
+    assert re.findall(hashes, "at e8032c4, not 1000000 nor deadbeef") == ["e8032c4"]
+    assert not re.findall(hashes, text)
