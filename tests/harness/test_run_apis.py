@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from talon_harness.harness.cli import main
@@ -156,6 +157,7 @@ def test_repeated_api_options_add_up_once_each() -> None:
     assert _run_apis((("all",),)) == (("v1", "v1-2021", "v2"), True)
 
 
+@pytest.mark.slow  # 40 s; test_an_interrupted_api_stops_the_run_at_once covers each verdict order in-process
 def test_an_api_that_fails_makes_the_run_fail_and_the_next_api_still_runs(tmp_path: Path) -> None:
     """v2 broken (its profile upsert answers 201, a contract fault), v1-2021 correct, on one server."""
     with ServerProcess(api="v1-2021", api_key=KEY, faults=frozenset({"v2_profile_status_201"}), quiet=True) as server:
