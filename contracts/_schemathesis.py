@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["RUN_ATTRIBUTE", "assert_supported", "attach", "attach_once", "attached", "case_key", "coverage_description",
-           "failure_code", "is_negative_at", "phase_of"]
+           "failure_code", "generation_mode", "is_negative_at", "phase_of"]
 
 #: Attribute set on the loaded ``BaseSchema`` to hold the run's ``CheckRuntime``.
 RUN_ATTRIBUTE = "_talon_harness_runtime"
@@ -24,6 +24,14 @@ def phase_of(case: Any) -> str:
     (a case built by hand)."""
     meta = getattr(case, "meta", None)
     return str(meta.phase.name.value) if meta is not None else ""
+
+
+def generation_mode(case: Any) -> str:
+    """The mode the case was generated in (``positive`` or ``negative``), "" if unknown (a case built by hand).
+    A negative case may be negative at no location :func:`is_negative_at` names (e.g. an unexpected query
+    parameter schemathesis adds when it serializes the case)."""
+    meta = getattr(case, "meta", None)
+    return str(meta.generation.mode.value) if meta is not None else ""
 
 
 def is_negative_at(case: Any, location: str) -> bool:
@@ -98,6 +106,8 @@ def assert_supported(case: Any) -> None:
     if meta is None:
         raise ValueError("assert_supported needs a generated case (one with metadata)")
     need(hasattr(meta, "is_negative_at"), "Case.meta.is_negative_at")
+    need(getattr(getattr(meta.generation, "mode", None), "value", None) in ("positive", "negative"),
+         "Case.meta.generation.mode.value")
     need(hasattr(meta.phase, "name") and isinstance(getattr(meta.phase.name, "value", None), str),
          "Case.meta.phase.name.value")
     need(hasattr(meta.phase, "data"), "Case.meta.phase.data")

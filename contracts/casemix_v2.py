@@ -6,17 +6,18 @@ at send time (``contracts.hooks.before_call``): the coverage phase sends its cas
 generates them, and a journey's calls must reach the server in order. Rules, in the coverage and fuzzing
 phases, for PUT cases with a JSON body:
 
-- every other case positive everywhere becomes the next call of its operation's stream (id, body and query
+- every other case generated positive becomes the next call of its operation's stream (id, body and query
   replaced; the query written as the SDK writes it, ``dry=true``). The session stream: the session calls of
   ``strategies.v2_journeys`` journeys in order (open, carts, codes, dry previews, close, cancel, retries,
   illegal moves; the kinds in turn), every third call a ``strategies.v2_examples.v2_valid_examples`` body
-  (realistic or edge, with a valid session query) on a fresh id. Every session call asks, besides what it
-  asks itself, for ``customerSession``, ``customerProfile`` and ``event`` (D27), so the v2 model
+  (realistic or edge, with a valid session query) on a fresh id, a dry one followed by the same call
+  without ``dry`` (which must create the session, D28). Every session call asks, besides what it asks
+  itself, for ``customerSession``, ``customerProfile`` and ``event`` (D27), so the v2 model
   (``contracts.domain.v2_model``) learns every session it touches and the v2 rules judge each answer. The
-  profile stream: the journeys' profile calls, every other one a valid realistic or edge profile call.
-  Every call is one a correct server accepts, or refuses as D22 says (an illegal move: 400 with a title
-  ``contracts.apis.v2_domain_refusal`` explains, which v2_state_machine judges);
-- a case negative only in the body gets a ``strategies.v2_invalid`` example of a body rule (with the query
+  profile stream: the journeys' profile calls, every other call a valid realistic or edge one (a dry one
+  followed by it without ``dry``). Every call is one a correct server accepts, or refuses as D22 says (an
+  illegal move: a 400 whose title ``contracts.apis.v2_domain_refusal`` explains, judged by v2_state_machine);
+- a case generated negative in the body and nowhere else gets a ``strategies.v2_invalid`` example of a body rule (with the query
   the example needs): the first cases of each operation cycle through every rule in order, then one in three.
   No v2 rule reads an invalid-body tag (v1's ``invalid_body_rejected`` has no v2 counterpart), so the case is
   not tagged: schemathesis' ``negative_data_rejection`` judges the bodies integration-v2.yaml refuses; one
@@ -101,6 +102,8 @@ class _Stream:
         if next(self.turns) % self.every == self.every - 1:
             request: V2Request = next(self.pool)
             entity_id, body, query = f"{self.prefix}-x{next(self.numbers)}", request.body, request.query
+            if query.get("dry") is True:  # D28: the id is still absent, so the same call without dry creates it
+                self.queued.appendleft((entity_id, body, {k: v for k, v in query.items() if k not in ("dry", "now")}))
         else:
             while not self.queued:
                 journey = v2_build_journey(next(self.kinds), self.rng, id_prefix=f"{self.prefix}-j{next(self.numbers)}")
@@ -129,8 +132,8 @@ class CaseMixV2:
         self._replays: OrderedDict[str, tuple[str, Any, dict[str, str]] | V2Invalid | None] = OrderedDict()
 
     def swap_in(self, case: Any) -> tuple[str, Any, dict[str, str]] | V2Invalid | None:
-        """At send time: give ``case`` the next call of its stream (a case positive everywhere, every other
-        one) or a v2 invalid body (a case negative only in the body, see the module docstring), in place;
+        """At send time: give ``case`` the next call of its stream (a positive case, every other one) or a v2
+        invalid body (a case negative only in the body, see the module docstring), in place;
         return what it got (``(id, body, query)`` or the ``V2Invalid``), None when the case is sent as
         generated."""
         operation = operation_of_path(case.operation.path, api="v2")
@@ -138,8 +141,8 @@ class CaseMixV2:
         if operation is None or name is None or not _mixed(case):
             return None
         negative = {where for where in _LOCATIONS if st_adapter.is_negative_at(case, where)}
-        if negative and negative != {"body"}:
-            return None
+        if negative != ({"body"} if st_adapter.generation_mode(case) == "negative" else set()):
+            return None  # negative elsewhere too, or in a way no location names (sent as generated)
         key = _replay_key(operation, case) if st_adapter.phase_of(case) == "fuzzing" else None
         with self._lock:
             if key is not None and key in self._replays:
