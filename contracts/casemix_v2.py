@@ -39,7 +39,7 @@ import random
 import threading
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -62,8 +62,7 @@ __all__ = ["ASKED", "CaseMixV2"]
 #: What every session call of the mix asks for (D27), besides what it asks itself.
 ASKED = ("customerSession", "customerProfile", "event")
 _EVERY = 3  # after the first round, one body-negative case in three gets an invalid body
-_NON_BODY = ("path", "query", "header", "cookie")
-_LOCATIONS = ("body", *_NON_BODY)
+_LOCATIONS = ("path", "query", "header", "cookie", "body")
 _MAX_REPLAYS = 4096
 
 
@@ -111,9 +110,6 @@ class _Stream:
                                    if c.operation == self.operation)
             entity_id, body, query = self.queued.popleft()
         return entity_id, _asking(self.operation, body), _wire_query(query)
-
-    def __iter__(self) -> Iterator[tuple[str, Any, dict[str, str]]]:
-        return self
 
 
 class CaseMixV2:

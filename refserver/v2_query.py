@@ -61,9 +61,9 @@ def parse_query(query_string: bytes, *, allowed: tuple[str, ...]) -> Query:
             raise InvalidQuery("now", "Invalid value", f"Expected an RFC 3339 date-time, got {raw[:40]!r}.")
         try:
             now = datetime.fromisoformat(raw.upper())
-        except ValueError:
+            now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: no UTC date-time (0001-01-01T00:00:00+00:01)
             raise InvalidQuery("now", "Invalid value", f"{raw[:40]!r} is not a valid date-time.") from None
-        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
         if not dry:
             raise InvalidQuery("now", "Requires dry", "'now' may only be used with dry=true.")
         clock = datetime.now(UTC)
