@@ -100,7 +100,8 @@ class _Stream:
     def __next__(self) -> tuple[str, Any, dict[str, str]]:
         if next(self.turns) % self.every == self.every - 1:
             request: V2Request = next(self.pool)
-            entity_id, body, query = f"{self.prefix}-x{next(self.numbers)}", request.body, request.query
+            entity_id, body = f"{self.prefix}-x{next(self.numbers)}", request.body
+            query: Mapping[str, QueryValue] = request.query
             if query.get("dry") is True:  # D28: the id is still absent, so the same call without dry creates it
                 self.queued.appendleft((entity_id, body, {k: v for k, v in query.items() if k not in ("dry", "now")}))
         else:
