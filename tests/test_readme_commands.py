@@ -61,7 +61,7 @@ RULES: tuple[Rule, ...] = (
          "tests/loadtests/test_load_baseline.py records and compares one against a fault app"),
     Rule(r"^talon-harness check\b", append="--max-time 5 --max-examples 2", expect=r"witness phase"),
     Rule(r"^talon-harness load\b", append="--duration 3", expect=r"PASS overall\.p99_ms"),
-    Rule(r"^talon-harness run\b", append="--max-time 10 --duration 3", expect=r"check\s.*pass.*\n.*load\s.*pass"),
+    Rule(r"^talon-harness run\b", append="--max-time 5 --duration 3", expect=r"check\s.*pass.*\n.*load\s.*pass"),
     Rule(r"^curl .*customer_sessions/s1\b", expect=r'"type":\s*"talon_session_(created|updated)"'),
 )
 

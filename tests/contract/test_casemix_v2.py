@@ -160,7 +160,7 @@ def test_a_short_v2_check_judges_every_v2_rule_in_schemathesis_phases(tmp_path: 
         recorder = _Recorder(app)
         with serve(recorder) as url:
             result = run_check(CheckConfig(base_url=url, api="v2", credentials=Credentials(api_key=KEY), seed=0,
-                                           max_examples=10, max_time=30, fresh_server=True, witness=False,
+                                           max_examples=10, max_time=12, fresh_server=True, witness=False,
                                            phases=("coverage", "fuzzing"), report_dir=tmp_path, quiet=True))
     assert result.exit_code == 0, result.report.failures if result.report else result.message
     assert result.witness is None and result.report is not None  # every count below is st run's

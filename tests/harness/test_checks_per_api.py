@@ -31,7 +31,7 @@ from talon_harness.harness.summary import check_summary
 from talon_harness.refserver import ServerProcess
 from tests.harness.conftest import ROOT, ci_env, run_cli
 
-SHORT = ["--max-examples", "3", "--max-time", "10", "--seed", "1"]
+SHORT = ["--max-examples", "3", "--max-time", "6", "--seed", "1"]
 #: the v2 rule that schemathesis' cases reach in a short run (the answer carries what it judges)
 V2_RULE = "v2_response_content"
 

@@ -86,7 +86,7 @@ def _v2_only_server() -> Iterator[tuple[str, list[str]]]:
 
 
 def test_two_apis_on_the_embedded_server_each_checked_and_loaded(tmp_path: Path) -> None:
-    done = _run("--api", "v1-2021,v2", "--max-time", "10", "--duration", "3", "--report-dir", str(tmp_path))
+    done = _run("--api", "v1-2021,v2", "--max-time", "5", "--duration", "2", "--report-dir", str(tmp_path))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     for api in ("v1-2021", "v2"):
         for step in ("check", "load"):
@@ -102,7 +102,7 @@ def test_two_apis_on_the_embedded_server_each_checked_and_loaded(tmp_path: Path)
 
 def test_all_on_a_v2_only_target_skips_the_v1_revisions_and_tests_v2(tmp_path: Path) -> None:
     with _v2_only_server() as (url, seen):
-        done = _run("--api", "all", "--base-url", url, "--max-time", "10", "--duration", "3",
+        done = _run("--api", "all", "--base-url", url, "--max-time", "5", "--duration", "2",
                     "--report-dir", str(tmp_path), key=KEY)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     lines = done.stdout.splitlines()
@@ -197,7 +197,7 @@ def test_an_interrupted_api_stops_the_run_at_once(monkeypatch: Any, tmp_path: Pa
 
 
 def test_ctrl_c_in_the_first_api_stops_the_run_with_130_and_no_other_api_starts(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "talon_harness.harness", "run", "--api", "v1,v2", "--max-time", "10",
+    argv = [sys.executable, "-m", "talon_harness.harness", "run", "--api", "v1,v2", "--max-time", "5",
             "--duration", "30", "--report-dir", str(tmp_path)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
