@@ -21,6 +21,7 @@ from hdrh.histogram import HdrHistogram
 
 from bench.load_common import run_probed, write
 from talon_harness.loadtests import LoadConfig, build_argv
+from talon_harness.loadtests.run import child_env
 from talon_harness.refserver import ServerProcess
 
 PCTS = (50.0, 90.0, 95.0, 99.0, 99.9)
@@ -49,17 +50,15 @@ def _round(server_url: str, args: argparse.Namespace) -> dict:
     """One Locust run: every percentile of PCTS exact, from our HDR histograms, and from stock Locust."""
     with tempfile.TemporaryDirectory() as tmp:
         rd = Path(tmp)
-        argv = build_argv(
-            LoadConfig(
-                base_url=server_url,
-                users=args.users,
-                duration_s=args.seconds,
-                think_scale=0.0,
-                spawn_rate=float(args.users),
-                report_dir=rd,
-            )
+        config = LoadConfig(
+            base_url=server_url,
+            users=args.users,
+            duration_s=args.seconds,
+            think_scale=0.0,
+            spawn_rate=float(args.users),
+            report_dir=rd,
         )
-        probe = run_probed(argv, exact=True)
+        probe = run_probed(build_argv(config), env=child_env(config), exact=True)
         hdr_doc = json.loads((rd / "hdr.json").read_text())
         locust_entries = json.loads((rd / "locust.json").read_text())
     total = HdrHistogram(1, 3_600_000_000, 3)

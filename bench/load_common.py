@@ -39,15 +39,17 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_probed(argv: list[str], *, exact: bool = False, timeout: float = 120) -> dict[str, Any]:
-    """Run a locust argv with the probe appended to its -f list; return the probe's JSON."""
+def run_probed(argv: list[str], *, env: dict[str, str] | None = None, exact: bool = False,
+               timeout: float = 120) -> dict[str, Any]:
+    """Run a locust argv (in ``env``, default ours) with the probe appended to its -f list; return the probe's
+    JSON."""
     argv = list(argv)
     i = argv.index("-f") + 1
     argv[i] = f"{argv[i]},{PROBE}"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "probe.json"
         env = {
-            **os.environ,
+            **(os.environ if env is None else env),
             "BENCH_PROBE_OUT": str(out),
             "BENCH_PROBE_EXACT": "1" if exact else "0",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),

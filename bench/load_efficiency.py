@@ -1,58 +1,85 @@
 """Requests per CPU-second of the load generator: our journeys (TalonUser) vs a bare FastHttpUser loop of
-the same 5 PUTs, each in one Locust process against the reference server. Target: ratio >= 1.0.
+the same 5 PUTs (bench/load_bare_locustfile.py), each in one Locust process. Target: ratio >= 1.0.
 "Ours" runs coupon_hunter journeys (the bare loop's PUTs are that journey's first five); the default
-mix (without the illegal-transition journey, which expects a 400) is reported too. By default the
-target is bench/load_canned_server.py, which answers every PUT with the same real IntegrationState
-body taken from the reference server: the generator is then the bottleneck and both sides parse the
+mix (without the journeys that expect 400s: illegal_transition, and on v2 retry) is reported too. By
+default the target is bench/load_canned_server.py, which answers every PUT with the same real session
+answer taken from the reference server (on v2 one IntegrationStateV2 body, which fits both v2 response
+schemas, so sampled validation passes): the generator is then the bottleneck and both sides parse the
 same bytes. ``--server refserver`` loads the reference server instead (server-bound, noisier). Both
-sides write Locust's CSV/HTML/JSON reports, so the ratio measures our user code and plugin.
+sides write Locust's CSV/HTML/JSON reports, so the ratio measures our user code and plugin. ``--api v2``
+measures ``load --api v2`` (results in load_v2_efficiency.*, issue 28 item 4).
 
-    python bench/load_efficiency.py [--seconds 10] [--users 10] [--rounds 3] [--server canned|refserver]
-        [--warmup 3]
+    python bench/load_efficiency.py [--api v1|v2] [--seconds 10] [--users 10] [--rounds 3]
+        [--server canned|refserver] [--warmup 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import free_port
 from bench.load_common import ROOT, run_probed, write
 from talon_harness.loadtests import LoadConfig, build_argv
-from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS
+from talon_harness.loadtests.journeybook import DEFAULT_WEIGHTS, V2_DEFAULT_WEIGHTS
+from talon_harness.loadtests.run import child_env
 from talon_harness.refserver import ServerProcess
 
-MIX = {k: w for k, w in DEFAULT_WEIGHTS.items() if k != "illegal_transition"}
+_CART = [
+    {"name": "Shoe", "sku": "SKU-1", "quantity": 1, "price": 49.5},
+    {"name": "Sock", "sku": "SKU-2", "quantity": 3, "price": 4.0},
+]
 
 
-def _real_body(base_url: str) -> bytes:
-    import httpx
+@dataclass(frozen=True)
+class Api:
+    """What differs between the APIs measured: the default weights and the journeys left out of the mix (they
+    expect 400s), the session whose answer the canned server repeats, the server revision that answers it,
+    and the results' name."""
 
-    body = {
-        "profileId": "bench-p",
-        "state": "open",
-        "cartItems": [
-            {"name": "Shoe", "sku": "SKU-1", "quantity": 1, "price": 49.5},
-            {"name": "Sock", "sku": "SKU-2", "quantity": 3, "price": 4.0},
-        ],
-        "coupon": "SUMMER10",
-    }
-    return httpx.put(f"{base_url}/v1/customer_sessions/bench-s", json=body).content
+    name: str
+    weights: dict[str, int]
+    dropped: tuple[str, ...]
+    session_path: str
+    session: dict[str, Any]
+    revision: str
+    results: str
+
+    @property
+    def mix(self) -> dict[str, int]:
+        return {k: w for k, w in self.weights.items() if k not in self.dropped}
+
+
+APIS = {
+    "v1": Api("v1", dict(DEFAULT_WEIGHTS), ("illegal_transition",), "/v1/customer_sessions/bench-s",
+              {"profileId": "bench-p", "state": "open", "cartItems": _CART, "coupon": "SUMMER10"},
+              "v1", "load_efficiency"),
+    "v2": Api("v2", dict(V2_DEFAULT_WEIGHTS), ("illegal_transition", "retry"), "/v2/customer_sessions/bench-s",
+              {"customerSession": {"profileId": "bench-p", "state": "open", "cartItems": _CART,
+                                   "couponCodes": ["SUMMER10"], "additionalCosts": {"shipping": {"price": 4.9}}}},
+              "v1-2021", "load_v2_efficiency"),
+}
+MIX = APIS["v1"].mix
 
 
 @contextlib.contextmanager
-def _canned() -> Iterator[str]:
-    with ServerProcess(quiet=True) as ref:
-        body = _real_body(ref.base_url)
+def _canned(api: Api = APIS["v1"]) -> Iterator[str]:
+    import httpx
+
+    with ServerProcess(quiet=True, api=api.revision) as ref:
+        body = httpx.put(ref.base_url + api.session_path, json=api.session).content
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         f.write(body)
         f.flush()
@@ -69,13 +96,14 @@ def _canned() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _refserver() -> Iterator[str]:
-    with ServerProcess(quiet=True) as ref:
+def _refserver(api: Api) -> Iterator[str]:
+    with ServerProcess(quiet=True, api=api.revision) as ref:
         yield ref.base_url
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--api", choices=tuple(APIS), default="v1")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--users", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
@@ -84,10 +112,12 @@ def main() -> None:
         "--warmup", type=int, default=3, help="seconds of a discarded bare run before round 1 (0 = none)"
     )
     args = ap.parse_args()
+    api = APIS[args.api]
+    os.environ["TALON_BENCH_API"] = api.name  # the bare locustfile's API
     results: dict[str, list[dict]] = {"journeys_same_puts": [], "bare": [], "journeys_mix": []}
-    with _canned() if args.server == "canned" else _refserver() as base_url:
+    with _canned(api) if args.server == "canned" else _refserver(api) as base_url:
 
-        def ours(weights: dict[str, int]) -> list[str]:
+        def ours(weights: dict[str, int]) -> tuple[list[str], dict[str, str]]:
             config = LoadConfig(
                 base_url=base_url,
                 users=args.users,
@@ -95,9 +125,10 @@ def main() -> None:
                 think_scale=0.0,
                 spawn_rate=float(args.users),
                 journey_weights=weights,
-                report_dir=Path("/tmp/talon-bench-eff"),
+                report_dir=Path(f"/tmp/talon-bench-eff-{api.name}"),
+                api=api.name,
             )
-            return build_argv(config)
+            return build_argv(config), child_env(config)
 
         bare = [
             sys.executable,
@@ -117,11 +148,11 @@ def main() -> None:
             "--only-summary",
             # the same Locust reports our runs write, so the ratio isolates our user code and plugin
             "--csv",
-            "/tmp/talon-bench-bare/locust",
+            f"/tmp/talon-bench-bare-{api.name}/locust",
             "--html",
-            "/tmp/talon-bench-bare/locust.html",
+            f"/tmp/talon-bench-bare-{api.name}/locust.html",
             "--json-file",
-            "/tmp/talon-bench-bare/locust",
+            f"/tmp/talon-bench-bare-{api.name}/locust",
         ]
         if args.warmup > 0:
             # the first run after the server starts is slower per CPU-second (e.g. 0.745 vs 0.827 / 0.860
@@ -130,12 +161,12 @@ def main() -> None:
             warm[warm.index("-t") + 1] = f"{args.warmup}s"
             run_probed(warm)
         for _ in range(args.rounds):  # alternate, so drift in machine load hits all alike
-            for label, argv in (
+            for label, (argv, env) in (
                 ("journeys_same_puts", ours({"coupon_hunter": 1})),
-                ("bare", bare),
-                ("journeys_mix", ours(MIX)),
+                ("bare", (bare, dict(os.environ))),
+                ("journeys_mix", ours(api.mix)),
             ):
-                probe = run_probed(argv)
+                probe = run_probed(argv, env=env)
                 probe.pop("exact_ms")
                 probe["requests_per_cpu_s"] = probe["requests"] / probe["cpu_s"] if probe["cpu_s"] else 0.0
                 results[label].append(probe)
@@ -162,18 +193,18 @@ def main() -> None:
     table += [
         "",
         (
-            f"Server: {args.server}. Per-round ratios journeys / bare: "
+            f"API: {api.name}. Server: {args.server}. Per-round ratios journeys / bare: "
             f"{', '.join(format(p, '.3f') for p in pairs)}."
         ),
         (
             f"**ratio journeys / bare = {ratio:.3f}** (median of rounds; target >= 1.0): coupon_hunter journeys "
-            "(the bare loop's 5 PUTs plus its closing PUT) with journey issuing, 5% sampled contract "
+            "(the bare loop's 5 PUTs, then the journey's last ones) with journey issuing, 5% sampled contract "
             "validation, the HDR recorder and per-request failure verdicts; think time 0."
         ),
-        f"Default journey mix (minus illegal_transition) / bare = {ratio_mix:.3f}.",
+        f"Default journey mix (minus {', '.join(api.dropped)}) / bare = {ratio_mix:.3f}.",
     ]
     write(
-        "load_efficiency",
+        api.results,
         {
             "settings": vars(args),
             "runs": results,

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import free_port, machine, median, write_results
 from bench.load_efficiency import MIX, _canned
 from talon_harness.loadtests import LoadConfig, build_argv
-from talon_harness.loadtests.run import build_worker_argv
+from talon_harness.loadtests.run import build_worker_argv, child_env
 
 
 def _children_cpu_s() -> float:
@@ -86,12 +86,13 @@ def _run(base_url: str, server: psutil.Process, workers: int, args: argparse.Nam
     cpu0, server0 = _children_cpu_s(), sum(server.cpu_times()[:2])
     psutil.cpu_percent(None)
     with open(report / "locust.log", "wb") as log:
-        master = subprocess.Popen(build_argv(config), cwd=report, stdout=log, stderr=subprocess.STDOUT)
+        master = subprocess.Popen(build_argv(config), cwd=report, env=child_env(config), stdout=log,
+                                  stderr=subprocess.STDOUT)
         procs = []
         for i in range(workers):
             private = report / f"w{i}"
             private.mkdir()
-            procs.append(subprocess.Popen(build_worker_argv(config), cwd=private, env={**os.environ, "TMPDIR": str(private)},
+            procs.append(subprocess.Popen(build_worker_argv(config), cwd=private, env={**child_env(config), "TMPDIR": str(private)},
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         sampler = _CpuSampler([p.pid for p in procs])
         sampler.start()

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, machine, median, write_results
 from talon_harness.loadtests import LoadConfig, build_argv
+from talon_harness.loadtests.run import child_env
 from talon_harness.refserver import ServerProcess
 
 PROBE = ROOT / "bench" / "soak_probe.py"
@@ -93,7 +94,7 @@ def _run(args: argparse.Namespace, work: Path) -> tuple[list[dict[str, Any]], li
         argv = build_argv(config)
         i = argv.index("-f") + 1
         argv[i] = f"{argv[i]},{PROBE}"
-        env = {**os.environ, "SOAK_PROBE_OUT": str(probe_out), "SOAK_WINDOW_S": str(args.window)}
+        env = {**child_env(config), "SOAK_PROBE_OUT": str(probe_out), "SOAK_WINDOW_S": str(args.window)}
         with open(report_dir / "locust.log", "wb") as log:
             gen = subprocess.Popen(argv, cwd=report_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)

@@ -48,6 +48,7 @@ __all__ = [
     "WorkerResult",
     "build_argv",
     "build_worker_argv",
+    "child_env",
     "run_load",
     "run_worker",
 ]
@@ -115,7 +116,7 @@ def _free_port() -> int:
 
 def build_argv(config: LoadConfig, *, master_port: int | None = None) -> list[str]:
     """The locust command line for ``config`` (pure): Locust's own options only, no setting of ours and no
-    secret (those travel in the document of :func:`_child_env`, D41)."""
+    secret (those travel in the document of :func:`child_env`, D41)."""
     rd = Path(config.report_dir).resolve()  # the child runs in the report directory
     files = f"{LOCUSTFILE},{SHAPEFILE}" if config.shape else str(LOCUSTFILE)
     if config.replay is not None:
@@ -168,9 +169,10 @@ def _for_child(config: LoadConfig) -> LoadConfig:
     return dataclasses.replace(config, report_dir=report_dir, baseline=baseline, replay=replay)
 
 
-def _child_env(config: LoadConfig) -> dict[str, str]:
+def child_env(config: LoadConfig) -> dict[str, str]:
     """A Locust process's environment: ours with the one document of ``config`` (absolute paths, credentials
-    inside; D41) in place of any inherited one."""
+    inside; D41) in place of any inherited one. :func:`build_argv` and :func:`build_worker_argv` start a
+    Locust process only with it: without it the locustfile runs on ``LoadConfig``'s defaults."""
     return {**os.environ, **_for_child(config).to_env()}  # an inherited document is replaced
 
 
@@ -202,7 +204,7 @@ def run_load(config: LoadConfig) -> LoadResult:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_child_env(config),
+            env=child_env(config),
             cwd=str(rd),  # no stray locust.conf from the caller's directory
             start_new_session=True,
         )
@@ -256,7 +258,7 @@ def run_worker(config: LoadConfig) -> WorkerResult:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**_child_env(config), "TMPDIR": tmp},
+            env={**child_env(config), "TMPDIR": tmp},
             cwd=tmp,
             start_new_session=True,
         )

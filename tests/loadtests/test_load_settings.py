@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from talon_harness.loadtests import LOAD_SETTINGS_ENV, LoadConfig, SloSet, build_argv
-from talon_harness.loadtests.run import _child_env
+from talon_harness.loadtests.run import child_env
 from talon_harness.strategies.wire import Credentials
 from tests.ports import free_port
 
@@ -40,7 +40,7 @@ def test_argv_holds_only_locusts_options_and_the_env_one_document_with_the_keys(
     assert [a for a in argv if a.startswith("-")] == [*LOCUST_OPTIONS, "--processes", "--master-bind-host",
                                                       "--master-bind-port", "--master-host", "--master-port"]
     assert argv[argv.index("--processes") + 1] == "2" and argv[argv.index("-t") + 1] == "30s"
-    env = _child_env(config)
+    env = child_env(config)
     documents = [k for k in env if k.startswith("TALON_HARNESS")]
     assert documents == [LOAD_SETTINGS_ENV] == ["TALON_HARNESS_LOAD"]
     assert LoadConfig.from_env(env) == dataclasses.replace(config, report_dir=(tmp_path / "r").resolve())
@@ -57,7 +57,7 @@ def test_the_child_gets_this_runs_document_not_an_inherited_one(tmp_path: Path, 
     stale = LoadConfig(base_url="http://127.0.0.1:1", rate=1.0, credentials=Credentials(api_key="stale"))
     monkeypatch.setenv(LOAD_SETTINGS_ENV, stale.to_env()[LOAD_SETTINGS_ENV])
     config = LoadConfig(base_url="http://127.0.0.1:9", users=2, report_dir=tmp_path)
-    env = _child_env(config)
+    env = child_env(config)
     assert LoadConfig.from_env(env) == config and "stale" not in env[LOAD_SETTINGS_ENV]
     assert json.loads(env[LOAD_SETTINGS_ENV])["credentials"] is None
 
